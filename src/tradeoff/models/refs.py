@@ -1,0 +1,195 @@
+"""ModelRef: the one parser for what a user types to name a model.
+
+A ref is a catalog alias (`distilbert`, `llama-2-7b`), a hub id (`org/name`), a local folder with
+`config.json`, or a `.gguf` file. Every kind yields an exact transformers config without
+downloading weights; catalog entries work offline.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tradeoff.errors import BadConfig, BadInput, UnknownModel, UnsupportedArchitecture
+from tradeoff.models import catalog
+
+RefKind = Literal["catalog", "hub", "folder", "gguf"]
+Role = Literal["encoder", "decoder"]
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+# Bidirectional encoders we know; anything else with a causal-LM class is treated as a decoder.
+ENCODER_TYPES = {"bert", "distilbert", "roberta", "xlm-roberta", "mpnet", "albert", "electra",
+                 "deberta", "deberta-v2", "camembert", "modernbert", "ernie"}
+# Fields that must be positive integers when present, under any of their family names.
+_SIZE_FIELDS = ["hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size",
+                "intermediate_size", "max_position_embeddings", "num_key_value_heads",
+                "dim", "n_layers", "n_heads", "hidden_dim", "head_dim"]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    text: str
+    kind: RefKind
+    name: str
+    location: str  # hub id, folder path or gguf file path
+    entry: catalog.CatalogEntry | None = None
+
+    def config(self, trust_remote_code: bool = False):
+        """The exact transformers config, validated; never touches weights."""
+        if self.kind == "catalog":
+            raw = dict(self.entry.config)
+            return _validated(_config_from_dict(raw, self.text, trust_remote_code), self.text)
+        if self.kind == "folder":
+            return _validated(_config_from_dict(_read_config_json(Path(self.location)), self.text, trust_remote_code), self.text)
+        if self.kind == "gguf":
+            return _validated(_config_from_gguf(Path(self.location)), self.text)
+        return _validated(_config_from_hub(self.location, trust_remote_code), self.text)
+
+    def role(self, config=None) -> Role:
+        return model_role(config or self.config())
+
+
+def parse_ref(text: str) -> ModelRef:
+    """Turn user text into a ModelRef, or raise a one-line BadInput."""
+    if text is None or not str(text).strip():
+        raise BadInput("empty model reference", "name a catalog model (see `tradeoff models`), a hub id, a folder or a .gguf file")
+    text = str(text).strip()
+    path = Path(os.path.expanduser(text))
+    if path.exists():
+        if path.is_file() and path.suffix == ".gguf":
+            return ModelRef(text, "gguf", path.stem, str(path.resolve()))
+        if path.is_file() and path.name == "config.json":
+            path = path.parent
+        if path.is_dir():
+            if not (path / "config.json").is_file():
+                ggufs = sorted(path.glob("*.gguf"))
+                if len(ggufs) == 1:
+                    return ModelRef(text, "gguf", ggufs[0].stem, str(ggufs[0].resolve()))
+                raise BadConfig(f"folder {text} has no config.json", "point at a Hugging Face model folder (with config.json) or a .gguf file")
+            return ModelRef(text, "folder", path.resolve().name, str(path.resolve()))
+        raise BadInput(f"{text} is a file but neither a .gguf nor a config.json", "point at a model folder or a .gguf file")
+    entry = catalog.lookup(text)
+    if entry is not None:
+        return ModelRef(text, "catalog", entry.name, entry.hub_id, entry)
+    if text.startswith((".", "/", "~")) or text.endswith((".gguf", ".json")) or text.count("/") > 1:
+        raise BadInput(f"no such file or folder: {text}", "check the path")
+    if _HUB_ID.match(text):
+        return ModelRef(text, "hub", text, text)
+    raise UnknownModel(f"not a model reference: {text!r}", "use a catalog name (see `tradeoff models`), a hub id like org/name, a folder or a .gguf file")
+
+
+def model_role(config) -> Role:
+    if config.model_type in ENCODER_TYPES:
+        return "encoder"
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    if getattr(config, "is_encoder_decoder", False):
+        raise UnsupportedArchitecture(f"encoder-decoder model type {config.model_type!r} is not supported yet",
+                                      "use an encoder (BERT-like) or a decoder (GPT/Llama-like) model")
+    if config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return "decoder"
+    raise UnsupportedArchitecture(f"model type {config.model_type!r} is neither a known encoder nor a causal LM",
+                                  "tradeoff supports text encoders and decoders")
+
+
+def _read_config_json(folder: Path) -> dict:
+    path = folder / "config.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise BadConfig(f"{path} is not UTF-8 text", "use the config.json written by transformers") from None
+    except json.JSONDecodeError as e:
+        raise BadConfig(f"{path} is not valid JSON (line {e.lineno}: {e.msg})", "fix or re-download config.json") from None
+    if not isinstance(raw, dict):
+        raise BadConfig(f"{path} must hold a JSON object", "use the config.json written by transformers")
+    return raw
+
+
+def _config_from_dict(raw: dict, text: str, trust_remote_code: bool):
+    from transformers import CONFIG_MAPPING
+
+    model_type = raw.get("model_type")
+    if not model_type:
+        raise BadConfig(f"config of {text} has no model_type", "add \"model_type\" (e.g. \"bert\", \"llama\") to config.json")
+    if model_type not in CONFIG_MAPPING:
+        if raw.get("auto_map") and not trust_remote_code:
+            raise UnsupportedArchitecture(f"{text} needs custom code (model_type {model_type!r}) and remote code is off",
+                                          "review the code, then pass --trust-remote-code")
+        raise UnsupportedArchitecture(f"unknown model_type {model_type!r} in {text}", "this transformers version does not know that architecture")
+    _check_sizes(raw, text)
+    try:
+        fields = {k: v for k, v in raw.items() if k != "model_type"}
+        return CONFIG_MAPPING[model_type](**fields)
+    except (TypeError, ValueError) as e:
+        raise BadConfig(f"config of {text} is invalid: {str(e).splitlines()[0]}", "fix config.json") from None
+
+
+def _check_sizes(raw: dict, text: str) -> None:
+    for field in _SIZE_FIELDS:
+        if field in raw and raw[field] is not None:
+            v = raw[field]
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise BadConfig(f"config of {text}: {field} must be a positive integer, got {v!r}", "fix config.json")
+
+
+def _validated(config, text: str):
+    """Catch configs that instantiate but describe an impossible model."""
+    hidden = getattr(config, "hidden_size", None)
+    heads = getattr(config, "num_attention_heads", None)
+    layers = getattr(config, "num_hidden_layers", None)
+    for field, value in [("hidden_size", hidden), ("num_attention_heads", heads), ("num_hidden_layers", layers),
+                         ("vocab_size", getattr(config, "vocab_size", None))]:
+        if value is None:
+            raise BadConfig(f"config of {text} is missing {field}", "fix config.json")
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise BadConfig(f"config of {text}: {field} must be a positive integer, got {value!r}", "fix config.json")
+    if getattr(config, "head_dim", None) is None and hidden % heads:
+        raise BadConfig(f"config of {text}: hidden_size {hidden} is not divisible by num_attention_heads {heads}", "fix config.json")
+    kv = getattr(config, "num_key_value_heads", None)
+    if kv is not None and heads % kv:
+        raise BadConfig(f"config of {text}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv}", "fix config.json")
+    if hidden * layers > 10**8:
+        raise BadConfig(f"config of {text} is absurdly large (hidden {hidden} x layers {layers})", "check the sizes in config.json")
+    return config
+
+
+def _config_from_gguf(path: Path):
+    """Read only the GGUF header (metadata), mapped to a transformers config."""
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name)
+    except Exception as e:  # gguf raises many types for a corrupt file
+        raise BadConfig(f"cannot read GGUF header of {path.name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}",
+                        "check that the file is a complete GGUF model") from None
+
+
+@functools.lru_cache(maxsize=1)
+def hub_reachable() -> bool:
+    """Resolve the hub's name once; offline machines fail at once instead of retrying for 30 s."""
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+        return False
+    try:
+        socket.getaddrinfo("huggingface.co", 443)
+        return True
+    except OSError:
+        return False
+
+
+def _config_from_hub(hub_id: str, trust_remote_code: bool):
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(hub_id, trust_remote_code=trust_remote_code, local_files_only=not hub_reachable())
+    except ValueError as e:
+        if "trust_remote_code" in str(e):
+            raise UnsupportedArchitecture(f"{hub_id} needs custom code and remote code is off", "review the code, then pass --trust-remote-code") from None
+        raise UnknownModel(f"cannot get the config of {hub_id}: {str(e).splitlines()[0]}", "check the id, or use a local folder") from None
+    except OSError:
+        raise UnknownModel(f"{hub_id} is not in the catalog and its config cannot be fetched (offline or unknown id)",
+                           "use a catalog name (`tradeoff models`), a local folder with config.json, or a .gguf file") from None

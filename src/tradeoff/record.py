@@ -1,0 +1,59 @@
+"""The one result type every measurement returns, and every store and report reads.
+
+A Record is identified by its `key`: kind + model + weights + cell (the grid coordinates).
+Measurements build Records and never print or touch a store.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from tradeoff import __version__
+
+Kind = Literal["inspect", "bench", "eval", "distill"]
+Weights = Literal["random", "pretrained", "estimate"]
+Status = Literal["ok", "oom", "error", "skipped"]
+
+
+class Metric(BaseModel):
+    """A number with its unit and, when measured, its 95% interval."""
+
+    value: float
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+
+    def fmt(self, digits: int = 3) -> str:
+        v = f"{self.value:.{digits}g}"
+        if self.low is not None and self.high is not None:
+            v += f" [{self.low:.{digits}g}, {self.high:.{digits}g}]"
+        return f"{v} {self.unit}".rstrip()
+
+
+class Record(BaseModel):
+    schema_version: int = 1
+    kind: Kind
+    model: str
+    weights: Weights
+    cell: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Metric] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
+    env: dict[str, Any] = Field(default_factory=dict)
+    status: Status = "ok"
+    error: str | None = None
+    tool_version: str = __version__
+    created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the cell: the same grid point always gets the same key."""
+        ident = {"kind": self.kind, "model": self.model, "weights": self.weights, "cell": self.cell}
+        return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def metric(self, name: str) -> float | None:
+        m = self.metrics.get(name)
+        return None if m is None else m.value
