@@ -93,15 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except typer.Exit as e:
         return e.exit_code
-    except Exception as e:  # click usage errors and anything unexpected: still one line
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            err.print(f"[bold red]error:[/] {e.format_message()} (hint: see `tradeoff --help`)", highlight=False, soft_wrap=True)
-            return 2
-        if isinstance(e, click.exceptions.Abort):
-            err.print("aborted")
-            return 130
+    except typer.Abort:
+        err.print("aborted; finished results were kept")
+        return 130
+    except typer.TyperException as e:  # usage errors (typer's own click)
+        err.print(f"[bold red]error:[/] {e.format_message()} (hint: see `tradeoff --help`)", highlight=False, soft_wrap=True)
+        return 2
+    except Exception as e:  # anything unexpected: still one line
         if os.environ.get("TRADEOFF_DEBUG"):
             raise
         err.print(f"[bold red]internal error:[/] {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "

@@ -25,6 +25,8 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 # Bidirectional encoders we know; anything else with a causal-LM class is treated as a decoder.
 ENCODER_TYPES = {"bert", "distilbert", "roberta", "xlm-roberta", "mpnet", "albert", "electra",
                  "deberta", "deberta-v2", "camembert", "modernbert", "ernie"}
+# Sizes a config must state: a family default (e.g. BERT-base's 12 layers) is not this model's size.
+_REQUIRED = ["hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size"]
 # Fields that must be positive integers when present, under any of their family names.
 _SIZE_FIELDS = ["hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size",
                 "intermediate_size", "max_position_embeddings", "num_key_value_heads",
@@ -122,9 +124,13 @@ def _config_from_dict(raw: dict, text: str, trust_remote_code: bool):
                                           "review the code, then pass --trust-remote-code")
         raise UnsupportedArchitecture(f"unknown model_type {model_type!r} in {text}", "this transformers version does not know that architecture")
     _check_sizes(raw, text)
+    config_class = CONFIG_MAPPING[model_type]
+    for field in _REQUIRED:
+        if field not in raw and config_class.attribute_map.get(field, field) not in raw:
+            raise BadConfig(f"config of {text} is missing {field}", "add it to config.json (family defaults are not this model's sizes)")
     try:
         fields = {k: v for k, v in raw.items() if k != "model_type"}
-        return CONFIG_MAPPING[model_type](**fields)
+        return config_class(**fields)
     except (TypeError, ValueError) as e:
         raise BadConfig(f"config of {text} is invalid: {str(e).splitlines()[0]}", "fix config.json") from None
 
