@@ -1,0 +1,114 @@
+"""Claimed vs measured: each catalog claim gets a verdict backed by a number measured here.
+
+Verdicts: held, not held, inconclusive (the interval straddles the claim), or not measurable
+here (and why). A claim is never taken as a fact.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tradeoff.anatomy import Anatomy
+from tradeoff.models import catalog
+from tradeoff.record import Metric
+
+HELD, NOT_HELD, INCONCLUSIVE, NOT_MEASURABLE = "held", "not held", "inconclusive", "not measurable here"
+# Quantities that need a measurement against a baseline (the rest come from anatomy).
+MEASURED = {"speedup": "speed-up", "memory_ratio": "peak memory ratio", "retained": "performance retained"}
+
+
+@dataclass
+class Evidence:
+    """What was measured, keyed by (model, baseline); compare fills it from the store."""
+
+    anatomy: dict[str, Anatomy] = field(default_factory=dict)
+    measured: dict[tuple[str, str, str], tuple[Metric, str]] = field(default_factory=dict)  # (quantity, model, baseline) -> (metric, context)
+    missing: dict[tuple[str, str, str], str] = field(default_factory=dict)  # why a measurement is absent
+
+    def add(self, quantity: str, model: str, baseline: str, metric: Metric, context: str) -> None:
+        self.measured[(quantity, model, baseline)] = (metric, context)
+
+
+@dataclass
+class ClaimResult:
+    model: str
+    id: str
+    claim: str
+    source: str
+    claimed: str
+    measured: str
+    verdict: str
+    context: str
+
+    def row(self) -> dict:
+        return {"model": self.model, "claim": f"{self.id}: {self.claim}", "claimed": self.claimed,
+                "measured here": self.measured, "verdict": self.verdict, "why / where": self.context}
+
+
+def _compare(op: str, value: float, target, tolerance: float) -> bool:
+    if op == "approx":
+        return abs(value - target) <= tolerance * abs(target)
+    return {">=": value >= target, "<=": value <= target, "==": value == target, "!=": value != target}[op]
+
+
+def _fmt(quantity: str, v) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if quantity == "parameters":
+        return f"{v / 1e6:,.1f}M" if v < 1e9 else f"{v / 1e9:.2f}B"
+    if quantity in ("parameter_reduction", "retained"):
+        return f"{v:.1%}"
+    if quantity in ("speedup", "memory_ratio"):
+        return f"{v:.2f}x"
+    if quantity.startswith("weight_gb_"):
+        return f"{v:.2f} GB"
+    return f"{v:,}" if isinstance(v, int) else f"{v:.3g}"
+
+
+def check(model: str, claim: catalog.Claim, ev: Evidence) -> ClaimResult:
+    chk = claim.check
+    q = chk.quantity
+    claimed = ("~" if chk.op == "approx" else "" if chk.op == "==" else chk.op + " ") + _fmt(q, chk.value)
+    result = ClaimResult(model, claim.id, claim.text, claim.source, claimed, "-", NOT_MEASURABLE, claim.context)
+    if q in MEASURED:
+        key = (q, model, chk.baseline)
+        if key not in ev.measured:
+            result.context = ev.missing.get(key, f"{MEASURED[q]} vs {chk.baseline} was not measured in this run")
+            return result
+        metric, context = ev.measured[key]
+        result.measured = _fmt(q, metric.value) + (f" [{_fmt(q, metric.low)}, {_fmt(q, metric.high)}]" if metric.low is not None else "")
+        result.context = context + (f"; claim context: {claim.context}" if claim.context else "")
+        lo = metric.low if metric.low is not None else metric.value
+        hi = metric.high if metric.high is not None else metric.value
+        if chk.op == ">=":
+            result.verdict = HELD if lo >= chk.value else NOT_HELD if hi < chk.value else INCONCLUSIVE
+        elif chk.op == "<=":
+            result.verdict = HELD if hi <= chk.value else NOT_HELD if lo > chk.value else INCONCLUSIVE
+        else:
+            result.verdict = HELD if _compare(chk.op, metric.value, chk.value, chk.tolerance) else NOT_HELD
+        return result
+    anatomy = ev.anatomy.get(model)
+    if anatomy is None:
+        result.context = "model not inspected"
+        return result
+    if q == "parameter_reduction":
+        base = ev.anatomy.get(chk.baseline)
+        if base is None:
+            result.context = f"baseline {chk.baseline} not in this comparison"
+            return result
+        value = 1 - anatomy.parameters / base.parameters
+        result.context = f"exact counts: {anatomy.parameters:,} vs {base.parameters:,}"
+    else:
+        value = anatomy.fact(q)
+        result.context = claim.context or "exact, from the config"
+    result.measured = _fmt(q, value)
+    result.verdict = HELD if _compare(chk.op, value, chk.value, chk.tolerance) else NOT_HELD
+    return result
+
+
+def check_all(models: list[str], ev: Evidence) -> list[ClaimResult]:
+    out = []
+    for model in models:
+        entry = catalog.lookup(model)
+        for claim in entry.claims if entry else []:
+            out.append(check(model, claim, ev))
+    return out
