@@ -45,3 +45,46 @@ def build_meta(config, role: str):
     """Instantiate on the meta device: exact parameter shapes at zero memory (Llama-2-70B included)."""
     with torch.device("meta"):
         return auto_class(default_task(role)).from_config(config)
+
+
+def _as_ref(ref) -> ModelRef:
+    from tradeoff.models.refs import parse_ref
+
+    return ref if isinstance(ref, ModelRef) else parse_ref(str(ref))
+
+
+def load_pretrained(ref, task: str = "base", num_labels: int | None = None, dtype: torch.dtype = torch.float32, **kwargs):
+    """Real pretrained weights (assembled and cached on first use); BadInput with an install hint if absent.
+
+    A task head that the checkpoint lacks (e.g. a classifier on a sentence encoder) starts random,
+    which is what fine-tuning wants; `num_labels` sizes it.
+    """
+    from transformers.utils import logging as hf_logging
+
+    from tradeoff.errors import BadInput
+    from tradeoff.models.weights import require_weights
+
+    if task not in TASK_CLASSES:
+        raise BadInput(f"unknown task {task!r}", f"use one of {', '.join(TASK_CLASSES)}")
+    folder = require_weights(_as_ref(ref))
+    if num_labels is not None:
+        kwargs["num_labels"] = num_labels
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "newly initialized head" notices are expected here
+    try:
+        model = auto_class(task).from_pretrained(str(folder), dtype=dtype, **kwargs)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    return model.eval()
+
+
+def load_tokenizer(ref):
+    """The tokenizer shipped with the weights; decoders without a pad token pad with EOS."""
+    from transformers import AutoTokenizer
+
+    from tradeoff.models.weights import require_weights
+
+    tokenizer = AutoTokenizer.from_pretrained(str(require_weights(_as_ref(ref))))
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
