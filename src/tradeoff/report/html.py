@@ -1,0 +1,53 @@
+"""A self-contained, offline HTML report: tables and interactive plotly figures in one file.
+
+Everything from users (model names, data text, error messages) goes through Jinja's autoescape;
+figure JSON is embedded with '<' escaped so no string can close the script tag.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from tradeoff.errors import BadInput
+from tradeoff.report.plots import VERDICT_COLOURS, plotly_figures
+
+
+def _script_json(obj) -> str:
+    import plotly.utils
+
+    text = json.dumps(obj, cls=plotly.utils.PlotlyJSONEncoder)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_html(comparison) -> str:
+    import plotly.offline
+
+    env = Environment(loader=PackageLoader("tradeoff.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    template = env.get_template("report.html.j2")
+    columns, rows = comparison.summary_table()
+    figures = plotly_figures(comparison)
+    return template.render(
+        c=comparison, columns=columns, rows=rows, claims=[r.row() for r in comparison.claims],
+        verdict_colours=VERDICT_COLOURS, recommendation=comparison.recommendation_lines(),
+        figures={name: _script_json(fig) for name, fig in figures.items()},
+        plotly_js=plotly.offline.get_plotlyjs(),
+    )
+
+
+def write_html(comparison, path: str | Path) -> Path:
+    """Write atomically: a crash never leaves a half-written report."""
+    path = Path(path)
+    if path.is_dir():
+        raise BadInput(f"{path} is a folder", "give a file name such as report.html")
+    if not path.parent.exists():
+        raise BadInput(f"folder {path.parent} does not exist", "create it or choose another path")
+    html = render_html(comparison)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".report-", suffix=".html")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(html)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,85 @@
+"""Figures of a comparison: plotly for the HTML report, matplotlib for PNG files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+VERDICT_COLOURS = {"held": "#2e7d32", "not held": "#c62828", "inconclusive": "#f9a825", "not measurable here": "#9e9e9e"}
+
+
+def plotly_figures(comparison) -> dict[str, dict]:
+    """Figure name -> plotly figure as a dict (data + layout), ready to JSON-encode into the page."""
+    import plotly.graph_objects as go
+
+    figs = {}
+    cands = [c for c in comparison.candidates if c.latency_ms is not None]
+    if cands:
+        frontier = {id(c) for c in comparison.recommendation.frontier}  # candidates exist, so a recommendation does
+        use_quality = all(c.quality is not None for c in cands)
+        y_of = (lambda c: c.quality) if use_quality else (lambda c: c.memory_mb)
+        fig = go.Figure()
+        for on, name, symbol in ((True, "Pareto frontier", "circle"), (False, "dominated", "x")):
+            pts = [c for c in cands if (id(c) in frontier) == on]
+            fig.add_trace(go.Scatter(x=[c.latency_ms for c in pts], y=[y_of(c) for c in pts], mode="markers+text",
+                                     text=[c.label for c in pts], textposition="top center", name=name,
+                                     marker={"size": 12, "symbol": symbol}))
+        fig.update_layout(title="Latency vs " + ("quality" if use_quality else "memory"), xaxis_title="latency p50 (ms, log)",
+                          xaxis_type="log", yaxis_title=comparison.quality_name if use_quality else "peak memory (MB)")
+        figs["pareto"] = fig.to_plotly_json()
+    if comparison.latency_samples:
+        fig = go.Figure()
+        for label, samples in comparison.latency_samples.items():
+            fig.add_trace(go.Box(y=samples, name=label, boxpoints="outliers"))
+        fig.update_layout(title="Latency distributions (each timed run)", yaxis_title="ms", yaxis_type="log")
+        figs["latency"] = fig.to_plotly_json()
+    mem = comparison.memory_bars()
+    if mem:
+        fig = go.Figure()
+        for series, values in mem.items():
+            fig.add_trace(go.Bar(name=series, x=list(values), y=list(values.values())))
+        fig.update_layout(title="Memory", yaxis_title="MB", yaxis_type="log", barmode="group")
+        figs["memory"] = fig.to_plotly_json()
+    if comparison.claims:
+        counts = {}
+        for c in comparison.claims:
+            counts[c.verdict] = counts.get(c.verdict, 0) + 1
+        fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), marker_color=[VERDICT_COLOURS[v] for v in counts]))
+        fig.update_layout(title="Claim verdicts", yaxis_title="claims")
+        figs["claims"] = fig.to_plotly_json()
+    return figs
+
+
+def write_pngs(comparison, folder: Path) -> list[Path]:
+    """Static figures for papers and READMEs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    cands = [c for c in comparison.candidates if c.latency_ms is not None and c.memory_mb is not None]
+    if cands:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        frontier = {id(c) for c in comparison.recommendation.frontier}
+        for c in cands:
+            ax.scatter(c.latency_ms, c.memory_mb, marker="o" if id(c) in frontier else "x", s=60)
+            ax.annotate(c.label, (c.latency_ms, c.memory_mb), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        ax.set(xscale="log", yscale="log", xlabel="latency p50 (ms)", ylabel="peak memory (MB)", title="Speed vs memory (o = Pareto frontier)")
+        written.append(_save(fig, folder / "pareto.png"))
+    if comparison.latency_samples:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        labels = list(comparison.latency_samples)
+        ax.boxplot([comparison.latency_samples[k] for k in labels])
+        ax.set_xticks(range(1, len(labels) + 1), labels, rotation=20, ha="right", fontsize=7)
+        ax.set(yscale="log", ylabel="ms", title="Latency distributions")
+        written.append(_save(fig, folder / "latency.png"))
+    plt.close("all")
+    return written
+
+
+def _save(fig, path: Path) -> Path:
+    tmp = path.with_suffix(".tmp.png")
+    fig.tight_layout()
+    fig.savefig(tmp, dpi=120)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,51 @@
+"""Records as bench and eval write them, for testing decide / claims / report on known numbers."""
+import json
+
+import numpy as np
+import pytest
+
+from tradeoff.record import Metric, Record
+
+ENV = {"cpu": "test CPU", "cores": 2, "threads": 2, "ram_gb": 24, "torch": "2.13.0", "transformers": "5.23.0"}
+
+
+def bench(model, backend, p50, mem, weights="random", seed=0):
+    rng = np.random.default_rng(seed)
+    samples = list(rng.normal(p50, p50 * 0.02, 30))
+    return Record(kind="bench", model=model, weights=weights, env=ENV,
+                  cell={"backend": backend, "device": "cpu", "batch": 1, "seq_len": 128, "workload": "fixed"},
+                  metrics={"latency_p50_ms": Metric(value=p50, unit="ms", low=p50 * 0.98, high=p50 * 1.02),
+                           "latency_p95_ms": Metric(value=p50 * 1.1, unit="ms"),
+                           "throughput_per_s": Metric(value=1000 / p50, unit="samples/s"),
+                           "peak_rss_mb": Metric(value=mem, unit="MB")},
+                  details={"samples_ms": samples})
+
+
+def speedup(model, baseline, value, low, high, backend="eager"):
+    return Record(kind="bench", model=model, weights="random", env=ENV,
+                  cell={"backend": backend, "device": "cpu", "batch": 1, "seq_len": 128, "workload": "paired", "baseline": baseline},
+                  metrics={"speedup": Metric(value=value, low=low, high=high), "memory_ratio": Metric(value=0.62, low=0.6, high=0.64)})
+
+
+def evaluation(model, acc, retained=None, baseline=None, data_name="fine_foods"):
+    metrics = {"accuracy": Metric(value=acc, low=acc - 0.02, high=acc + 0.02)}
+    if retained:
+        metrics["retained"] = Metric(value=retained[0], low=retained[1], high=retained[2])
+    return Record(kind="eval", model=model, weights="pretrained", env=ENV,
+                  cell={"task": "sequence-classification", "data": "fine_foods", "mode": "finetune"}, metrics=metrics,
+                  details={"primary_metric": "accuracy", "baseline": baseline, "data_name": data_name})
+
+
+@pytest.fixture
+def records():
+    return [
+        bench("bert-base-uncased", "eager", 250.0, 900.0),
+        bench("bert-base-uncased", "onnx-int8", 110.0, 500.0),
+        bench("distilbert-base-uncased", "eager", 130.0, 600.0),
+        bench("distilbert-base-uncased", "onnx-int8", 60.0, 350.0),
+        speedup("distilbert-base-uncased", "bert-base-uncased", 1.92, 1.85, 1.99),
+        bench("all-mpnet-base-v2", "eager", 240.0, 950.0, weights="random"),
+        bench("all-MiniLM-L6-v2", "eager", 30.0, 300.0, weights="random"),
+        evaluation("all-mpnet-base-v2", 0.84),
+        evaluation("all-MiniLM-L6-v2", 0.80, retained=(0.952, 0.93, 0.975), baseline="all-mpnet-base-v2"),
+    ]

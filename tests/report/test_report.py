@@ -1,0 +1,110 @@
+"""The comparison table, claims check and HTML report built from stored records."""
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tradeoff.compare import build_comparison
+from tradeoff.report import to_markdown, write_html
+from tradeoff.report.html import render_html
+
+MODELS = ["bert-base-uncased", "distilbert-base-uncased", "all-mpnet-base-v2", "all-MiniLM-L6-v2"]
+
+
+def comparison(records, **kw):
+    return build_comparison(records, MODELS, "bert-base-uncased", quality_baseline="all-mpnet-base-v2", **kw)
+
+
+def test_summary_table_rows(records):
+    columns, rows = comparison(records).summary_table()
+    table = {r[""]: r for r in rows}
+    assert columns[1:] == MODELS
+    assert table["parameters"]["distilbert-base-uncased"] == "66.4M (-39.4%)"
+    assert table["speed-up vs baseline"]["distilbert-base-uncased"] == "1.92x [1.85, 1.99]"
+    assert table["performance retained"]["all-MiniLM-L6-v2"] == "95.2% [93.0%, 97.5%]"
+    assert "no real weights" in table["accuracy (fine_foods)"]["bert-base-uncased"]
+    assert "lowest latency" in table["best use case"]["all-MiniLM-L6-v2"]
+
+
+def test_claims_verdicts(records):
+    verdicts = {c.id: c for c in comparison(records).claims}
+    assert verdicts["C3"].verdict == "held" and verdicts["C3"].measured == "39.4%"
+    assert verdicts["C5"].verdict == "held" and "1.92x" in verdicts["C5"].measured
+    assert verdicts["C6"].verdict == "held"
+    assert verdicts["C7"].verdict == "not measurable here" and "not available offline" in verdicts["C7"].context
+
+
+def test_inconclusive_when_interval_straddles(records):
+    from conftest import speedup
+
+    records = [r for r in records if not r.cell.get("baseline")] + [speedup("distilbert-base-uncased", "bert-base-uncased", 1.62, 1.50, 1.75)]
+    assert {c.id: c.verdict for c in comparison(records).claims}["C5"] == "inconclusive"
+
+
+def test_recommendation_under_budget(records):
+    c = comparison(records, constraints={"max_latency_ms": 100, "min_retained": 0.95})
+    assert c.recommendation.best.model == "all-MiniLM-L6-v2"
+    lines = c.recommendation_lines()
+    assert any("bert-base-uncased [eager]" in l and "quality not measured" in l for l in lines)
+
+
+def test_markdown(records):
+    md = to_markdown(comparison(records))
+    assert "## Claimed vs measured" in md and "| layers |" in md
+
+
+def test_html_is_self_contained_and_atomic(records, tmp_path):
+    out = write_html(comparison(records), tmp_path / "report.html")
+    html = out.read_text()
+    assert "<script src=" not in html and "Plotly.newPlot" in html
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def xss_records(records, tmp_path):
+    """A model folder and a data name carrying markup, as a user could supply them."""
+    import json
+
+    from conftest import bench, evaluation
+
+    folder = tmp_path / "<img src=x onerror=alert(1)>"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2,
+                                                    "num_attention_heads": 4, "intermediate_size": 64, "vocab_size": 100}))
+    name = folder.name
+    evil = evaluation(name, 0.7, data_name="</script><script>alert('data')</script>")
+    return [*records, bench(name, "eager", 5.0, 100.0), evil], [*MODELS, str(folder)], name
+
+
+def test_html_escapes_user_strings(records, tmp_path):
+    recs, models, name = xss_records(records, tmp_path)
+    html = render_html(build_comparison(recs, models, "bert-base-uncased",
+                                        quality_baseline="all-mpnet-base-v2"))
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<script>alert(" not in html
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/setup.sh --dev installs it)")
+def test_report_renders_in_headless_chromium(records, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    recs, models, name = xss_records(records, tmp_path)
+    comp = build_comparison(recs, models, "bert-base-uncased", quality_baseline="all-mpnet-base-v2")
+    path = write_html(comp, tmp_path / "report.html")
+    errors, dialogs = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(path.as_uri())
+        page.wait_for_selector("#fig-pareto .main-svg", timeout=20000)
+        assert page.locator(".fig .main-svg").count() >= 4  # pareto, latency, memory, claims
+        assert name in page.inner_text("#summary")
+        assert page.locator("#claims .verdict").count() >= 5
+        browser.close()
+    assert errors == [] and dialogs == []
