@@ -98,6 +98,58 @@ def provenance_of(record: Record, **given: str | None) -> dict[str, str | None]:
     return {name: given.get(name) or found[name] for name in PROVENANCE}
 
 
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+
+
+@functools.lru_cache(maxsize=64)
+def model_revision(model: str, weights: str) -> str | None:
+    """What exactly was measured: a hash of the weight files for pretrained weights, else of the config.
+
+    Never raises: provenance is best effort and must not lose a finished record.
+    """
+    from tradeoff.errors import TradeoffError
+    from tradeoff.models.refs import parse_ref
+
+    try:
+        ref = parse_ref(model)
+        if weights == "pretrained":
+            from tradeoff.models.weights import local_weights
+
+            folder = local_weights(ref, assemble=False)
+            files = sorted(p for p in folder.rglob("*") if p.suffix in WEIGHT_SUFFIXES) if folder else []
+            if not files:
+                return None
+            digest = hashlib.sha256()
+            for f in files:
+                digest.update(f"{f.relative_to(folder)}:{_file_sha256(f)}\n".encode())
+            return "weights:" + digest.hexdigest()[:16]
+        config = {k: v for k, v in ref.config().to_dict().items() if k != "transformers_version" and not k.startswith("_")}
+        return "config:" + hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    except (TradeoffError, OSError, ImportError, ValueError):
+        return None
+
+
+def _file_sha256(path: Path) -> str:
+    """sha256 of a file, remembered by (path, size, mtime) in the cache dir: weights are large."""
+    from tradeoff.paths import cache_dir
+
+    stat = path.stat()
+    memo_path = cache_dir() / "file-hashes.json"
+    ident = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    try:
+        memo = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    if ident not in memo:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        memo[ident] = digest.hexdigest()
+        _atomic_write(memo_path, lambda tmp: tmp.write_text(json.dumps(memo)))
+    return memo[ident]
+
+
 class Store:
     """A results store. Open with `Store.open(path)`; use as a context manager or call `close()`."""
 

@@ -1,0 +1,191 @@
+"""Where study cells run: in this process, in one child process per cell (default), or on Ray.
+
+Every executor yields (cell, Record) pairs as cells finish; the caller (the study) writes them,
+so records are always written by the driver, whatever runs the cells. A cell that crashes, runs
+out of memory or is killed becomes a Record with status "error"/"oom"; a cell whose input is bad
+(BadInput) stops the study, since the grid was validated and the rest would likely fail alike.
+
+- inline:  cheapest; a crash takes the whole study down (finished records are still kept).
+- process: one forked child per cell (from a forkserver that imported torch once), so a segfault
+           or OOM kill loses only that cell; the child ignores Ctrl-C and is killed by the driver.
+- ray:     each cell a Ray task with its resources (CPUs, GPUs) on a local or remote cluster
+           (`address`); tradeoff must be installed on every node.
+"""
+from __future__ import annotations
+
+import signal
+import traceback
+from typing import Iterator
+
+from tradeoff.errors import BadInput, OutOfMemory
+from tradeoff.record import Record
+from tradeoff.study import Cell, runner_module
+
+EXECUTORS = ("inline", "process", "ray")
+_PRELOAD = ["tradeoff.record", "tradeoff.env", "tradeoff.models.load", "torch", "transformers.modeling_utils"]
+
+
+def run_one(cell: Cell) -> tuple:
+    """Run one cell wherever we are; the outcome as plain data that crosses process boundaries:
+    ("record", json) or ("bad-input", message, hint)."""
+    try:
+        run_cell = runner_module(cell.kind).run_cell
+        record = run_cell(cell.model, dict(cell.cell), weights=cell.weights)
+    except BadInput as e:
+        return ("bad-input", e.message, e.hint)
+    except (MemoryError, OutOfMemory) as e:
+        record = failed(cell, "oom", f"out of memory: {e}")
+    except Exception as e:  # a crash in one cell must not take the study down
+        last = traceback.extract_tb(e.__traceback__)[-1:]
+        where = f" at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno}" if last else ""
+        record = failed(cell, "error", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}{where}")
+    return ("record", record.model_dump_json())
+
+
+def failed(cell: Cell, status: str, message: str) -> Record:
+    return Record(kind=cell.kind, model=cell.model_name, weights=cell.weights, cell=cell.cell, status=status, error=message)
+
+
+def _outcome(cell: Cell, outcome: tuple) -> Record:
+    if outcome[0] == "bad-input":
+        raise BadInput(f"{cell.label()}: {outcome[1]}", outcome[2])
+    return Record.model_validate_json(outcome[1])
+
+
+class InlineExecutor:
+    name = "inline"
+
+    def map(self, cells: list[Cell]) -> Iterator[tuple[Cell, Record]]:
+        for cell in cells:
+            yield cell, _outcome(cell, run_one(cell))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+def _child(cell: Cell, conn) -> None:
+    """Entry point of a per-cell child process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides; it kills us on Ctrl-C
+    _die_with_parent()
+    conn.send(run_one(cell))
+    conn.close()
+
+
+def _die_with_parent() -> None:
+    """Linux: if the driver is SIGKILLed, its forkserver exits and this child gets SIGKILL too."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class ProcessExecutor:
+    name = "process"
+
+    def __init__(self):
+        import multiprocessing
+
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(_PRELOAD)
+
+    def map(self, cells: list[Cell]) -> Iterator[tuple[Cell, Record]]:
+        for cell in cells:
+            yield cell, self._run(cell)
+
+    def _run(self, cell: Cell) -> Record:
+        receive, send = self._ctx.Pipe(duplex=False)
+        child = self._ctx.Process(target=_child, args=(cell, send), name=f"tradeoff-cell-{cell.key}", daemon=True)
+        child.start()
+        send.close()
+        try:
+            try:
+                outcome = receive.recv()  # returns when the child sends, or raises EOFError when it dies
+            except EOFError:
+                outcome = None
+            child.join()
+        except BaseException:  # Ctrl-C or anything else in the driver: the cell in flight is dropped
+            child.kill()
+            child.join()
+            raise
+        finally:
+            receive.close()
+        if outcome is not None:
+            return _outcome(cell, outcome)
+        code = child.exitcode
+        if code is not None and code < 0 and -code == signal.SIGKILL:
+            return failed(cell, "error", "the cell's process was killed (SIGKILL; out of memory?)")
+        how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+        return failed(cell, "error", f"the cell's process died ({how})")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+class RayExecutor:
+    """Each cell is a Ray task (a fresh worker process per task) sized by the cell's CPUs and GPUs."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None):
+        try:
+            import ray
+        except ImportError:
+            raise BadInput("the ray executor needs Ray, which is not installed", "pip install 'tradeoff[ray]'") from None
+        self._ray = ray
+        self._address = address
+        self._started = False
+
+    def __enter__(self):
+        ray = self._ray
+        if not ray.is_initialized():
+            try:
+                ray.init(address=self._address, include_dashboard=False, log_to_driver=False,
+                         configure_logging=False)
+            except (ConnectionError, ValueError, RuntimeError) as e:
+                raise BadInput(f"cannot connect to a Ray cluster at {self._address or 'auto'}: {str(e).splitlines()[0]}",
+                               "start one with `ray start --head`, or pass --address host:port") from None
+            self._started = True
+        return self
+
+    def __exit__(self, *exc):
+        if self._started:
+            self._ray.shutdown()
+
+    def map(self, cells: list[Cell]) -> Iterator[tuple[Cell, Record]]:
+        ray = self._ray
+        task = ray.remote(max_calls=1, max_retries=0)(run_one)  # max_calls=1: a fresh process per cell
+        pending = {task.options(num_cpus=c.cpus, num_gpus=c.gpus, name=f"tradeoff {c.label()}").remote(c): c
+                   for c in cells}
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                cell = pending.pop(done[0])
+                try:
+                    outcome = ray.get(done[0])
+                except ray.exceptions.RayError as e:  # the worker or its node died, or the task was cancelled
+                    yield cell, failed(cell, "error", f"Ray task failed: {type(e).__name__}: {str(e).splitlines()[0]}")
+                    continue
+                yield cell, _outcome(cell, outcome)
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+
+
+def make_executor(name: str, address: str | None = None):
+    if name not in EXECUTORS:
+        raise BadInput(f"unknown executor {name!r}", f"use one of {', '.join(EXECUTORS)}")
+    if address is not None and name != "ray":
+        raise BadInput("--address only applies to --executor ray", "add --executor ray, or drop --address")
+    if name == "inline":
+        return InlineExecutor()
+    if name == "process":
+        return ProcessExecutor()
+    return RayExecutor(address)

@@ -1,0 +1,376 @@
+"""Studies: a grid of cells (models x kinds x grid axes) from a TOML or YAML file, run resumably.
+
+A study file names models and, per kind, the grid axes; every combination is a cell:
+
+    name = "encoders on this laptop"
+    models = ["bert-base-uncased", "distilbert"]
+
+    [inspect]
+    seq_len = [128, 512]
+
+    [[bench]]                      # a table, or several ([[bench]]) for separate grids
+    backend = ["pytorch", "onnx"]
+    batch = [1, 8]
+    seq_len = 128                  # a scalar is a one-value axis
+    resources = { cpus = 1, gpus = 0 }
+
+    [eval]
+    models = ["all-MiniLM-L6-v2"]  # overrides the top-level models for this grid
+    weights = "pretrained"
+    task = ["sst2"]
+
+The whole grid is validated (models resolved, cells checked by the stage) before anything runs,
+and every error names the file, line and field. Cells whose key is already in the store are
+skipped (records with status "error" are retried), so a stopped study resumes where it stopped;
+`force` re-runs everything. Each Record is written the moment it exists.
+"""
+from __future__ import annotations
+
+import importlib
+import itertools
+import re
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from tradeoff.errors import BadInput, TradeoffError
+from tradeoff.record import Record
+
+# Contract 1: one cell runner per stage, imported lazily (a stage's heavy imports stay out of the CLI).
+RUNNERS = {"inspect": "tradeoff.anatomy", "bench": "tradeoff.bench", "eval": "tradeoff.evaluate",
+           "distill": "tradeoff.distill"}
+DEFAULT_WEIGHTS = {"inspect": "random", "bench": "random", "eval": "pretrained", "distill": "pretrained"}
+WEIGHTS = ("random", "pretrained", "estimate")
+TOP_LEVEL = {"name", "models", *RUNNERS}
+RESERVED = {"models", "weights", "resources"}
+RESOURCES = {"cpus", "gpus"}
+RERUN_STATUSES = {"error"}  # a crash or transient failure is retried on resume; ok/oom/skipped are results
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work: run `kind` on `model` at grid point `cell`."""
+
+    kind: str
+    model: str  # the reference as written in the study
+    model_name: str  # canonical name (what the runner puts in Record.model)
+    weights: str
+    cell: dict[str, Any] = field(hash=False)
+    cpus: float = 1.0
+    gpus: float = 0.0
+
+    @property
+    def key(self) -> str:
+        return Record(kind=self.kind, model=self.model_name, weights=self.weights, cell=self.cell).key
+
+    def label(self) -> str:
+        coords = " ".join(f"{k}={v}" for k, v in self.cell.items())
+        return f"{self.kind} {self.model_name} [{self.weights}]" + (f" {coords}" if coords else "")
+
+
+@dataclass
+class Study:
+    name: str
+    source: str  # the file it came from
+    cells: list[Cell]
+
+
+@dataclass
+class StudySummary:
+    study: str
+    store: str
+    executor: str
+    total: int
+    skipped: int = 0
+    ran: int = 0
+    ok: int = 0
+    failed: int = 0
+    keys: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (f"study {self.study!r}: {self.total} cells, {self.skipped} already in the store, {self.ran} ran "
+                f"({self.ok} ok, {self.failed} failed) in {self.seconds:.1f} s; store {self.store}")
+
+
+def runner_module(kind: str):
+    """The stage module for `kind`, imported now; a missing stage is bad input, not a crash."""
+    try:
+        return importlib.import_module(RUNNERS[kind])
+    except ImportError as e:
+        raise BadInput(f"cells of kind {kind!r} cannot run in this install ({e})",
+                       "install the missing package, or remove that kind from the study") from None
+
+
+# ---- parsing ------------------------------------------------------------------------------------
+class _Locator:
+    """Maps a field path like ("bench", 0, "batch") to its line in the study file, for error messages."""
+
+    def __init__(self, source: str, lines: dict[tuple, int]):
+        self.source = source
+        self.lines = lines
+
+    def at(self, path: tuple) -> str:
+        for n in range(len(path), 0, -1):
+            if path[:n] in self.lines:
+                return f"{self.source}:{self.lines[path[:n]]}"
+        return self.source
+
+    def error(self, path: tuple, problem: str, hint: str | None = None) -> BadInput:
+        name = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
+        return BadInput(f"{self.at(path)}: {name}: {problem}" if name else f"{self.at(path)}: {problem}", hint)
+
+
+_TOML_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_.\-\"' ]+?)\s*=")
+
+
+def _toml_lines(text: str) -> dict[tuple, int]:
+    """Line of each table and key in a TOML file (tomllib keeps no positions)."""
+    lines: dict[tuple, int] = {}
+    arrays: dict[str, int] = {}
+    table: tuple = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _TOML_HEADER.match(line)
+        if header:
+            parts = [p.strip().strip("\"'") for p in header.group(2).split(".")]
+            if header.group(1) == "[[":
+                arrays[parts[0]] = arrays.get(parts[0], -1) + 1
+            table = (parts[0],) + ((arrays[parts[0]],) if parts[0] in arrays else ()) + tuple(parts[1:])
+            lines.setdefault(table, number)
+            continue
+        key = _TOML_KEY.match(line)
+        if key:
+            lines.setdefault(table + tuple(p.strip().strip("\"'") for p in key.group(1).split(".")), number)
+    return lines
+
+
+def _yaml_lines(node, path: tuple = (), lines: dict | None = None) -> dict[tuple, int]:
+    import yaml
+
+    lines = {} if lines is None else lines
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = path + (key.value,)
+            lines.setdefault(sub, key.start_mark.line + 1)
+            _yaml_lines(value, sub, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _yaml_lines(item, path + (i,), lines)
+    return lines
+
+
+def load_study_file(path: str | Path) -> tuple[dict, _Locator]:
+    """Read a study file into a dict, with a locator for its fields; syntax errors name the line."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise BadInput(f"no such study file: {path}", "pass a .toml or .yaml file describing the grid")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path} is not UTF-8 text", "save the study file as UTF-8") from None
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            message = str(e)
+            if "at end of document" in message:
+                message = message.replace("at end of document", f"at line {len(text.splitlines())}, end of file")
+            raise BadInput(f"{path}: malformed TOML: {message}", "fix the study file") from None
+        return data, _Locator(str(path), _toml_lines(text))
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark else str(path)
+            raise BadInput(f"{where}: malformed YAML: {getattr(e, 'problem', None) or e}", "fix the study file") from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise BadInput(f"{path}:1: a study file must be a mapping (name, models, and kind sections)", "see `tradeoff run --help`")
+        return data, _Locator(str(path), _yaml_lines(node) if node is not None else {})
+    raise BadInput(f"{path.name}: unknown study file type {suffix or '(none)'}", "use a .toml or .yaml file")
+
+
+def parse_study(data: dict, where: _Locator, name: str = "study") -> Study:
+    """Turn a study mapping into cells, checking every field's shape (not yet the models or stages)."""
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise where.error((key,), "unknown field", f"a study has {', '.join(sorted(TOP_LEVEL))}")
+    study_name = data.get("name", name)
+    if not isinstance(study_name, str) or not study_name.strip():
+        raise where.error(("name",), f"must be a non-empty string, got {study_name!r}")
+    top_models = _models(data.get("models"), ("models",), where) if "models" in data else None
+    cells: list[Cell] = []
+    seen: set[str] = set()
+    if not any(kind in data for kind in RUNNERS):
+        raise where.error((), "the study has no grid", f"add a section for at least one of {', '.join(RUNNERS)}, e.g. [inspect]")
+    for kind in RUNNERS:
+        if kind not in data:
+            continue
+        grids = data[kind]
+        grid_paths: list[tuple] = [(kind, i) for i in range(len(grids))] if isinstance(grids, list) else [(kind,)]
+        for grid, path in zip(grids if isinstance(grids, list) else [grids], grid_paths):
+            for cell in _expand(kind, grid, path, top_models, where):
+                if cell.key not in seen:
+                    seen.add(cell.key)
+                    cells.append(cell)
+    return Study(study_name, where.source, cells)
+
+
+def _models(value: Any, path: tuple, where: _Locator) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise where.error(path, "must be a non-empty list of model references", 'e.g. models = ["bert-base-uncased", "distilbert"]')
+    for i, m in enumerate(value):
+        if not isinstance(m, str) or not m.strip():
+            raise where.error(path + (i,), f"a model reference must be a non-empty string, got {m!r}")
+    return value
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool))
+
+
+def _expand(kind: str, grid: Any, path: tuple, top_models: list[str] | None, where: _Locator) -> list[Cell]:
+    if not isinstance(grid, dict):
+        raise where.error(path, f"must be a table of grid axes, got {type(grid).__name__}", f"e.g. [{kind}] then axis = [values]")
+    models = _models(grid["models"], path + ("models",), where) if "models" in grid else top_models
+    if models is None:
+        raise where.error(path, "no models for this grid", "add models = [...] at the top of the file or in this section")
+    weights = grid.get("weights", DEFAULT_WEIGHTS[kind])
+    if weights not in WEIGHTS:
+        raise where.error(path + ("weights",), f"must be one of {', '.join(WEIGHTS)}, got {weights!r}")
+    resources = grid.get("resources", {})
+    if not isinstance(resources, dict):
+        raise where.error(path + ("resources",), "must be a table", "e.g. resources = { cpus = 1, gpus = 0 }")
+    for key, value in resources.items():
+        if key not in RESOURCES:
+            raise where.error(path + ("resources", key), "unknown resource", f"use {', '.join(sorted(RESOURCES))}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise where.error(path + ("resources", key), f"must be a number >= 0, got {value!r}")
+    axes: dict[str, list] = {}
+    for axis, values in grid.items():
+        if axis in RESERVED:
+            continue
+        values = values if isinstance(values, list) else [values]
+        if not values:
+            raise where.error(path + (axis,), "is an empty list: the grid would have no cells", "give at least one value")
+        for i, v in enumerate(values):
+            if not _scalar(v):
+                raise where.error(path + (axis,), f"values must be strings, numbers or booleans, got {type(v).__name__} {v!r}")
+        axes[axis] = values
+    gpus = resources.get("gpus")
+    cells = []
+    for model in models:
+        for combo in itertools.product(*axes.values()):
+            cell = dict(zip(axes, combo))
+            wants_gpu = str(cell.get("device", "cpu")).startswith("cuda")
+            cells.append(Cell(kind, model, model, weights, cell, cpus=float(resources.get("cpus", 1)),
+                              gpus=float(gpus if gpus is not None else (1 if wants_gpu else 0))))
+    return cells
+
+
+# ---- validation ---------------------------------------------------------------------------------
+def validate(study: Study, where: _Locator | None = None) -> Study:
+    """Resolve every model and let each stage check its cells, before any cell runs.
+
+    Returns the study with canonical model names filled in (so keys match the runners' Records).
+    """
+    from tradeoff.models.refs import parse_ref
+
+    where = where or _Locator(study.source, {})
+    names: dict[str, str] = {}
+    for model in dict.fromkeys(c.model for c in study.cells):
+        try:
+            ref = parse_ref(model)
+            ref.config()
+        except TradeoffError as e:
+            raise BadInput(f"{where.at(('models',))}: model {model!r}: {e.message}", e.hint) from None
+        names[model] = ref.name
+    checked = []
+    for cell in study.cells:
+        module = runner_module(cell.kind)
+        check = getattr(module, "validate_cell", None)
+        if check is not None:
+            try:
+                check(cell.model, dict(cell.cell))
+            except TradeoffError as e:
+                coords = ", ".join(f"{k}={v}" for k, v in cell.cell.items())
+                raise BadInput(f"{where.at((cell.kind,))}: {cell.kind} cell ({cell.model}{', ' + coords if coords else ''}): "
+                               f"{e.message}", e.hint) from None
+        checked.append(Cell(cell.kind, cell.model, names[cell.model], cell.weights, cell.cell, cell.cpus, cell.gpus))
+    return Study(study.name, study.source, checked)
+
+
+def prepare(path: str | Path) -> Study:
+    """Parse and validate a study file: the whole grid is checked before anything runs."""
+    data, where = load_study_file(path)
+    return validate(parse_study(data, where, name=Path(path).stem), where)
+
+
+# ---- running ------------------------------------------------------------------------------------
+def plan(study: Study, store, force: bool = False) -> tuple[list[Cell], int]:
+    """Cells still to run, and how many the store already holds."""
+    todo, done = [], 0
+    for cell in study.cells:
+        existing = None if force else store.get(cell.key)
+        if existing is not None and existing.status not in RERUN_STATUSES:
+            done += 1
+        else:
+            todo.append(cell)
+    return todo, done
+
+
+def run_study(study: Study, store, executor: str = "process", force: bool = False, address: str | None = None,
+              progress: Callable[[int, int, Cell, Record, float], None] | None = None) -> StudySummary:
+    """Run the cells the store lacks and write each Record as soon as it arrives.
+
+    Ctrl-C (KeyboardInterrupt) stops at once: finished records are already committed, the cell in
+    flight is dropped and will run next time.
+    """
+    from tradeoff.executors import make_executor
+    from tradeoff.store import model_revision
+
+    todo, done = plan(study, store, force)
+    summary = StudySummary(study.name, str(store.path), executor, total=len(study.cells), skipped=done,
+                           keys=[c.key for c in study.cells])
+    started = time.perf_counter()
+    if todo:
+        with make_executor(executor, address=address) as runner:
+            last = time.perf_counter()
+            for cell, record in runner.map(todo):
+                store.put(record, model_revision=model_revision(cell.model, cell.weights))
+                summary.ran += 1
+                if record.status == "ok":
+                    summary.ok += 1
+                else:
+                    summary.failed += 1
+                    summary.failures.append(f"{cell.label()}: {record.status}: {record.error or ''}".rstrip(": "))
+                if record.key != cell.key:
+                    summary.failures.append(f"{cell.label()}: the runner returned record key {record.key}, expected "
+                                            f"{cell.key} (its model or cell differs; resume will re-run it)")
+                now = time.perf_counter()
+                if progress:
+                    progress(summary.ran, len(todo), cell, record, now - last)
+                last = now
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def plan_rows(study: Study, store, force: bool = False) -> list[dict]:
+    """The expanded grid, one row per cell, with what a run would do (for `tradeoff run --dry-run`)."""
+    todo = {c.key for c in plan(study, store, force)[0]}
+    return [{"key": c.key, "kind": c.kind, "model": c.model_name, "weights": c.weights,
+             "cell": " ".join(f"{k}={v}" for k, v in c.cell.items()), "action": "run" if c.key in todo else "skip (in store)"}
+            for c in study.cells]
