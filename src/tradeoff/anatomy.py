@@ -165,3 +165,38 @@ def _layer_stack(model):
 
     stacks = [m for m in model.modules() if isinstance(m, torch.nn.ModuleList) and len(m) > 0]
     return max(stacks, key=lambda m: sum(p.numel() for p in m.parameters()))
+
+
+CELL_AXES = {"seq_len"}
+
+
+def validate_cell(model: str, cell: dict) -> None:
+    """Raise BadInput for an inspect cell that cannot run, before any cell of a study runs."""
+    from tradeoff.errors import BadInput
+    from tradeoff.models.refs import parse_ref
+
+    unknown = set(cell) - CELL_AXES
+    if unknown:
+        raise BadInput(f"inspect cells take only {', '.join(sorted(CELL_AXES))}, got {', '.join(sorted(unknown))}",
+                       "remove the other fields from the inspect grid")
+    seq_len = cell.get("seq_len")
+    if seq_len is not None and (isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len <= 0):
+        raise BadInput(f"inspect seq_len must be a positive integer, got {seq_len!r}", "e.g. seq_len = [128, 512]")
+    parse_ref(model).config()
+
+
+def run_cell(model: str, cell: dict, weights: str = "random") -> "Record":
+    """One study cell of kind "inspect": the anatomy of `model` at `cell["seq_len"]`, as a Record."""
+    from tradeoff.env import environment
+    from tradeoff.models.refs import parse_ref
+    from tradeoff.record import Metric, Record
+
+    validate_cell(model, cell)
+    a = inspect_ref(parse_ref(model), seq_len=cell.get("seq_len"))
+    metrics = {"parameters": Metric(value=a.parameters, unit="params"),
+               "flops_per_token": Metric(value=a.flops_per_token, unit="FLOP"),
+               **{f"weight_bytes_{d}": Metric(value=b, unit="B") for d, b in a.weight_bytes.items()}}
+    if a.kv_cache_bytes_per_token is not None:
+        metrics["kv_cache_bytes_per_token"] = Metric(value=a.kv_cache_bytes_per_token, unit="B")
+    return Record(kind="inspect", model=a.model, weights=weights, cell=dict(cell), metrics=metrics,
+                  details=a.model_dump(exclude={"claims"}), env=environment())

@@ -107,3 +107,52 @@ def catalog_models() -> list[dict]:
                      "offline weights": ", ".join(entry.weights.packages[:1]) + (" (+more)" if entry.weights and len(entry.weights.packages) > 1 else "") if entry.weights else "config only (random weights)",
                      "hub id": entry.hub_id})
     return rows
+
+
+def run_study(study: str, store: str | None = None, force: bool = False, executor: str = "process",
+              address: str | None = None, progress=None):
+    """Run a study file into a store (resumable); returns a tradeoff.study.StudySummary."""
+    from tradeoff.store import Store
+    from tradeoff.study import prepare, run_study as run
+
+    plan = prepare(study)  # the whole grid is checked before the store is touched
+    with Store.open(store) as s:
+        return run(plan, s, executor=executor, force=force, address=address, progress=progress)
+
+
+def plan_study(study: str, store: str | None = None, force: bool = False) -> list[dict]:
+    """The cells of a study file and whether a run would compute or skip each."""
+    from tradeoff.store import Store
+    from tradeoff.study import plan_rows, prepare
+
+    plan = prepare(study)
+    with Store.open(store) as s:
+        return plan_rows(plan, s, force)
+
+
+def results(store: str | None = None, kind: str | None = None, model: str | None = None, status: str | None = None,
+            **cell_filters) -> list:
+    """(Record, provenance) pairs from a store; `model` may be any reference to the model (alias, folder)."""
+    from tradeoff.store import Store
+
+    if model is not None:
+        try:
+            model = parse_ref(model).name
+        except BadInput:
+            pass  # not resolvable here (another machine's folder): match the stored name as given
+    with Store.open(store) as s:
+        return list(s.rows(kind=kind, model=model, status=status, **cell_filters))
+
+
+def export_results(out: str, store: str | None = None, **filters) -> int:
+    from tradeoff.store import Store
+
+    with Store.open(store) as s:
+        return s.export(out, **{k: v for k, v in filters.items() if v is not None})
+
+
+def import_results(source: str, store: str | None = None) -> dict[str, int]:
+    from tradeoff.store import Store
+
+    with Store.open(store) as s:
+        return s.import_from(source)

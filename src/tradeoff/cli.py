@@ -81,6 +81,109 @@ def models(json_: bool = typer.Option(False, "--json")):
     emit(list(rows[0]), rows, "json" if json_ else "table", title="Catalog")
 
 
+STORE_HELP = "Results store (SQLite file); default $TRADEOFF_STORE, else results.db in the user data folder."
+
+
+@app.command("run")
+def run_study_command(
+    study: str = typer.Argument(..., help="Study file (.toml or .yaml) describing the grid of cells."),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    force: bool = typer.Option(False, "--force", help="Re-run cells the store already holds."),
+    executor: str = typer.Option("process", "--executor", help="inline | process (one child process per cell) | ray."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (with --executor ray); default: start a local one."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the cells and what would run, without running."),
+):
+    """Run a study: every cell of the grid the store lacks, each record written as soon as it exists.
+
+    Stop it any time (Ctrl-C): finished cells are kept and the next run resumes where it stopped.
+    """
+    from tradeoff import api
+    from tradeoff.render import emit
+
+    if dry_run:
+        rows = api.plan_study(study, store=store, force=force)
+        emit(list(rows[0]) if rows else ["key"], rows, "table", title=f"{len(rows)} cells")
+        return
+
+    from rich.markup import escape
+
+    def progress(i: int, n: int, cell, record, seconds: float) -> None:
+        status = "[green]ok[/]" if record.status == "ok" else f"[red]{record.status}[/]: {escape(record.error or '')}"
+        err.print(f"{escape(f'[{i}/{n}]')} {escape(cell.label())} {status} ({seconds:.1f} s)", highlight=False, soft_wrap=True)
+
+    summary = api.run_study(study, store=store, force=force, executor=executor, address=address, progress=progress)
+    for failure in summary.failures:
+        err.print(f"[yellow]failed:[/] {escape(failure)}", highlight=False, soft_wrap=True)
+    print(summary.line())
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def results(
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    kind: Optional[str] = typer.Option(None, "--kind", help="inspect | bench | eval | distill."),
+    model: Optional[str] = typer.Option(None, "--model", help="Only this model (catalog alias, folder or name)."),
+    status: Optional[str] = typer.Option(None, "--status", help="ok | oom | error | skipped."),
+    where: list[str] = typer.Option([], "--where", help="Cell filter FIELD=VALUE, e.g. --where backend=onnx (repeatable)."),
+    json_: bool = typer.Option(False, "--json", help="Full records with provenance (same shape as `export` to .json)."),
+    csv_: bool = typer.Option(False, "--csv", help="One row per record, one column per cell field and metric."),
+):
+    """List the records in a store, filtered."""
+    from tradeoff import api
+    from tradeoff.render import emit, to_json
+
+    fmt = output_format(json_, False, csv_)
+    filters = {}
+    for item in where:
+        field, sep, value = item.partition("=")
+        if not sep or not field:
+            raise BadInput(f"--where {item!r} is not FIELD=VALUE", "e.g. --where backend=onnx")
+        filters[field] = value
+    pairs = api.results(store=store, kind=kind, model=model, status=status, **filters)
+    if fmt == "json":
+        print(to_json([{"key": r.key, "provenance": p, "record": r.model_dump(mode="json")} for r, p in pairs]))
+        return
+    if fmt == "csv":
+        from tradeoff.store import flat_table
+
+        print(flat_table(pairs).drop(columns="record").to_csv(index=False), end="")
+        return
+    rows = [{"key": r.key, "kind": r.kind, "model": r.model, "weights": r.weights,
+             "cell": " ".join(f"{k}={v}" for k, v in r.cell.items()), "status": r.status,
+             "metrics": "; ".join(f"{n} {m.fmt()}" for n, m in list(r.metrics.items())[:3]) or (r.error or ""),
+             "created": r.created} for r, _ in pairs]
+    emit(["key", "kind", "model", "weights", "cell", "status", "metrics", "created"], rows, "table",
+         title=f"{len(rows)} records")
+
+
+@app.command("export")
+def export_command(
+    out: str = typer.Argument(..., help="Output file: .csv, .json or .parquet (written atomically)."),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    kind: Optional[str] = typer.Option(None, "--kind"),
+    model: Optional[str] = typer.Option(None, "--model"),
+):
+    """Export records (with provenance) to CSV, JSON or Parquet; `tradeoff import` reads them back."""
+    from tradeoff import api
+
+    n = api.export_results(out, store=store, kind=kind, model=model)
+    print(f"exported {n} records to {out}")
+
+
+@app.command("import")
+def import_command(
+    source: str = typer.Argument(..., help="Another results store (.db) or an export (.json, .csv, .parquet)."),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+):
+    """Merge results from another machine's store: for a cell both have, the newer record wins."""
+    from tradeoff import api
+
+    counts = api.import_results(source, store=store)
+    print(f"imported from {source}: {counts['added']} added, {counts['replaced']} replaced by newer, "
+          f"{counts['kept']} kept (ours as new or newer)")
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, standalone_mode=False)
