@@ -29,7 +29,7 @@ def run_one(cell: Cell) -> tuple:
     """Run one cell wherever we are; the outcome as plain data that crosses process boundaries:
     ("record", json) or ("bad-input", message, hint)."""
     try:
-        run_cell = runner_module(cell.kind).run_cell
+        run_cell = runner_module(cell).run_cell
         record = run_cell(cell.model, dict(cell.cell), weights=cell.weights)
     except BadInput as e:
         return ("bad-input", e.message, e.hint)

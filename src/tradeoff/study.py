@@ -26,6 +26,7 @@ skipped (records with status "error" are retried), so a stopped study resumes wh
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import itertools
 import re
@@ -60,6 +61,7 @@ class Cell:
     cell: dict[str, Any] = field(hash=False)
     cpus: float = 1.0
     gpus: float = 0.0
+    runner: str = ""  # module with run_cell; "" means the stage's own (RUNNERS[kind])
 
     @property
     def key(self) -> str:
@@ -96,12 +98,12 @@ class StudySummary:
                 f"({self.ok} ok, {self.failed} failed) in {self.seconds:.1f} s; store {self.store}")
 
 
-def runner_module(kind: str):
-    """The stage module for `kind`, imported now; a missing stage is bad input, not a crash."""
+def runner_module(cell: Cell):
+    """The module whose run_cell runs this cell, imported now; a missing stage is bad input, not a crash."""
     try:
-        return importlib.import_module(RUNNERS[kind])
+        return importlib.import_module(cell.runner or RUNNERS[cell.kind])
     except ImportError as e:
-        raise BadInput(f"cells of kind {kind!r} cannot run in this install ({e})",
+        raise BadInput(f"cells of kind {cell.kind!r} cannot run in this install ({e})",
                        "install the missing package, or remove that kind from the study") from None
 
 
@@ -300,7 +302,7 @@ def validate(study: Study, where: _Locator | None = None) -> Study:
         names[model] = ref.name
     checked = []
     for cell in study.cells:
-        module = runner_module(cell.kind)
+        module = runner_module(cell)
         check = getattr(module, "validate_cell", None)
         if check is not None:
             try:
@@ -309,7 +311,7 @@ def validate(study: Study, where: _Locator | None = None) -> Study:
                 coords = ", ".join(f"{k}={v}" for k, v in cell.cell.items())
                 raise BadInput(f"{where.at((cell.kind,))}: {cell.kind} cell ({cell.model}{', ' + coords if coords else ''}): "
                                f"{e.message}", e.hint) from None
-        checked.append(Cell(cell.kind, cell.model, names[cell.model], cell.weights, cell.cell, cell.cpus, cell.gpus))
+        checked.append(dataclasses.replace(cell, model_name=names[cell.model]))
     return Study(study.name, study.source, checked)
 
 
