@@ -27,6 +27,7 @@ class Comparison:
     candidates: list[Candidate]
     claims: list[claims_mod.ClaimResult]
     recommendation: Recommendation | None
+    quality: dict[str, Quality] = field(default_factory=dict)
     quality_name: str = "quality"
     quality_baseline: str | None = None
     latency_samples: dict[str, list[float]] = field(default_factory=dict)
@@ -81,10 +82,11 @@ class Comparison:
                 put("peak memory", m, f"{c.memory_mb:,.0f} MB{tag}" if c.memory_mb else "-")
                 sp = self._speedup(m)
                 put("speed-up vs baseline", m, "baseline" if m == self.baseline else (f"{sp.value:.2f}x [{sp.low:.2f}, {sp.high:.2f}]" if sp and sp.low is not None else "-"))
-            q = self._quality(m)
-            put(self.quality_name, m, q.fmt(3) if q else "not measured (no real weights here)" if self._weights(m) != "pretrained" else "not measured")
-            r = self._retained(m)
-            put("performance retained", m, f"{r.value:.1%} [{r.low:.1%}, {r.high:.1%}]" if r and r.low is not None else ("baseline" if m == self.quality_baseline else "-"))
+            q = self.quality.get(m)
+            put(self.quality_name, m, _fmt_quality(q) if q else "not measured (no real weights here)" if not has_weights(m) else "not measured")
+            r = q.retained if q else None
+            put("performance retained", m, "baseline" if m == self.quality_baseline and q else
+                f"{r.value:.1%} [{r.low:.1%}, {r.high:.1%}]" if r and r.low is not None else "-")
             put("best use case", m, uses.get(m, "-"))
         return ["", *self.models], list(rows.values())
 
@@ -118,38 +120,81 @@ class Comparison:
                 return r.metrics["speedup"]
         return None
 
-    def _quality(self, model: str) -> Metric | None:
-        for r in self._records("eval", model):
-            return r.metrics.get(r.details.get("primary_metric", "accuracy"))
-        return None
-
-    def _retained(self, model: str) -> Metric | None:
-        for r in self._records("eval", model):
-            if "retained" in r.metrics:
-                return r.metrics["retained"]
-        return None
-
-    def _weights(self, model: str) -> str:
-        return next((r.weights for r in self._records("eval", model)), "random")
 
 
-def candidates_from(records: list[Record], anatomy: dict[str, Anatomy], quality_baseline: str | None) -> list[Candidate]:
-    """One candidate per (model, backend) with a latency; quality and retained come from eval records."""
-    quality: dict[str, tuple[float, float | None]] = {}
+def _data_name(r: Record) -> str:
+    data = str(r.cell.get("data") or r.details.get("data", "?"))
+    return data.rstrip("/").rsplit("/", 1)[-1] or data
+
+
+def _fmt_quality(q: "Quality") -> str:
+    v = q.value
+    if v.unit == "%":
+        return f"{v.value:.1%}" + (f" [{v.low:.1%}, {v.high:.1%}]" if v.low is not None else "")
+    return v.fmt(3)
+
+
+def has_weights(model: str) -> bool:
+    from tradeoff.models.weights import availability
+
+    try:
+        return availability(parse_ref(model))[0] != "missing"
+    except Exception:
+        return False
+
+
+@dataclass
+class Quality:
+    """A model's best real-weight score on the task, and what it keeps of the quality baseline's."""
+
+    record: Record
+    metric_name: str
+    value: Metric
+    retained: Metric | None  # as a fraction of the baseline's score
+
+
+def quality_by_model(records: list[Record], quality_baseline: str | None) -> dict[str, Quality]:
+    from tradeoff.evaluate.metrics import PRIMARY
+    from tradeoff.evaluate.suite import _label, compare_all
+
+    best: dict[str, Record] = {}
     for r in records:
-        if r.kind == "eval" and r.status == "ok" and r.weights == "pretrained":
-            primary = r.metrics.get(r.details.get("primary_metric", "accuracy"))
-            retained = r.metrics.get("retained")
-            if primary is not None:
-                quality[r.model] = (primary.value, retained.value if retained else (1.0 if r.model == quality_baseline else None))
-    out = []
+        if r.kind == "eval" and r.status == "ok" and r.weights == "pretrained" and r.details.get("task") in PRIMARY:
+            name = PRIMARY[r.details["task"]]
+            old = best.get(r.model)
+            better = old is None or (r.metrics[name].value < old.metrics[name].value if name == "perplexity" else r.metrics[name].value > old.metrics[name].value)
+            if better:
+                best[r.model] = r
+    base = best.get(quality_baseline) if quality_baseline else None
+    paired = compare_all(list(best.values()), _label(base)) if base else {}
+    out = {}
+    for model, r in best.items():
+        name = PRIMARY[r.details["task"]]
+        ret = paired.get(_label(r), {}).get("retained")
+        if ret is not None:
+            ret = Metric(value=ret.value / 100, unit="", low=ret.low / 100, high=ret.high / 100)
+        elif r is base:
+            ret = Metric(value=1.0)
+        out[model] = Quality(r, name, r.metrics[name], ret)
+    return out
+
+
+def candidates_from(records: list[Record], anatomy: dict[str, Anatomy], quality: dict[str, Quality]) -> list[Candidate]:
+    """One candidate per (model, backend) with a latency, at the first shape measured; quality from eval records."""
+    out, seen = [], set()
     for r in records:
         if r.kind != "bench" or r.status != "ok" or "latency_p50_ms" not in r.metrics or r.cell.get("baseline"):
             continue
-        q, ret = quality.get(r.model, (None, None))
+        if (r.model, r.cell.get("backend")) in seen:
+            continue
+        seen.add((r.model, r.cell.get("backend")))
+        q = quality.get(r.model)
         mem = r.metrics.get("peak_rss_mb") or r.metrics.get("weight_mb")
+        higher_better = q is not None and q.metric_name != "perplexity"
         out.append(Candidate(model=r.model, backend=r.cell.get("backend", "?"), latency_ms=r.metrics["latency_p50_ms"].value,
-                             memory_mb=mem.value if mem else None, quality=q, retained=ret,
+                             memory_mb=mem.value if mem else None,
+                             quality=(q.value.value if higher_better else -q.value.value) if q else None,
+                             retained=q.retained.value if q and q.retained else None,
                              context=anatomy[r.model].max_context if r.model in anatomy else None, weights=r.weights))
     return out
 
@@ -168,7 +213,8 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
     quality_baseline = parse_ref(quality_baseline).name if quality_baseline else None
     anatomy = {p.name: inspect_ref(p) for p in parsed}
     records = [r for r in records if r.model in models]
-    cands = candidates_from(records, anatomy, quality_baseline)
+    quality = quality_by_model(records, quality_baseline)
+    cands = candidates_from(records, anatomy, quality)
     evidence = claims_mod.Evidence(anatomy=anatomy)
     for r in records:
         if r.kind == "bench" and r.status == "ok" and r.cell.get("baseline"):
@@ -176,9 +222,9 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
             for q in ("speedup", "memory_ratio"):
                 if q in r.metrics:
                     evidence.add(q, r.model, r.cell["baseline"], r.metrics[q], where)
-        if r.kind == "eval" and r.status == "ok" and "retained" in r.metrics and r.details.get("baseline"):
-            evidence.add("retained", r.model, r.details["baseline"], r.metrics["retained"],
-                         f"{r.cell.get('task', '?')} on {r.details.get('data_name', r.cell.get('data', '?'))}")
+    for m, q in quality.items():
+        if q.retained is not None and m != quality_baseline:
+            evidence.add("retained", m, quality_baseline, q.retained, f"{q.metric_name} on {_data_name(q.record)}")
     for m in models:
         if anatomy[m].role == "encoder":
             evidence.missing[("retained", m, "bert-base-uncased")] = (
@@ -187,12 +233,60 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
     for r in records:
         if r.kind == "bench" and r.status == "ok" and r.details.get("samples_ms") and not r.cell.get("baseline"):
             samples[f"{r.model} [{r.cell.get('backend')}, {r.cell.get('batch')}x{r.cell.get('seq_len')}]"] = r.details["samples_ms"]
-    qname = next((r.details.get("primary_metric", "accuracy") for r in records if r.kind == "eval" and r.status == "ok"), "quality")
-    data_name = next((r.details.get("data_name") for r in records if r.kind == "eval" and r.status == "ok" and r.details.get("data_name")), None)
+    first = next(iter(quality.values()), None)
+    qname = f"{first.metric_name} ({_data_name(first.record)})" if first else "quality"
     env = next((r.env for r in records if r.kind == "bench" and r.env), {})
     return Comparison(
         title=title or " vs ".join(models), baseline=baseline, models=models, anatomy=anatomy, records=records,
         candidates=cands, claims=claims_mod.check_all(models, evidence),
         recommendation=recommend(cands, **(constraints or {})) if cands else None,
-        quality_name=f"{qname} ({data_name})" if data_name else qname, quality_baseline=quality_baseline,
+        quality=quality, quality_name=qname, quality_baseline=quality_baseline,
         latency_samples=samples, store_path=store_path, tool_version=__version__, env=env)
+
+
+# -- measuring what the store lacks --------------------------------------------------------------
+
+def fits_here(a: Anatomy, ram_bytes: float) -> bool:
+    """Run for real only what loads comfortably in fp32 and times in seconds on this machine."""
+    return a.weight_bytes["fp32"] * 3 < ram_bytes and a.parameters < 1.5e9
+
+
+def estimate_record(ref, cell: dict, measured: list[Record]) -> Record:
+    """Latency of a model too heavy to run, from its exact FLOPs and the FLOP/s real runs reached here.
+
+    Labelled weights="estimate": a compute-bound lower bound, honest about being one.
+    """
+    from tradeoff.env import environment
+
+    achieved = [r.metrics["flops_per_s"].value for r in measured if r.status == "ok" and "flops_per_s" in r.metrics
+                and r.cell.get("device") == cell.get("device")]
+    if achieved:
+        flops_per_s, how = max(achieved), "the best FLOP/s a real model reached in this run"
+    else:
+        from tradeoff.bench.hardware import peak_flops
+
+        flops_per_s, how = peak_flops(cell.get("device", "cpu")), "this machine's matmul peak (an optimistic bound)"
+    a = inspect_ref(ref, seq_len=cell["seq_len"])
+    flops = a.flops_per_token * cell["batch"] * cell["seq_len"]
+    return Record(kind="bench", model=a.model, weights="estimate", cell=cell, env=environment(),
+                  metrics={"latency_p50_ms": Metric(value=flops / flops_per_s * 1e3, unit="ms"),
+                           "weight_mb": Metric(value=a.weight_bytes["bf16"] / MB, unit="MB")},
+                  details={"how": f"forward FLOPs ({flops:.3g}) / {flops_per_s:.3g} FLOP/s, {how}; memory = bf16 weights only"})
+
+
+def _bench_missing(refs: list[str], baseline: str, backends, shapes, store, settings, on_status) -> None:
+    """Run the bench groups whose records (cells and paired ratios) the store does not hold yet."""
+    from tradeoff.bench.isolate import run_isolated
+    from tradeoff.bench.suite import plan
+
+    the_plan = plan(refs, backends, ("cpu",), shapes, None, baseline, settings, "random")
+    for group in the_plan.groups:
+        names = {m: parse_ref(m).name for m in group.models}
+        keys = [Record(kind="bench", model=names[m], weights="random", cell=c).key for m, c in group.expected()]
+        if group.baseline:
+            keys += [Record(kind="bench", model=names[m], weights="random", cell={**c, "baseline": names[group.baseline]}).key
+                     for m, c in group.expected() if m != group.baseline]
+        if all(store.has(k) for k in keys):
+            on_status(f"reusing stored {group.backend} results")
+            continue
+        run_isolated(group, store.put, on_status)
