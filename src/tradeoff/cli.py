@@ -186,8 +186,10 @@ def import_command(
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, standalone_mode=False)
-        return 0
+        code = app(args=argv, standalone_mode=False)  # typer turns Ctrl-C and typer.Exit(n) into a returned code
+        if code == 130:
+            err.print("interrupted; finished results were kept")
+        return code if isinstance(code, int) else 0
     except TradeoffError as e:
         err.print(f"[bold red]error:[/] {e.one_line()}", highlight=False, soft_wrap=True)
         return e.exit_code
