@@ -184,6 +184,292 @@ def import_command(
           f"{counts['kept']} kept (ours as new or newer)")
 
 
+@app.command()
+def distill(
+    teacher: str = typer.Argument(..., help="Teacher: a catalog model with offline weights, or a folder."),
+    corpus: Optional[str] = typer.Option(None, "--corpus", help="Task-agnostic: a plain UTF-8 text file to distil on."),
+    data: Optional[str] = typer.Option(None, "--data", help="Task-specific: labelled training data (JSONL/CSV/Parquet, a folder, or fine-foods)."),
+    test: Optional[str] = typer.Option(None, "--test", help="Labelled data to score on (default: the eval split of --data)."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Folder for the student (default: in the tradeoff cache)."),
+    layer_map: str = typer.Option("alternate", "--layer-map", help="alternate | uniform | first | a list such as 0,2,4,7,9,11."),
+    layers: Optional[int] = typer.Option(None, "--layers", "-k", help="Student depth (uniform/first; alternate keeps half)."),
+    epochs: int = typer.Option(1, "--epochs"),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Default 8 (corpus) or 32 (task)."),
+    block_size: int = typer.Option(128, "--block-size", help="Corpus: tokens per training block."),
+    max_length: int = typer.Option(128, "--max-length", help="Task: longest input in tokens."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default 5e-4 corpus, 1e-4 task)."),
+    temperature: float = typer.Option(2.0, "--temperature", "-T", help="Softmax temperature of the soft targets."),
+    loss: Optional[str] = typer.Option(None, "--loss", help="Loss weights: corpus kl=5,lm=2,cos=1; task kl=0.5,ce=0.5,mse=0."),
+    train_limit: Optional[int] = typer.Option(None, "--train-limit", help="Task: use a seeded subset of this many training examples."),
+    test_limit: Optional[int] = typer.Option(None, "--test-limit", help="Task: score a seeded subset of this many examples."),
+    ablation: bool = typer.Option(True, "--ablation/--no-ablation", help="Task: also train the student on hard labels only."),
+    seed: int = typer.Option(0, "--seed"),
+    grad_accum: int = typer.Option(1, "--grad-accum"),
+    mixed_precision: str = typer.Option("no", "--mixed-precision", help="no | fp16 | bf16 (GPU)."),
+    checkpoint_every: int = typer.Option(0, "--checkpoint-every", help="Save a resumable checkpoint every N steps."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from the latest checkpoint, if any."),
+    bench_budget: float = typer.Option(10.0, "--bench-budget", help="Seconds to time teacher vs student."),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    json_: bool = typer.Option(False, "--json", help="The records as JSON."),
+    markdown: bool = typer.Option(False, "--markdown"),
+    csv_: bool = typer.Option(False, "--csv"),
+):
+    """Make a smaller student from a teacher (DistilBERT-style), train it, and measure it against the teacher."""
+    from tradeoff import api
+    from tradeoff.render import emit, to_json
+
+    fmt = output_format(json_, markdown, csv_)
+    options = {k: v for k, v in dict(batch_size=batch_size, lr=lr).items() if v is not None}
+    result = api.distill(teacher, corpus=corpus, data=data, test=test, out=out, layer_map=layer_map, layers=layers,
+                         epochs=epochs, max_steps=max_steps, block_size=block_size, max_length=max_length,
+                         temperature=temperature, loss=loss, train_limit=train_limit, test_limit=test_limit,
+                         ablation=ablation, seed=seed, grad_accum=grad_accum, mixed_precision=mixed_precision,
+                         checkpoint_every=checkpoint_every, resume=resume, bench_budget_s=bench_budget,
+                         progress=not quiet, store=store, **options)
+    if fmt == "json":
+        print(to_json({"student": str(result.student_dir), "records": [r.model_dump(mode="json") for r in result.records]}))
+        return
+    emit(list(result.rows[0]), result.rows, fmt, title=f"Distilled student in {result.student_dir}")
+
+
+def _csv_list(text: Optional[str]) -> Optional[list[str]]:
+    return [x.strip() for x in text.split(",") if x.strip()] if text else None
+
+
+@app.command("eval")
+def eval_command(
+    models: list[str] = typer.Argument(..., help="Models with real pretrained weights: catalog names, folders, .gguf files."),
+    data: str = typer.Option(..., "--data", "-d", help="Evaluation data: JSONL/CSV/Parquet, a folder of splits, a .txt (perplexity), or fine-foods[:train|test]."),
+    task: str = typer.Option("auto", "--task", help="classification | ner | perplexity (auto: from the data)."),
+    mode: str = typer.Option("auto", "--mode", "-m", help="Comma list of checkpoint, finetune, probe (encoders), zero-shot, k-shot (decoders); each model runs the ones that apply."),
+    train: Optional[str] = typer.Option(None, "--train", help="Training data (default: the train split beside --data)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="MODEL or MODEL:MODE for performance retained (default: the first row)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Score a seeded subset of this many examples."),
+    train_limit: Optional[int] = typer.Option(None, "--train-limit", help="Train on a seeded subset of this many examples."),
+    seed: int = typer.Option(0, "--seed"),
+    epochs: int = typer.Option(3, "--epochs"),
+    lr: float = typer.Option(5e-5, "--lr"),
+    batch_size: int = typer.Option(32, "--batch-size"),
+    max_length: int = typer.Option(128, "--max-length", help="Longest input in tokens (encoders)."),
+    patience: int = typer.Option(2, "--patience", help="Dev evaluations without improvement before stopping."),
+    k: int = typer.Option(4, "--k", help="Demonstrations for k-shot."),
+    calibrate: bool = typer.Option(False, "--calibrate", help="Decoders: contextual calibration with a content-free input."),
+    template: Optional[str] = typer.Option(None, "--template", help="Decoder prompt with {text} (and optionally {choices})."),
+    label_names: Optional[str] = typer.Option(None, "--label-names", help="Comma list of names for labels 0..K-1 (or the tag list for NER)."),
+    verbalisers: Optional[str] = typer.Option(None, "--verbalisers", help="Comma list of words a decoder scores per label."),
+    text_column: str = typer.Option("text", "--text-column"),
+    label_column: str = typer.Option("label", "--label-column"),
+    tokens_column: str = typer.Option("tokens", "--tokens-column"),
+    tags_column: str = typer.Option("tags", "--tags-column"),
+    window: int = typer.Option(1024, "--window", help="Perplexity: tokens per window."),
+    stride: int = typer.Option(512, "--stride", help="Perplexity: new tokens per window."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Perplexity: score only the first N tokens."),
+    save: Optional[str] = typer.Option(None, "--save", help="Keep the fine-tuned model in this folder (from_pretrained loads it)."),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    json_: bool = typer.Option(False, "--json", help="Records (without per-example arrays) and comparisons as JSON."),
+    markdown: bool = typer.Option(False, "--markdown"),
+    csv_: bool = typer.Option(False, "--csv"),
+):
+    """Task quality on real data with 95% intervals: fine-tuned, probed and prompted models in one table."""
+    from tradeoff import api
+    from tradeoff.render import emit, to_json
+
+    fmt = output_format(json_, markdown, csv_)
+    result = api.evaluate(models, data, modes=_csv_list(mode), baseline=baseline, store=store, save=save,
+                          progress=not quiet, task=task, train=train, limit=limit, train_limit=train_limit, seed=seed,
+                          epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, patience=patience, k=k,
+                          calibrate=calibrate, template=template, label_names=_csv_list(label_names),
+                          verbalisers=_csv_list(verbalisers), text_column=text_column, label_column=label_column,
+                          tokens_column=tokens_column, tags_column=tags_column, window=window, stride=stride,
+                          max_tokens=max_tokens)
+    if fmt == "json":
+        print(to_json(result.as_json()))
+        return
+    columns, rows = result.table()
+    emit(columns, rows, fmt, title=f"Task quality on {data}")
+
+
+@app.command()
+def bench(
+    refs: list[str] = typer.Argument(..., help="Models: catalog names, hub ids, folders or .gguf files (random weights from the exact config)."),
+    backend: str = typer.Option("eager,onnx,onnx-int8", "--backend", help="Comma list: eager, eager-bf16, compile, onnx, onnx-int8, torch-int8."),
+    device: str = typer.Option("cpu", "--device", help="Comma list: cpu, cuda."),
+    shape: str = typer.Option("1x128", "--shape", help="Comma list of BATCHxSEQ, e.g. 1x128,32x128."),
+    workload: Optional[str] = typer.Option(None, "--workload", help="fixed | real | generate (default: fixed for encoders, generate for decoders)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
+    budget: float = typer.Option(15.0, "--budget", help="Seconds of timing per cell at most."),
+    target: float = typer.Option(0.03, "--target", help="Stop once the median's 95% interval is within this fraction."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: physical cores)."),
+    new_tokens: int = typer.Option(32, "--new-tokens", help="generate: tokens to decode."),
+    padding: str = typer.Option("longest", "--padding", help="real: pad each batch to its longest text, or to max_length (the shape's SEQ)."),
+    samples: int = typer.Option(128, "--samples", help="real: texts per pass (SST-2 validation)."),
+    pretrained: bool = typer.Option(False, "--pretrained", help="Load real weights instead of random ones (must be available offline)."),
+    isolate: bool = typer.Option(True, "--isolate/--no-isolate", help="Run each backend group in its own child process."),
+    store: Optional[str] = typer.Option(None, "--store", help="Results store (SQLite file) to write every record to."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    json_: bool = typer.Option(False, "--json", help="The records as JSON."),
+    markdown: bool = typer.Option(False, "--markdown"),
+    csv_: bool = typer.Option(False, "--csv"),
+):
+    """Latency (p50/p90/p99 with 95% intervals), throughput, memory and utilisation per backend and shape,
+    and each model's speed-up over the baseline from interleaved (paired) timing."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from tradeoff import api
+    from tradeoff.render import emit, to_json
+
+    fmt = output_format(json_, markdown, csv_)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} cells"),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True, disable=quiet)
+    task = progress.add_task("bench", total=None)
+
+    def on_record(record):
+        if "baseline" not in record.cell:
+            progress.advance(task)
+
+    with progress:
+        result = api.bench(refs, backends=backend, devices=device, shapes=shape, workloads=workload, baseline=baseline,
+                           weights="pretrained" if pretrained else "random", isolate=isolate, store=store,
+                           on_plan=lambda plan: progress.update(task, total=plan.cells),
+                           on_record=on_record, on_status=lambda text: progress.update(task, description=text[:60]),
+                           budget_s=budget, target=target, threads=threads, new_tokens=new_tokens, padding=padding, samples=samples)
+    if fmt == "json":
+        print(to_json(result.as_json()))
+        return
+    weights = "pretrained" if pretrained else "random, so speed and memory only"
+    columns, rows = result.table()
+    emit(columns, rows, fmt, title=f"Latency, throughput and memory (weights: {weights})")
+    columns, rows = result.speedup_table()
+    if rows:
+        emit(columns, rows, fmt, title="Speed-up from paired, interleaved timing (95% bootstrap interval)")
+
+
+BUDGETS = {
+    "max_latency_ms": typer.Option(None, "--max-latency-ms", help="Latency budget (p50, ms)."),
+    "max_memory_mb": typer.Option(None, "--max-memory-mb", help="Memory budget (peak RSS, MB)."),
+    "min_retained": typer.Option(None, "--min-retained", help="Quality floor: fraction of the quality baseline kept (0.95 or 95)."),
+    "prefer": typer.Option("quality", "--prefer", help="Among models that fit: quality, latency or memory."),
+}
+
+
+def _constraints(max_latency_ms, max_memory_mb, min_retained, prefer) -> dict:
+    if min_retained is not None and min_retained > 1:
+        min_retained /= 100  # given in percent
+    return {"max_latency_ms": max_latency_ms, "max_memory_mb": max_memory_mb, "min_retained": min_retained, "prefer": prefer}
+
+
+def _show_comparison(comparison, fmt: str, html: Optional[str], markdown_out: Optional[str], png: Optional[str]) -> None:
+    from pathlib import Path
+
+    from tradeoff.render import emit, to_json
+    from tradeoff.report import to_markdown, write_html
+    from tradeoff.report.plots import write_pngs
+
+    if fmt == "json":
+        columns, rows = comparison.summary_table()
+        print(to_json({"summary": rows, "claims": [c.row() for c in comparison.claims],
+                       "recommendation": comparison.recommendation_lines(), "store": comparison.store_path}))
+    elif fmt != "none":
+        columns, rows = comparison.summary_table()
+        emit(columns, rows, fmt, title=f"{comparison.title} (baseline {comparison.baseline})")
+        claims = [c.row() for c in comparison.claims]
+        if claims:
+            emit(list(claims[0]), claims, fmt, title="Claimed vs measured")
+        print("Recommendation\n" + "\n".join(f"  - {line}" for line in comparison.recommendation_lines()))
+    if html:
+        err.print(f"HTML report: {write_html(comparison, html)}")
+    if markdown_out:
+        from tradeoff.report.html import atomic_write_text
+
+        err.print(f"Markdown report: {atomic_write_text(Path(markdown_out), to_markdown(comparison))}")
+    if png:
+        err.print("Figures: " + ", ".join(str(p) for p in write_pngs(comparison, Path(png))))
+
+
+@app.command()
+def compare(
+    refs: list[str] = typer.Argument(..., help="Models to put side by side (catalog names, hub ids, folders, .gguf files)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed and size ratios against this model (default: the first)."),
+    backend: str = typer.Option("eager", "--backend", help="Comma list of bench backends (eager, onnx, onnx-int8, ...)."),
+    shape: str = typer.Option("1x128", "--shape", help="Comma list of BATCHxSEQ."),
+    budget: Optional[float] = typer.Option(None, "--budget", help="Seconds of timing per bench cell at most."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", help="Score quality on this data (see `tradeoff eval --help`)."),
+    task: str = typer.Option("auto", "--task"),
+    mode: str = typer.Option("auto", "--mode", help="Eval mode: finetune, probe, checkpoint, zero-shot, k-shot."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Eval: score a seeded subset."),
+    train_limit: Optional[int] = typer.Option(None, "--train-limit", help="Eval: train on a seeded subset."),
+    epochs: int = typer.Option(3, "--epochs"),
+    quality_models: Optional[str] = typer.Option(None, "--quality-models", help="Comma list of the models to score (default: those with real weights here)."),
+    quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Performance retained against this model (default: the first scored)."),
+    max_latency_ms: Optional[float] = BUDGETS["max_latency_ms"], max_memory_mb: Optional[float] = BUDGETS["max_memory_mb"],
+    min_retained: Optional[float] = BUDGETS["min_retained"], prefer: str = BUDGETS["prefer"],
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    html: Optional[str] = typer.Option(None, "--html", help="Also write the HTML report here."),
+    markdown_out: Optional[str] = typer.Option(None, "--markdown-out", help="Also write a Markdown report here."),
+    png: Optional[str] = typer.Option(None, "--png", help="Also write PNG figures into this folder."),
+    json_: bool = typer.Option(False, "--json"), markdown: bool = typer.Option(False, "--markdown"),
+):
+    """The summary table (anatomy, speed, memory, quality, retained, best use case), claims checked, and a recommendation."""
+    from tradeoff import api
+
+    fmt = output_format(json_, markdown, False)
+    eval_cell = None
+    if data:
+        eval_cell = {"data": data, "task": task, "mode": mode, "limit": limit, "train_limit": train_limit, "epochs": epochs}
+        eval_cell = {k: v for k, v in eval_cell.items() if v is not None}
+    with err.status("comparing") as status:
+        comparison = api.compare(refs, baseline=baseline, backends=backend, shapes=shape, eval_cell=eval_cell,
+                                 eval_refs=_csv_list(quality_models), quality_baseline=quality_baseline,
+                                 constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer),
+                                 store=store, budget_s=budget, on_status=lambda text: status.update(text[:80]))
+    _show_comparison(comparison, fmt, html, markdown_out, png)
+
+
+@app.command()
+def recommend(
+    refs: list[str] = typer.Argument(..., help="Candidate models (already measured into the store by compare/bench/eval)."),
+    max_latency_ms: Optional[float] = BUDGETS["max_latency_ms"], max_memory_mb: Optional[float] = BUDGETS["max_memory_mb"],
+    min_retained: Optional[float] = BUDGETS["min_retained"], prefer: str = BUDGETS["prefer"],
+    quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Retained % against this model."),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    json_: bool = typer.Option(False, "--json"),
+):
+    """The best model and backend under your budgets, why each other candidate lost, or that nothing fits."""
+    from tradeoff import api
+    from tradeoff.render import to_json
+
+    comparison = api.stored_comparison(refs, quality_baseline=quality_baseline, store=store,
+                                       constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer))
+    lines = comparison.recommendation_lines()
+    if json_:
+        rec = comparison.recommendation
+        print(to_json({"best": rec.best.label if rec and rec.best else None, "lines": lines}))
+    else:
+        print("\n".join(lines))
+
+
+@app.command()
+def report(
+    refs: list[str] = typer.Argument(..., help="Models to report on (from the store)."),
+    html: Optional[str] = typer.Option(None, "--html", help="Self-contained HTML report (offline, interactive plots)."),
+    markdown_out: Optional[str] = typer.Option(None, "--markdown", help="Markdown report for a README or paper."),
+    png: Optional[str] = typer.Option(None, "--png", help="Folder for PNG figures."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", "-b"),
+    quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline"),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+):
+    """Write the comparison as HTML, Markdown and/or PNG figures, from the store alone."""
+    from tradeoff import api
+
+    if not (html or markdown_out or png):
+        raise BadInput("nothing to write", "pass --html FILE, --markdown FILE and/or --png DIR")
+    comparison = api.stored_comparison(refs, baseline=baseline, quality_baseline=quality_baseline, store=store)
+    _show_comparison(comparison, "none", html, markdown_out, png)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         code = app(args=argv, standalone_mode=False)  # typer turns Ctrl-C and typer.Exit(n) into a returned code

@@ -290,3 +290,64 @@ def _bench_missing(refs: list[str], baseline: str, backends, shapes, store, sett
             on_status(f"reusing stored {group.backend} results")
             continue
         run_isolated(group, store.put, on_status)
+
+
+def compare(refs: list[str], baseline: str | None = None, backends=("eager",), shapes=("1x128",),
+            eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
+            constraints: dict | None = None, store=None, settings=None, title: str | None = None,
+            on_status=lambda _: None) -> Comparison:
+    """Measure what the store lacks for these models, then build the comparison from the store alone.
+
+    Models too heavy for this machine get a labelled estimate instead of a run; only models with real
+    weights (`eval_refs`, default: those available here) are scored on `eval_cell`'s task.
+    """
+    import psutil
+
+    from tradeoff.anatomy import run_cell as inspect_cell
+    from tradeoff.errors import BadInput
+    from tradeoff.store import Store
+
+    if not refs:
+        raise BadInput("no models given", "e.g. `tradeoff compare bert-base-uncased distilbert-base-uncased`")
+    store = store or Store.open()
+    parsed = [parse_ref(r) for r in refs]
+    baseline = baseline or refs[0]
+    if parse_ref(baseline).name not in [p.name for p in parsed]:
+        raise BadInput(f"baseline {baseline} is not among the compared models", "add it to the list or pick one of them")
+    anatomy = {p.name: inspect_ref(p) for p in parsed}
+    for p in parsed:
+        on_status(f"inspect {p.name}")
+        store.put(inspect_cell(p.text, {}))
+    ram = psutil.virtual_memory().total
+    runnable = [p.text for p in parsed if fits_here(anatomy[p.name], ram)]
+    heavy = [p for p in parsed if p.text not in runnable]
+    base_runs = parse_ref(baseline).text in runnable or any(parse_ref(baseline).name == parse_ref(r).name for r in runnable)
+    if runnable:
+        _bench_missing(runnable, baseline if base_runs else runnable[0], backends, shapes, store, settings, on_status)
+    measured = [r for p in parsed for r in store.query(kind="bench", model=p.name)]
+    for p in heavy:
+        for shape in shapes:
+            from tradeoff.bench.spec import parse_shape
+
+            batch, seq = parse_shape(shape)
+            on_status(f"estimate {p.name} (too heavy to run here)")
+            store.put(estimate_record(p, {"backend": "estimate", "device": "cpu", "workload": "fixed", "batch": batch, "seq_len": seq}, measured))
+    if eval_cell:
+        _eval_missing(eval_refs or [p.text for p in parsed if has_weights(p.text)], eval_cell, store, on_status)
+    records = [r for p in parsed for r in store.query(model=p.name)]
+    return build_comparison(records, refs, baseline, quality_baseline or (eval_refs[0] if eval_refs else None),
+                            constraints=constraints, title=title, store_path=str(store.path))
+
+
+def _eval_missing(refs: list[str], cell: dict, store, on_status) -> None:
+    """Score each model once per (task, data, mode); stored results are reused."""
+    from tradeoff.evaluate import run_cell
+    from tradeoff.evaluate.suite import plan
+
+    for model, c in plan(refs, cell, [cell.get("mode") or "auto"]):
+        key = Record(kind="eval", model=parse_ref(model).name, weights="pretrained", cell=c).key
+        if store.has(key):
+            on_status(f"reusing stored eval of {model}")
+            continue
+        on_status(f"eval {model} ({c['mode']})")
+        store.put(run_cell(model, c, "pretrained"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tradeoff.errors import BadInput
+from tradeoff.record import number
 
 # (attribute, better direction, label) for the objectives the frontier trades off.
 OBJECTIVES = (("latency_ms", "min", "latency"), ("memory_mb", "min", "memory"), ("quality", "max", "quality"))
@@ -86,7 +87,7 @@ def recommend(candidates: list[Candidate], max_latency_ms: float | None = None, 
             if c.latency_ms is None:
                 reasons.append("latency not measured")
             elif c.latency_ms > max_latency_ms:
-                reasons.append(f"too slow: {c.latency_ms:.3g} ms > {max_latency_ms:g} ms budget")
+                reasons.append(f"too slow: {number(c.latency_ms)} ms > {max_latency_ms:g} ms budget")
         if max_memory_mb is not None:
             if c.memory_mb is None:
                 reasons.append("memory not measured")
@@ -133,7 +134,7 @@ def _why_not(c: Candidate, best: Candidate, prefer: str) -> str:
     if prefer == "quality" and c.quality is not None and best.quality is not None and c.quality < best.quality:
         return f"fits, but lower quality than {best.label} ({c.quality:.3g} vs {best.quality:.3g})"
     if c.latency_ms is not None and best.latency_ms is not None and c.latency_ms > best.latency_ms:
-        return f"fits, but slower than {best.label} ({c.latency_ms:.3g} vs {best.latency_ms:.3g} ms)"
+        return f"fits, but slower than {best.label} ({number(c.latency_ms)} vs {number(best.latency_ms)} ms" + (", estimated)" if c.weights == "estimate" else ")")
     if c.memory_mb is not None and best.memory_mb is not None and c.memory_mb > best.memory_mb:
         return f"fits, but larger than {best.label} ({c.memory_mb:.4g} vs {best.memory_mb:.4g} MB)"
     return f"fits, ranked below {best.label}"

@@ -28,10 +28,19 @@ class Metric(BaseModel):
     high: float | None = None
 
     def fmt(self, digits: int = 3) -> str:
-        v = f"{self.value:.{digits}g}"
+        v = number(self.value, digits)
         if self.low is not None and self.high is not None:
-            v += f" [{self.low:.{digits}g}, {self.high:.{digits}g}]"
+            v += f" [{number(self.low, digits)}, {number(self.high, digits)}]"
         return f"{v} {self.unit}".rstrip()
+
+
+def number(x: float, digits: int = 3) -> str:
+    """`digits` significant figures, without exponents for everyday magnitudes (2,220 not 2.22e+03)."""
+    if x != x or x in (float("inf"), float("-inf")):
+        return str(x)
+    if 1e3 <= abs(x) < 1e15:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
 
 
 class Record(BaseModel):

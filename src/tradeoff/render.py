@@ -8,6 +8,7 @@ import sys
 from typing import Any, Iterable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 FORMATS = ("table", "json", "markdown", "csv")
@@ -36,9 +37,9 @@ def to_csv(columns: list[str], rows: Iterable[dict]) -> str:
 def rich_table(columns: list[str], rows: Iterable[dict], title: str | None = None) -> Table:
     table = Table(title=title, show_lines=False, header_style="bold")
     for i, c in enumerate(columns):
-        table.add_column(c, justify="left" if i == 0 else "right", overflow="fold")
+        table.add_column(escape(c), justify="left" if i == 0 else "right", overflow="fold")
     for row in rows:
-        table.add_row(*[str(row.get(c, "")) for c in columns])
+        table.add_row(*[escape(str(row.get(c, ""))) for c in columns])  # "[eager]" is text, not markup
     return table
 
 

@@ -38,16 +38,23 @@ def render_html(comparison) -> str:
     )
 
 
-def write_html(comparison, path: str | Path) -> Path:
+def atomic_write_text(path: Path, text: str) -> Path:
     """Write atomically: a crash never leaves a half-written report."""
     path = Path(path)
     if path.is_dir():
         raise BadInput(f"{path} is a folder", "give a file name such as report.html")
     if not path.parent.exists():
         raise BadInput(f"folder {path.parent} does not exist", "create it or choose another path")
-    html = render_html(comparison)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".report-", suffix=".html")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(html)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
+
+
+def write_html(comparison, path: str | Path) -> Path:
+    return atomic_write_text(Path(path), render_html(comparison))
