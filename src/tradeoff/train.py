@@ -7,7 +7,6 @@ optimizer, scheduler, RNG, step), and early stopping on a caller-supplied dev me
 """
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
@@ -167,14 +166,15 @@ def fit(model, batches: Iterable[dict], loss_fn: Callable[[torch.nn.Module, dict
             latest = None
         set_seed(seed + epoch)
         micro = iter(batches)
-        # Draw the epoch's order now (samplers draw lazily), so the RNG use matches a resumed run.
-        micro = itertools.islice(micro, done_in_epoch * grad_accum, None)
-        first = next(micro, None)
-        if latest is not None:  # mid-epoch resume: restore model/optimizer/scheduler/RNG after the order is drawn
+        # Replay the batches done before the checkpoint: samplers draw the epoch's order lazily and collators
+        # may draw (MLM masks), so only after the replay does the restored RNG match an uninterrupted run's.
+        for _ in range(done_in_epoch * grad_accum):
+            next(micro, None)
+        if latest is not None:  # mid-epoch resume: restore model/optimizer/scheduler/RNG after the replay
             accelerator.load_state(str(latest))
             latest = None
         pending, running = 0, 0.0
-        for batch in itertools.chain([] if first is None else [first], micro):
+        for batch in micro:
             batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
             with accelerator.autocast():
                 loss = loss_fn(model, batch)
