@@ -60,7 +60,7 @@ def test_triple_loss_combines_terms(tiny):
                 + 1 * hidden_cosine(out.hidden_states[-1], ref.hidden_states[-1]))
         got = TripleLoss(teacher)(student, batch)
         assert got.item() == pytest.approx(want.item(), rel=1e-5)
-        assert TripleLoss(None, ce=0, cos=0, lm=1)(student, batch).item() == pytest.approx(out.loss.item(), rel=1e-5)
+        assert TripleLoss(None, kl=0, cos=0, lm=1)(student, batch).item() == pytest.approx(out.loss.item(), rel=1e-5)
 
 
 def test_triple_loss_without_lm_head(tiny):
@@ -70,7 +70,7 @@ def test_triple_loss_without_lm_head(tiny):
              "labels": torch.full((2, 8), -100)}
     with torch.no_grad():
         want = hidden_cosine(student(batch["input_ids"]).last_hidden_state, teacher(batch["input_ids"]).last_hidden_state)
-        assert TripleLoss(teacher, ce=0, lm=0, cos=1)(student, batch).item() == pytest.approx(want.item(), rel=1e-5)
+        assert TripleLoss(teacher, kl=0, lm=0, cos=1)(student, batch).item() == pytest.approx(want.item(), rel=1e-5)
 
 
 def test_task_loss(tiny):

@@ -1,0 +1,101 @@
+"""Distillation: a DistilBERT-style student made from a teacher, trained, then measured against it.
+
+`distill` is the entry point (CLI and API); `run_cell` is the study runner's (contract 1).
+"""
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+from tradeoff.errors import BadInput, TradeoffError
+from tradeoff.record import Record
+
+__all__ = ["distill", "run_cell"]
+
+
+def _modes():
+    from tradeoff.distill.run import distill_corpus, distill_task
+
+    return {"corpus": distill_corpus, "task": distill_task}
+
+
+def _call(fn, options: dict):
+    """Call a mode with the options it takes; options only the other mode takes must be left at their
+    defaults (or None), so `--test` with `--corpus` is an error rather than silently ignored."""
+    params = inspect.signature(fn).parameters
+    known = {name for mode in _modes().values() for name in inspect.signature(mode).parameters}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise BadInput(f"unknown distillation option(s): {', '.join(unknown)}", "see `tradeoff distill --help`")
+    other = known - set(params)
+    for name, value in options.items():
+        if name in other and value is not None and not _is_default_elsewhere(name, value):
+            raise BadInput(f"--{name.replace('_', '-')} does not apply to this kind of distillation",
+                           "use --corpus for task-agnostic options and --data for task-specific ones")
+    return fn(**{k: v for k, v in options.items() if k in params})
+
+
+def _is_default_elsewhere(name: str, value) -> bool:
+    for mode in _modes().values():
+        param = inspect.signature(mode).parameters.get(name)
+        if param is not None and param.default == value:
+            return True
+    return False
+
+
+def distill(teacher: str, *, corpus: str | Path | None = None, data: str | None = None, store: str | Path | None = None,
+            **options):
+    """Task-agnostic distillation on `corpus`, or task-specific on labelled `data`; the Records go to
+    `store` (one transaction each) when one is named."""
+    if (corpus is None) == (data is None):
+        raise BadInput("give either --corpus (task-agnostic) or --data (task-specific)",
+                       "e.g. --corpus austen.txt, or --data sst2/ with a fine-tunable teacher")
+    modes = _modes()
+    if corpus is not None:
+        result = _call(modes["corpus"], {"teacher": teacher, "corpus": corpus, **options})
+    else:
+        result = _call(modes["task"], {"teacher": teacher, "data": data, **options})
+    if store is not None:
+        from tradeoff.store import Store
+
+        with Store.open(store) as s:
+            for record in result.records:
+                s.put(record)
+    return result
+
+
+def run_cell(model: str, cell: dict, weights: str = "pretrained") -> Record:
+    """One distillation as a study cell: `cell` holds `mode` ("corpus" | "task"), `data` (the corpus or
+    the labelled set) and any option of that mode; the distilled student's Record comes back.
+
+    Bad input raises before any work; a failure while running comes back as a Record with status error.
+    """
+    from tradeoff.env import environment
+
+    if weights != "pretrained":
+        raise BadInput(f"distillation needs a pretrained teacher, not {weights!r} weights",
+                       "random weights give speed, never quality; use weights = \"pretrained\"")
+    options = dict(cell)
+    mode = options.pop("mode", None)
+    if mode not in ("corpus", "task"):
+        raise BadInput(f"distill cell needs mode \"corpus\" or \"task\", got {mode!r}", "add mode to the cell")
+    if "data" not in options:
+        raise BadInput("distill cell needs `data` (a text corpus or a labelled set)", "add data to the cell")
+    source = options.pop("data")
+    options.setdefault("progress", False)
+    key = "corpus" if mode == "corpus" else "data"
+    try:
+        result = _call(_modes()[mode], {"teacher": model, key: source, **options})
+    except TradeoffError as e:
+        if e.exit_code == 2:
+            raise
+        return Record(kind="distill", model=model, weights="pretrained", cell=cell, env=environment(),
+                      status="error", error=e.one_line())
+    except MemoryError:
+        return Record(kind="distill", model=model, weights="pretrained", cell=cell, env=environment(),
+                      status="oom", error="out of memory while distilling")
+    except Exception as e:  # noqa: BLE001 - a failing cell is a record, not a crash of the study
+        return Record(kind="distill", model=model, weights="pretrained", cell=cell, env=environment(),
+                      status="error", error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    record = result.records[0]
+    return record.model_copy(update={"cell": cell})

@@ -86,8 +86,9 @@ def _tokenize(tokenizer, lines: list[str]) -> list[int]:
 
 
 def corpus_loader(blocks: torch.Tensor, tokenizer, role: str, batch_size: int = 8,
-                  mlm_probability: float = 0.15) -> DataLoader:
-    """Shuffled batches with `labels`: masked tokens for encoders, next tokens for decoders.
+                  mlm_probability: float = 0.15, train: bool = True) -> DataLoader:
+    """Batches with `labels`: masked tokens for encoders, next tokens for decoders; shuffled, in
+    full batches only, when `train`.
 
     Order and masks come from the global RNG, which the training loop seeds per epoch and restores
     from a checkpoint, so runs repeat exactly and a resumed run carries on where it stopped."""
@@ -99,4 +100,4 @@ def corpus_loader(blocks: torch.Tensor, tokenizer, role: str, batch_size: int = 
     if tokenizer.pad_token is None:  # blocks are full length; the collator only needs the id to exist
         tokenizer.pad_token = tokenizer.eos_token
     collate = DataCollatorForLanguageModeling(tokenizer, mlm=role == "encoder", mlm_probability=mlm_probability)
-    return DataLoader(Blocks(blocks), batch_size=batch_size, shuffle=True, collate_fn=collate, drop_last=True)
+    return DataLoader(Blocks(blocks), batch_size=batch_size, shuffle=train, collate_fn=collate, drop_last=train)

@@ -71,33 +71,33 @@ def teacher_forward(teacher: torch.nn.Module, batch: dict, output_hidden_states:
 
 @dataclass
 class TripleLoss:
-    """DistilBERT's task-agnostic loss: ce * KL(T) + lm * MLM/CLM + cos * cosine(hidden).
+    """DistilBERT's task-agnostic loss: kl * KL(T) + lm * MLM/CLM + cos * cosine(hidden).
 
     Defaults are the DistilBERT recipe (5.0, 2.0, 1.0, T=2). A zero weight skips its term; with
-    ce and cos both zero the teacher is never run. Batches carry `labels` (-100 = not scored),
+    kl and cos both zero the teacher is never run. Batches carry `labels` (-100 = not scored),
     as DataCollatorForLanguageModeling makes them; KL and cosine use every non-pad token.
     """
 
     teacher: torch.nn.Module
     temperature: float = 2.0
-    ce: float = 5.0
+    kl: float = 5.0  # DistilBERT's alpha_ce: the soft-target term
     lm: float = 2.0
     cos: float = 1.0
 
     def __post_init__(self):
-        if min(self.ce, self.lm, self.cos) < 0 or self.ce + self.lm + self.cos == 0:
-            raise BadInput("distillation loss weights must be non-negative and not all zero", "e.g. 5,2,1 (ce, lm, cos)")
+        if min(self.kl, self.lm, self.cos) < 0 or self.kl + self.lm + self.cos == 0:
+            raise BadInput("distillation loss weights must be non-negative and not all zero", "e.g. kl=5,lm=2,cos=1")
 
     def __call__(self, model, batch) -> torch.Tensor:
         need_hidden = self.cos > 0
         inputs = batch if self.lm > 0 else {k: v for k, v in batch.items() if k != "labels"}
         out = model(**inputs, output_hidden_states=need_hidden)
         terms = [self.lm * out.loss] if self.lm > 0 else []
-        if self.ce > 0 or self.cos > 0:
+        if self.kl > 0 or self.cos > 0:
             ref = teacher_forward(self.teacher, batch, need_hidden)
             mask = batch.get("attention_mask")
-            if self.ce > 0:
-                terms.append(self.ce * soft_target_kl(out.logits, ref.logits, self.temperature, mask))
+            if self.kl > 0:
+                terms.append(self.kl * soft_target_kl(out.logits, ref.logits, self.temperature, mask))
             if self.cos > 0:
                 terms.append(self.cos * hidden_cosine(out.hidden_states[-1], ref.hidden_states[-1], mask))
         return sum(terms[1:], terms[0])

@@ -1,0 +1,421 @@
+"""Distillation runs: build the student, train it through the one training loop, then put it next
+to its teacher (parameters from `inspect`, a paired speed-up from `bench`, quality retained with a
+paired bootstrap interval), and return Records of kind "distill".
+
+Two modes: `distill_corpus` (task-agnostic, on plain text: DistilBERT's triple loss, or CLM + KL
+for decoders) and `distill_task` (task-specific, from a fine-tuned classifier on labelled data,
+with an ablation row: the same student trained on hard labels only).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from tradeoff import stats
+from tradeoff.errors import BadInput
+from tradeoff.record import Metric, Record
+
+CORPUS_WEIGHTS = {"kl": 5.0, "lm": 2.0, "cos": 1.0}  # DistilBERT's alpha_ce, alpha_mlm, alpha_cos
+TASK_WEIGHTS = {"kl": 0.5, "ce": 0.5, "mse": 0.0}
+
+
+@dataclass
+class DistillResult:
+    """What a distillation produced: the rows to show, the Records to keep, where the student is."""
+
+    records: list[Record]
+    rows: list[dict]
+    student_dir: Path
+    details: dict = field(default_factory=dict)
+
+
+def parse_weights(text: str | dict | None, defaults: dict[str, float]) -> dict[str, float]:
+    """`kl=5,lm=2,cos=1` (any subset; the rest keep their defaults) to a dict of loss weights."""
+    weights = dict(defaults)
+    if not text:
+        return weights
+    items = text.items() if isinstance(text, dict) else (part.split("=", 1) for part in text.split(",") if part.strip())
+    for item in items:
+        if len(item) != 2:
+            raise BadInput(f"loss weight {'='.join(item)!r} is not name=value", f"e.g. {_fmt_weights(defaults)}")
+        name, value = item[0].strip(), item[1]
+        if name not in defaults:
+            raise BadInput(f"unknown loss term {name!r}", f"use {', '.join(defaults)}")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise BadInput(f"loss weight {name}={value!r} is not a number", f"e.g. {_fmt_weights(defaults)}") from None
+    return weights
+
+
+def _fmt_weights(weights: dict[str, float]) -> str:
+    return ",".join(f"{k}={v:g}" for k, v in weights.items())
+
+
+# ---------------------------------------------------------------- teacher and student
+
+
+def _checked_ref(teacher: str):
+    from tradeoff.models.refs import parse_ref
+
+    ref = parse_ref(teacher)
+    config = ref.config()
+    return ref, config, ref.role(config)
+
+
+def _load_with_head(ref, task: str):
+    """The teacher with the `task` head, or None when its checkpoint has no trained weights for that head
+    (sentence encoders such as all-MiniLM-L6-v2 ship the bare encoder)."""
+    from transformers.utils import logging as hf_logging
+
+    from tradeoff.models.load import auto_class
+    from tradeoff.models.weights import require_weights
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model, info = auto_class(task).from_pretrained(str(require_weights(ref)), output_loading_info=True)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    return None if info["missing_keys"] else model.eval()
+
+
+def check_vocabularies(teacher_tokenizer, student_tokenizer, teacher_config, student_config) -> None:
+    """Soft targets compare distributions token by token: both sides must share one vocabulary."""
+    if teacher_config.vocab_size != student_config.vocab_size or teacher_tokenizer.get_vocab() != student_tokenizer.get_vocab():
+        raise BadInput(f"teacher and student vocabularies differ ({teacher_config.vocab_size:,} vs {student_config.vocab_size:,} "
+                       "entries or different tokens)", "distil into a student that uses the teacher's tokenizer")
+
+
+def _freeze(model):
+    model.eval()
+    model.requires_grad_(False)
+    return model
+
+
+# ---------------------------------------------------------------- side by side
+
+
+def parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def paired_speedup(teacher, student, inputs: dict, budget_s: float) -> tuple[dict[str, Metric], dict]:
+    """Teacher and student timed in alternation on the same inputs (bench's loop): the student's
+    speed-up with a paired interval, each one's median latency, and how noisy the timing was."""
+    from tradeoff.bench.paired import speedup
+    from tradeoff.bench.timing import measure, noise
+
+    def call(model):
+        def run():
+            with torch.inference_mode():
+                model(**inputs)
+        return run
+
+    timed = measure({"teacher": call(teacher), "student": call(student)}, budget_s=budget_s, baseline="teacher")
+    def median_ms(seconds):
+        return stats.metric(np.median, np.asarray(seconds) * 1e3, unit="ms", n_boot=1000)
+
+    metrics = {"speedup": speedup(timed.seconds["teacher"], timed.seconds["student"]),
+               "teacher_latency_p50": median_ms(timed.seconds["teacher"]), "latency_p50": median_ms(timed.seconds["student"])}
+    return metrics, {"rounds": len(timed.seconds["teacher"]), "stop": timed.stop_reason,
+                     **noise(np.asarray(timed.seconds["teacher"]) / np.asarray(timed.seconds["student"]), timed, 0.03)}
+
+
+def block_retained(student_scores, teacher_scores) -> dict[str, Metric]:
+    """Mean per-block score (%) of each model and the student's share of the teacher's (%), with
+    intervals from resampling blocks (paired: the same blocks scored by both)."""
+    s, t = np.asarray(student_scores, dtype=float) * 100, np.asarray(teacher_scores, dtype=float) * 100
+    out = {"quality": stats.metric(np.mean, s, unit="%"), "teacher_quality": stats.metric(np.mean, t, unit="%")}
+    if t.mean() > 0:
+        out["retained"] = stats.metric(lambda a, b: 100 * a.mean() / b.mean(), s, t, unit="%", paired=True)
+    return out
+
+
+def size_metrics(teacher, student) -> dict[str, Metric]:
+    t, s = parameters(teacher), parameters(student)
+    return {"parameters": Metric(value=s), "teacher_parameters": Metric(value=t), "parameters_saved": Metric(value=1 - s / t)}
+
+
+def _fit_metrics(result) -> dict[str, Metric]:
+    return {"train_tokens_per_s": Metric(value=result.tokens_per_s, unit="tokens/s"),
+            "train_seconds": Metric(value=result.seconds, unit="s"), "train_steps": Metric(value=result.steps)}
+
+
+def _record(teacher_name: str, cell: dict, metrics: dict[str, Metric], details: dict) -> Record:
+    from tradeoff.env import environment
+
+    return Record(kind="distill", model=teacher_name, weights="pretrained", cell=cell, metrics=metrics,
+                  details=details, env=environment())
+
+
+def _row(name: str, layers: int, metrics: dict[str, Metric | None], baseline: bool = False) -> dict:
+    def fmt(key):
+        m = metrics.get(key)
+        return m.fmt(3) if m else "-"
+
+    return {"model": name, "layers": layers, "parameters": f"{int(metrics['parameters'].value):,}",
+            "latency p50": fmt("latency_p50"), "speed-up": "1 (baseline)" if baseline else fmt("speedup"),
+            "quality": fmt("quality"), "retained": "1 (baseline)" if baseline else fmt("retained")}
+
+
+def _teacher_row(name: str, layers: int, metrics: dict[str, Metric]) -> dict:
+    return _row(f"{name} (teacher)", layers, {"parameters": metrics["teacher_parameters"],
+                "latency_p50": metrics["teacher_latency_p50"], "quality": metrics.get("teacher_quality")}, baseline=True)
+
+
+def _default_out(teacher_name: str, mode: str, kept: list[int]) -> Path:
+    from tradeoff.paths import cache_dir
+
+    return cache_dir() / "students" / f"{teacher_name}-{mode}-L{'_'.join(map(str, kept))}"
+
+
+def _clear(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- task-agnostic
+
+
+def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = None, *, layer_map: str = "alternate",
+                   layers: int | None = None, block_size: int = 128, batch_size: int = 8, max_blocks: int | None = None,
+                   eval_blocks: int = 32, epochs: int = 1, max_steps: int | None = None, lr: float = 5e-4,
+                   temperature: float = 2.0, loss: str | dict | None = None, seed: int = 0, grad_accum: int = 1,
+                   mixed_precision: str = "no", checkpoint_every: int = 0, checkpoint_dir: str | Path | None = None,
+                   resume: bool = True, bench_budget_s: float = 10.0, progress: bool = True) -> DistillResult:
+    """Task-agnostic distillation on a plain text corpus, then the student measured against the teacher.
+
+    The teacher's own LM head gives the soft targets; a teacher without a trained LM head (a sentence
+    encoder) is distilled on its hidden states alone (cosine term), and the record says so.
+    """
+    from tradeoff.distill.corpus import corpus_loader, text_blocks
+    from tradeoff.distill.losses import TripleLoss
+    from tradeoff.distill.student import layer_map as make_map, make_student, save_model
+    from tradeoff.models.load import load_pretrained, load_tokenizer
+    from tradeoff.train import fit
+
+    ref, config, role = _checked_ref(teacher)
+    spec = layer_map
+    kept = make_map(spec, config.num_hidden_layers, layers)
+    weights = parse_weights(loss, CORPUS_WEIGHTS)
+    TripleLoss(None, temperature, **weights)  # reject bad weights before any work
+    if batch_size < 1 or eval_blocks < 1:
+        raise BadInput("--batch-size and the held-out block count must be at least 1", "pass positive values")
+    tokenizer = load_tokenizer(ref)
+    blocks = text_blocks(corpus, tokenizer, block_size, max_blocks=max_blocks + eval_blocks if max_blocks else None,
+                         min_blocks=batch_size + eval_blocks)
+    train_blocks, held_out = blocks[:-eval_blocks], blocks[-eval_blocks:]
+
+    teacher_model = _load_with_head(ref, "causal-lm" if role == "decoder" else "masked-lm")
+    headless = teacher_model is None
+    if headless:
+        if weights["cos"] <= 0:
+            raise BadInput(f"{ref.name} has no trained LM head, so only the cosine term can teach the student",
+                           "keep cos > 0 in --loss")
+        teacher_model = load_pretrained(ref, "base")
+        weights = {**weights, "kl": 0.0, "lm": 0.0}
+    _freeze(teacher_model)
+    student = make_student(teacher_model, kept)
+    out = Path(out) if out else _default_out(ref.name, "corpus", kept)
+    ckpt = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".checkpoints")
+    loader = corpus_loader(train_blocks, tokenizer, role, batch_size)
+    result = fit(student, loader, TripleLoss(teacher_model, temperature, **weights), epochs=epochs, max_steps=max_steps,
+                 lr=lr, seed=seed, grad_accum=grad_accum, mixed_precision=mixed_precision,
+                 checkpoint_dir=ckpt if checkpoint_every else None, checkpoint_every=checkpoint_every, resume=resume,
+                 progress=progress, label=f"distill {ref.name} -> {len(kept)} layers")
+    student = student.cpu().eval()
+    teacher_model = teacher_model.cpu()
+    provenance = {"teacher": ref.text, "mode": "corpus", "layers": kept, "loss": weights, "temperature": temperature,
+                  "corpus": str(corpus), "steps": result.steps, "seed": seed}
+    save_model(student, tokenizer, out, provenance)
+    _clear(ckpt)
+
+    if headless:
+        scores, name = _cosine_scores(student, teacher_model, held_out), "hidden-state cosine to the teacher"
+        metrics = {"quality": stats.metric(np.mean, scores)}
+    else:
+        s, t = _token_accuracy(student, teacher_model, held_out, tokenizer, role, seed)
+        metrics, name = block_retained(s, t), ("masked-token" if role == "encoder" else "next-token") + " accuracy"
+    timing, noise = paired_speedup(teacher_model, student, {"input_ids": held_out[:1]}, bench_budget_s)
+    metrics = {**size_metrics(teacher_model, student), **timing, **metrics, **_fit_metrics(result)}
+    cell = {"mode": "corpus", "data": str(corpus), "layer_map": spec if isinstance(spec, str) else ",".join(map(str, spec)),
+            "layers": kept, "block_size": block_size, "batch_size": batch_size, "max_blocks": max_blocks,
+            "epochs": epochs, "max_steps": max_steps, "lr": lr, "loss": _fmt_weights(weights),
+            "temperature": temperature, "seed": seed}
+    details = {"student_dir": str(out), "quality_name": name, "held_out_blocks": eval_blocks,
+               "teacher_has_lm_head": not headless, "resumed_from_step": result.resumed_from_step,
+               "first_loss": result.losses[0] if result.losses else None,
+               "last_loss": result.losses[-1] if result.losses else None, "timing": noise,
+               "bench_shape": [1, block_size]}
+    record = _record(ref.name, cell, metrics, details)
+    rows = [_teacher_row(ref.name, config.num_hidden_layers, metrics), _row(f"student ({spec})", len(kept), metrics)]
+    return DistillResult([record], rows, out, details)
+
+
+def _cosine_scores(student, teacher, blocks: torch.Tensor) -> np.ndarray:
+    """Per block, the mean cosine similarity of the student's last hidden states to the teacher's."""
+    out = []
+    with torch.inference_mode():
+        for ids in blocks.split(8):
+            s = student(input_ids=ids).last_hidden_state
+            t = teacher(input_ids=ids).last_hidden_state
+            out.extend(torch.nn.functional.cosine_similarity(s, t, dim=-1).mean(dim=1).tolist())
+    return np.asarray(out)
+
+
+def _token_accuracy(student, teacher, blocks: torch.Tensor, tokenizer, role: str, seed: int):
+    """Per block, each model's accuracy on the same masked tokens (encoders) or next tokens (decoders)."""
+    from tradeoff.distill.corpus import corpus_loader
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        batches = list(corpus_loader(blocks, tokenizer, role, batch_size=8, train=False))  # one fixed masking for both models
+    scores = {"student": [], "teacher": []}
+    with torch.inference_mode():
+        for batch in batches:
+            labels = batch["labels"]
+            for name, model in (("student", student), ("teacher", teacher)):
+                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+                if role == "decoder":
+                    logits, target = logits[:, :-1], labels[:, 1:]
+                else:
+                    target = labels
+                scored = target != -100
+                hits = (logits.argmax(-1) == target) & scored
+                scores[name].extend((hits.sum(1) / scored.sum(1).clamp(min=1)).tolist())
+    return np.asarray(scores["student"]), np.asarray(scores["teacher"])
+
+
+# ---------------------------------------------------------------- task-specific
+
+
+def distill_task(teacher: str, data: str, test: str | None = None, out: str | Path | None = None, *,
+                 layer_map: str = "alternate", layers: int | None = None, text_column: str = "text",
+                 label_column: str = "label", train_limit: int | None = None, test_limit: int | None = None,
+                 max_length: int = 128, batch_size: int = 32, epochs: int = 3, max_steps: int | None = None,
+                 lr: float = 1e-4, temperature: float = 2.0, loss: str | dict | None = None, ablation: bool = True,
+                 seed: int = 0, grad_accum: int = 1, mixed_precision: str = "no", checkpoint_every: int = 0,
+                 checkpoint_dir: str | Path | None = None, resume: bool = True, bench_budget_s: float = 10.0,
+                 progress: bool = True) -> DistillResult:
+    """Task-specific distillation from a fine-tuned teacher, then teacher, distilled student and (with
+    `ablation`) the same student trained on hard labels only, scored on the same test examples.
+
+    A teacher without a trained classification head is fine-tuned first by tradeoff.evaluate (cached).
+    Students train with the teacher's recipe: a seeded dev split held out for early stopping.
+    """
+    from tradeoff.distill.losses import TaskLoss
+    from tradeoff.distill.student import layer_map as make_map, make_student, save_model
+    from tradeoff.evaluate import classification as clf, inference
+    from tradeoff.evaluate.data import load_classification, train_dev_split
+    from tradeoff.evaluate.finetune import HyperParams
+    from tradeoff.evaluate.metrics import compute, paired_difference, retained as retained_metric
+    from tradeoff.models.load import load_pretrained, load_tokenizer
+    from tradeoff.models.refs import parse_ref
+
+    ref, config, role = _checked_ref(teacher)
+    if role != "encoder":
+        raise BadInput(f"task-specific distillation needs an encoder classifier; {ref.name} is a decoder",
+                       "distil a decoder on a text corpus with --corpus")
+    spec = layer_map
+    kept = make_map(spec, config.num_hidden_layers, layers)
+    weights = parse_weights(loss, TASK_WEIGHTS)
+    TaskLoss(None, temperature, **weights)  # reject bad weights before any work
+    train = load_classification(data, "train", text_column, label_column, limit=train_limit, seed=seed)
+    scored = load_classification(test or data, "eval", text_column, label_column, train.label_names,
+                                 limit=test_limit, seed=seed)
+    clf.check_labels_match(train, scored)
+    hp = HyperParams(epochs=epochs, batch_size=batch_size, max_length=max_length)
+
+    out = Path(out) if out else _default_out(ref.name, "task", kept)
+    if any(a.endswith("ForSequenceClassification") for a in (config.architectures or [])):
+        teacher_pred, teacher_info = clf.evaluate_checkpoint(ref, scored, batch_size, max_length)
+        teacher_ref = ref
+    else:
+        teacher_dir = out.with_name(out.name + ".teacher")
+        teacher_pred, teacher_info = clf.finetune_and_predict(ref, train, scored, seed=seed, hp=hp, progress=progress,
+                                                              save_dir=teacher_dir)
+        teacher_ref = parse_ref(str(teacher_dir))
+    teacher_model = _freeze(load_pretrained(teacher_ref, task="sequence-classification"))
+    tokenizer = load_tokenizer(teacher_ref)
+    initial = make_student(teacher_model, kept)
+
+    fit_idx, dev_idx = train_dev_split(len(train), seed=seed)
+    fit_part, dev = train.subset(fit_idx), train.subset(dev_idx)
+    encodings = inference.encode(tokenizer, fit_part.texts, max_length)
+    for enc, label in zip(encodings, fit_part.labels):
+        enc["labels"] = label
+
+    def dev_accuracy(model) -> float:
+        return float(np.mean(clf.predict(model, tokenizer, dev.texts, batch_size, max_length) == np.asarray(dev.labels)))
+
+    def train_student(task_loss, label: str, ckpt: Path | None):
+        import copy
+
+        from transformers import DataCollatorWithPadding
+
+        from tradeoff.train import fit
+
+        student = copy.deepcopy(initial)
+        loader = torch.utils.data.DataLoader(encodings, batch_size=batch_size, shuffle=True,
+                                             collate_fn=DataCollatorWithPadding(tokenizer))
+        result = fit(student, loader, task_loss, epochs=epochs, max_steps=max_steps, lr=lr, seed=seed,
+                     grad_accum=grad_accum, mixed_precision=mixed_precision, checkpoint_dir=ckpt if checkpoint_every else None,
+                     checkpoint_every=checkpoint_every, resume=resume, progress=progress, label=label,
+                     eval_fn=dev_accuracy,
+                     eval_every=max(1, len(loader) // hp.evals_per_epoch), patience=hp.patience)
+        student = student.cpu().eval()
+        return student, result, clf.predict(student, tokenizer, scored.texts, batch_size, max_length)
+
+    ckpt = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".checkpoints")
+    student, result, student_pred = train_student(TaskLoss(teacher_model, temperature, layers=kept, **weights),
+                                                  f"distill {ref.name} -> {len(kept)} layers", ckpt / "distilled")
+    provenance = {"teacher": str(teacher_ref.location), "mode": "task", "layers": kept, "loss": weights,
+                  "temperature": temperature, "data": train.source, "steps": result.steps, "seed": seed}
+    save_model(student, tokenizer, out, provenance)
+
+    y_true = np.asarray(scored.labels)
+    scores = {"y_true": y_true, "y_pred": np.asarray(student_pred)}
+    base = {"y_true": y_true, "y_pred": np.asarray(teacher_pred)}
+    bench_inputs = dict(tokenizer(" ".join(scored.texts[:64]), truncation=True, max_length=max_length, return_tensors="pt"))
+    timing, noise = paired_speedup(teacher_model, student, bench_inputs, bench_budget_s)
+    quality = {"quality": compute("accuracy", scores, seed), "teacher_quality": compute("accuracy", base, seed),
+               "retained": retained_metric("accuracy", scores, base, seed)}
+    metrics = {**size_metrics(teacher_model, student), **timing, **quality, **_fit_metrics(result)}
+    cell = {"mode": "task", "data": train.source, "test": scored.source, "train_limit": train_limit,
+            "test_limit": test_limit, "layer_map": spec if isinstance(spec, str) else ",".join(map(str, spec)),
+            "layers": kept, "max_length": max_length, "batch_size": batch_size, "epochs": epochs, "max_steps": max_steps,
+            "lr": lr, "loss": _fmt_weights(weights), "temperature": temperature, "seed": seed}
+    details = {"student_dir": str(out), "teacher_dir": str(teacher_ref.location), "quality_name": "accuracy (%)",
+               "teacher": teacher_info, "n_train": len(fit_part), "n_dev": len(dev), "n_test": len(scored),
+               "train_sha256": train.sha256, "test_sha256": scored.sha256, "best_dev_accuracy": result.best_metric,
+               "resumed_from_step": result.resumed_from_step, "timing": noise,
+               "bench_shape": list(bench_inputs["input_ids"].shape),
+               "scores": {"y_true": y_true.tolist(), "y_pred": scores["y_pred"].tolist(), "teacher_y_pred": base["y_pred"].tolist()}}
+    rows = [_teacher_row(ref.name, config.num_hidden_layers, metrics),
+            _row(f"student ({spec}, distilled)", len(kept), metrics)]
+    records = []
+    if ablation:
+        hard, hard_result, hard_pred = train_student(TaskLoss(None, kl=0.0, ce=1.0), f"ablation: {len(kept)} layers, hard labels",
+                                                     ckpt / "hard-labels")
+        hard_scores = {"y_true": y_true, "y_pred": np.asarray(hard_pred)}
+        metrics["ablation_quality"] = compute("accuracy", hard_scores, seed)
+        metrics["distill_gain"] = paired_difference("accuracy", scores, hard_scores, seed)
+        hard_metrics = {**size_metrics(teacher_model, hard), "speedup": timing["speedup"], "latency_p50": timing["latency_p50"],
+                        "teacher_latency_p50": timing["teacher_latency_p50"], "quality": metrics["ablation_quality"],
+                        "teacher_quality": quality["teacher_quality"], "retained": retained_metric("accuracy", hard_scores, base, seed),
+                        **_fit_metrics(hard_result)}
+        hard_details = {**{k: v for k, v in details.items() if k != "scores"}, "student_dir": None,
+                        "best_dev_accuracy": hard_result.best_metric, "resumed_from_step": hard_result.resumed_from_step,
+                        "scores": {"y_true": y_true.tolist(), "y_pred": hard_scores["y_pred"].tolist()},
+                        "note": "same student, same data and schedule, trained on hard labels only (no teacher)"}
+        records.append(_record(ref.name, {**cell, "loss": "ce=1", "method": "hard-labels"}, hard_metrics, hard_details))
+        rows.append(_row(f"student ({spec}, hard labels only)", len(kept), hard_metrics))
+    _clear(ckpt)
+    records.insert(0, _record(ref.name, {**cell, "method": "distilled"}, metrics, details))
+    return DistillResult(records, rows, out, details)
