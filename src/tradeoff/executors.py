@@ -9,7 +9,8 @@ out of memory or is killed becomes a Record with status "error"/"oom"; a cell wh
 - process: one forked child per cell (from a forkserver that imported torch once), so a segfault
            or OOM kill loses only that cell; the child ignores Ctrl-C and is killed by the driver.
 - ray:     each cell a Ray task with its resources (CPUs, GPUs) on a local or remote cluster
-           (`address`); tradeoff must be installed on every node.
+           (`address`); tradeoff must be installed on every node. Ray reuses its worker processes,
+           so a crash still loses only that cell, but cells share a warm process.
 """
 from __future__ import annotations
 
@@ -130,7 +131,7 @@ class ProcessExecutor:
 
 
 class RayExecutor:
-    """Each cell is a Ray task (a fresh worker process per task) sized by the cell's CPUs and GPUs."""
+    """Each cell is a Ray task sized by the cell's CPUs and GPUs; the driver writes the records."""
 
     name = "ray"
 
@@ -161,7 +162,9 @@ class RayExecutor:
 
     def map(self, cells: list[Cell]) -> Iterator[tuple[Cell, Record]]:
         ray = self._ray
-        task = ray.remote(max_calls=1, max_retries=0)(run_one)  # max_calls=1: a fresh process per cell
+        # Workers are reused (imports stay warm); a cell that crashes its worker becomes an error record
+        # and Ray starts a new worker for the next cell.
+        task = ray.remote(max_retries=0)(run_one)
         pending = {task.options(num_cpus=c.cpus, num_gpus=c.gpus, name=f"tradeoff {c.label()}").remote(c): c
                    for c in cells}
         try:
