@@ -1,0 +1,183 @@
+"""One evaluation cell: (model, task, data, mode, seed, hyper-parameters) -> a Record with intervals.
+
+The record keeps the per-example arrays a metric is computed from (`details.scores`), so any two
+records on the same data can later be compared pairwise (retained %, McNemar) without re-running.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tradeoff.env import environment
+from tradeoff.errors import BadInput, TradeoffError
+from tradeoff.evaluate import data as data_mod
+from tradeoff.evaluate.metrics import task_metrics
+from tradeoff.models.refs import ModelRef, parse_ref
+from tradeoff.models.weights import availability, install_hint
+from tradeoff.record import Record
+
+TASKS = ("classification", "ner", "perplexity")
+ENCODER_MODES = ("checkpoint", "finetune", "probe")
+DECODER_MODES = ("zero-shot", "k-shot")
+DEFAULTS = {"task": "auto", "data": None, "train": None, "mode": "auto", "seed": 0, "limit": None,
+            "train_limit": None, "epochs": 3, "lr": 5e-5, "batch_size": 32, "max_length": 128, "patience": 2,
+            "k": 4, "calibrate": False, "template": None, "verbalisers": None, "text_column": "text",
+            "label_column": "label", "label_names": None, "tokens_column": "tokens", "tags_column": "tags",
+            "window": 1024, "stride": 512, "max_tokens": None}
+
+
+def settings(cell: dict) -> dict:
+    unknown = sorted(set(cell) - set(DEFAULTS))
+    if unknown:
+        raise BadInput(f"unknown eval setting(s) {unknown}", f"known: {', '.join(DEFAULTS)}")
+    s = {**DEFAULTS, **{k: v for k, v in cell.items() if v is not None}}
+    if not s["data"]:
+        raise BadInput("no evaluation data given", "pass --data PATH (JSONL/CSV/Parquet, a folder of splits, a .txt, or fine-foods)")
+    for name in ("limit", "train_limit", "max_tokens"):
+        if s[name] is not None and int(s[name]) < 1:
+            raise BadInput(f"{name} must be at least 1, got {s[name]}", "drop it to use all the data")
+    if s["task"] == "auto":
+        s["task"] = data_mod.detect_task(s["data"], s["tokens_column"])
+    if s["task"] not in TASKS:
+        raise BadInput(f"unknown task {s['task']!r}", f"use one of {', '.join(TASKS)}")
+    return s
+
+
+def resolve_mode(s: dict, role: str) -> str:
+    """The mode a model runs in; auto picks fine-tuning for encoders and zero-shot for decoders."""
+    mode, task = s["mode"], s["task"]
+    if task == "perplexity":
+        if role != "decoder":
+            raise BadInput("perplexity needs a decoder (causal LM)", "score encoders on classification or NER")
+        return "perplexity"
+    if role == "decoder":
+        if task == "ner":
+            raise BadInput("NER is scored for encoders only", "use an encoder (BERT-like) model for NER")
+        mode = {"auto": "zero-shot"}.get(mode, mode)
+        if mode not in DECODER_MODES:
+            raise BadInput(f"mode {mode!r} does not apply to a decoder", f"use one of {', '.join(DECODER_MODES)}")
+        return mode
+    mode = {"auto": "finetune"}.get(mode, mode)
+    if mode not in ENCODER_MODES or (task == "ner" and mode != "finetune"):
+        allowed = ("finetune",) if task == "ner" else ENCODER_MODES
+        raise BadInput(f"mode {mode!r} does not apply to an encoder on {task}", f"use one of {', '.join(allowed)}")
+    return mode
+
+
+def applicable(role: str, task: str, mode: str) -> bool:
+    try:
+        resolve_mode({"task": task, "mode": mode}, role)
+        return True
+    except BadInput:
+        return False
+
+
+def check_weights(ref: ModelRef, weights: str) -> None:
+    """Honest labels: quality is only ever measured on real pretrained weights."""
+    if weights != "pretrained":
+        raise BadInput(f"task quality of {ref.name} with {weights} weights would be meaningless",
+                       "evaluate real pretrained weights (weights='pretrained'); random weights are for speed and memory")
+    state, hint = availability(ref)
+    if state == "missing":
+        raise BadInput(f"no pretrained weights for {ref.name} on this machine, so no accuracy can be measured "
+                       "(random weights would give a meaningless number)", hint or install_hint(ref))
+
+
+def run_cell(model: str, cell: dict, weights: str = "pretrained", *, save_dir: str | Path | None = None,
+             progress: bool = False) -> Record:
+    """Score `model` on the cell's task and data; bad input raises before any work, failures become error records."""
+    from tradeoff.evaluate.finetune import HyperParams
+
+    ref = parse_ref(model)
+    s = settings(cell)
+    role = ref.role()
+    mode = resolve_mode(s, role)
+    check_weights(ref, weights)
+    if save_dir is not None and mode != "finetune":
+        raise BadInput("--save keeps a fine-tuned model; this run does not fine-tune", "use --mode finetune with --save")
+    check_save_dir(save_dir)
+    hp = HyperParams(epochs=int(s["epochs"]), lr=float(s["lr"]), batch_size=int(s["batch_size"]),
+                     max_length=int(s["max_length"]), patience=int(s["patience"]))
+    record = Record(kind="eval", model=ref.name, weights="pretrained", cell=dict(cell), env=environment())
+    started = time.perf_counter()
+    try:
+        scores, details = _run(ref, s, mode, hp, save_dir, progress)
+    except TradeoffError as e:
+        if isinstance(e, BadInput):
+            raise
+        return record.model_copy(update={"status": "error", "error": e.one_line()})
+    except MemoryError:
+        return record.model_copy(update={"status": "oom", "error": "out of memory"})
+    except RuntimeError as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        status = "oom" if "out of memory" in first.lower() else "error"
+        return record.model_copy(update={"status": status, "error": first[:300]})
+    details.update({"task": s["task"], "mode": mode, "seed": s["seed"], "seconds": round(time.perf_counter() - started, 1),
+                    "scores": scores})
+    if mode == "finetune":
+        details["hyper_parameters"] = {"epochs": hp.epochs, "lr": hp.lr, "batch_size": hp.batch_size,
+                                       "max_length": hp.max_length, "patience": hp.patience,
+                                       "weight_decay": hp.weight_decay, "warmup_ratio": hp.warmup_ratio}
+    return record.model_copy(update={"metrics": task_metrics(s["task"], scores, seed=int(s["seed"])), "details": details})
+
+
+def check_save_dir(save_dir) -> None:
+    from tradeoff.evaluate.finetune import INFO_FILE
+
+    if save_dir is None:
+        return
+    path = Path(save_dir).expanduser()
+    if path.exists() and (not path.is_dir() or (any(path.iterdir()) and not (path / INFO_FILE).is_file())):
+        raise BadInput(f"--save {save_dir} exists and is not a tradeoff checkpoint folder", "pick a new folder name")
+
+
+def _data_details(d, prefix: str = "") -> dict:
+    return {f"{prefix}data": d.source, f"{prefix}sha256": d.sha256, f"{prefix}n": len(d)}
+
+
+def _run(ref: ModelRef, s: dict, mode: str, hp, save_dir, progress: bool) -> tuple[dict, dict]:
+    from tradeoff.evaluate import classification, decoder, ner
+    from tradeoff.models.load import load_pretrained, load_tokenizer
+
+    seed = int(s["seed"])
+    if s["task"] == "perplexity":
+        corpus = data_mod.load_corpus(s["data"])
+        model, tokenizer = load_pretrained(ref, task="causal-lm"), load_tokenizer(ref)
+        scores, info = decoder.perplexity_windows(model, tokenizer, corpus.text, window=int(s["window"]),
+                                                  stride=int(s["stride"]), max_tokens=s["max_tokens"])
+        return scores, {"data": corpus.source, "sha256": corpus.sha256, "n": info["n_tokens"], **info}
+
+    needs_train = mode in ("finetune", "probe", "k-shot")
+    train_source = s["train"] or s["data"]
+    if needs_train and not s["train"] and not data_mod.has_split(train_source, "train"):
+        raise BadInput(f"mode {mode} needs training data and {s['data']} has no train split", "pass --train PATH")
+
+    if s["task"] == "ner":
+        kw = dict(tokens_column=s["tokens_column"], tags_column=s["tags_column"], tag_names=s["label_names"], seed=seed)
+        test = data_mod.load_tagging(s["data"], "eval", limit=s["limit"], **kw)
+        train = data_mod.load_tagging(train_source, "train", limit=s["train_limit"], **kw)
+        if train.tag_names != test.tag_names:
+            raise BadInput("training and evaluation tag sets differ", "pass --label-names with the full tag list")
+        scores, info = ner.finetune_and_predict(ref, train, test, seed=seed, hp=hp, progress=progress, save_dir=save_dir)
+        return scores, {**_data_details(test), **_data_details(train, "train_"), **info}
+
+    kw = dict(text_column=s["text_column"], label_column=s["label_column"], label_names=s["label_names"], seed=seed)
+    test = data_mod.load_classification(s["data"], "eval", limit=s["limit"], **kw)
+    train = data_mod.load_classification(train_source, "train", limit=s["train_limit"], **kw) if needs_train else None
+    if train is not None:
+        classification.check_labels_match(train, test)
+    if mode == "checkpoint":
+        pred, info = classification.evaluate_checkpoint(ref, test, hp.batch_size, hp.max_length)
+    elif mode == "finetune":
+        pred, info = classification.finetune_and_predict(ref, train, test, seed=seed, hp=hp, progress=progress, save_dir=save_dir)
+    elif mode == "probe":
+        pred, info = classification.probe(ref, train, test, seed=seed, batch_size=hp.batch_size, max_length=hp.max_length)
+    else:
+        model, tokenizer = load_pretrained(ref, task="causal-lm"), load_tokenizer(ref)
+        pred, info = decoder.classify(model, tokenizer, test, train=train, k=int(s["k"]) if mode == "k-shot" else 0, seed=seed,
+                                      template=s["template"] or decoder.DEFAULT_TEMPLATE, verbalisers=s["verbalisers"],
+                                      calibrate=bool(s["calibrate"]), batch_size=max(1, hp.batch_size // 2))
+    details = {**_data_details(test), "label_names": test.label_names, **info}
+    if train is not None:
+        details.update(_data_details(train, "train_"))
+    return {"y_true": list(map(int, test.labels)), "y_pred": [int(p) for p in pred]}, details

@@ -1,0 +1,79 @@
+"""Sequence classification three ways: score an already fine-tuned checkpoint, fine-tune a head on the
+training split (early stopping on a held-out dev split), or fit a linear probe on frozen embeddings.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tradeoff.errors import BadInput
+from tradeoff.evaluate import inference
+from tradeoff.evaluate.data import Classification, train_dev_split
+from tradeoff.evaluate.finetune import HyperParams, cache_key, finetune
+from tradeoff.models.load import load_pretrained, load_tokenizer
+from tradeoff.models.refs import ModelRef
+from tradeoff.models.weights import require_weights
+
+
+def predict(model, tokenizer, texts: list[str], batch_size: int = 32, max_length: int | None = None) -> np.ndarray:
+    return inference.logits(model, tokenizer, texts, batch_size, max_length).argmax(-1)
+
+
+def _accuracy(model, tokenizer, data: Classification, hp: HyperParams) -> float:
+    return float(np.mean(predict(model, tokenizer, data.texts, hp.batch_size, hp.max_length) == np.asarray(data.labels)))
+
+
+def evaluate_checkpoint(ref: ModelRef, data: Classification, batch_size: int = 32, max_length: int | None = None):
+    """Score a model whose classification head is already trained (e.g. a folder saved by --save)."""
+    config = ref.config()
+    trained = any(a.endswith("ForSequenceClassification") for a in (getattr(config, "architectures", None) or []))
+    if not trained:
+        raise BadInput(f"{ref.name} has no trained classification head",
+                       "use --mode finetune (train one) or --mode probe (linear probe on embeddings)")
+    if config.num_labels != len(data.label_names):
+        raise BadInput(f"{ref.name} predicts {config.num_labels} classes but the data has {len(data.label_names)}",
+                       "score it on data with the labels it was trained on")
+    model = load_pretrained(ref, task="sequence-classification")
+    return predict(model, load_tokenizer(ref), data.texts, batch_size, max_length), {}
+
+
+def finetune_and_predict(ref: ModelRef, train: Classification, data: Classification, *, seed: int, hp: HyperParams,
+                         progress: bool = True, save_dir=None):
+    """Fine-tune on train (minus a seeded dev split for early stopping), then predict `data`."""
+    from tradeoff.evaluate.finetune import save
+
+    train_idx, dev_idx = train_dev_split(len(train), seed=seed)
+    fit_part, dev = train.subset(train_idx), train.subset(dev_idx)
+    tokenizer = load_tokenizer(ref)
+    encodings = inference.encode(tokenizer, fit_part.texts, hp.max_length)
+    for enc, label in zip(encodings, fit_part.labels):
+        enc["labels"] = label
+    key = cache_key(ref, require_weights(ref), "sequence-classification", train.sha256, len(train), seed, hp, train.label_names)
+    model, tokenizer, info = finetune(ref, "sequence-classification", train.label_names, encodings,
+                                      lambda m, tok: _accuracy(m, tok, dev, hp), key=key, seed=seed, hp=hp, progress=progress)
+    if save_dir is not None:
+        save(model, tokenizer, save_dir, info)
+        info = {**info, "saved_to": str(save_dir)}
+    return predict(model, tokenizer, data.texts, hp.batch_size, hp.max_length), {**info, "n_dev": len(dev), "cache_key": key}
+
+
+def probe(ref: ModelRef, train: Classification, data: Classification, *, seed: int, batch_size: int = 32,
+          max_length: int | None = 128, C: float = 1.0):
+    """Logistic regression on frozen mean-pooled embeddings: what the pretrained features know, in seconds."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model, tokenizer = load_pretrained(ref, task="base"), load_tokenizer(ref)
+    x_train = inference.embeddings(model, tokenizer, train.texts, batch_size, max_length)
+    x_test = inference.embeddings(model, tokenizer, data.texts, batch_size, max_length)
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000, random_state=seed))
+    clf.fit(x_train, train.labels)
+    return clf.predict(x_test), {"n_train": len(train), "C": C, "embedding": "mean-pooled last hidden state"}
+
+
+def check_labels_match(train: Classification, data: Classification) -> None:
+    if train.label_names != data.label_names:
+        raise BadInput(f"training labels {train.label_names} differ from evaluation labels {data.label_names}",
+                       "use the same --label-names for both splits")
+
+

@@ -1,0 +1,349 @@
+"""Task data from files a user has: JSONL, CSV/TSV, Parquet, a `datasets.save_to_disk` folder, or the
+built-in offline fine-food reviews, validated up front so a bad file fails in one line before any work.
+
+Every data set carries the sha256 of what it was read from, so records say exactly which data scored them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tradeoff.errors import BadData, BadInput
+from tradeoff.paths import cache_dir
+
+SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
+FINE_FOODS = "fine-foods"  # built-in source name; `fine-foods:train` / `fine-foods:test`
+# Where R packages live on Debian/Ubuntu, and where scripts/setup.sh unpacks the .deb into the venv (no R
+# needed); $TRADEOFF_MODELDATA_DIR points at any other unpacked modeldata package.
+MODELDATA_DIRS = ("/usr/lib/R/site-library/modeldata", "/usr/local/lib/R/site-library/modeldata",
+                  str(Path(sys.prefix) / "share/modeldata/usr/lib/R/site-library/modeldata"))
+FINE_FOODS_LABELS = ["other", "great"]
+
+
+@dataclass
+class Classification:
+    texts: list[str]
+    labels: list[int]
+    label_names: list[str]
+    source: str
+    sha256: str
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, indices) -> "Classification":
+        idx = list(indices)
+        return Classification([self.texts[i] for i in idx], [self.labels[i] for i in idx], self.label_names,
+                              self.source, self.sha256)
+
+
+@dataclass
+class Tagging:
+    tokens: list[list[str]]
+    tags: list[list[int]]
+    tag_names: list[str]
+    source: str
+    sha256: str
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def subset(self, indices) -> "Tagging":
+        idx = list(indices)
+        return Tagging([self.tokens[i] for i in idx], [self.tags[i] for i in idx], self.tag_names, self.source, self.sha256)
+
+
+@dataclass
+class Corpus:
+    text: str
+    source: str
+    sha256: str = ""
+    meta: dict = field(default_factory=dict)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def split_file(source: str | Path, split: str) -> Path:
+    """A file for `split` ("train", "eval") inside a folder of split files, or the file itself."""
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise BadData(f"no such data file or folder: {source}", "check the path (JSONL, CSV, Parquet or a data folder)")
+    if path.is_file() or _is_datasets_dir(path):
+        return path
+    names = ["train"] if split == "train" else ["validation", "dev", "valid", "test"]
+    for name in names:
+        for suffix in SUFFIXES:
+            if (path / f"{name}{suffix}").is_file():
+                return path / f"{name}{suffix}"
+    raise BadData(f"folder {source} has no {' / '.join(names)} file", f"add {names[0]}.jsonl, or pass the file itself")
+
+
+def has_split(source: str | Path, split: str) -> bool:
+    try:
+        return str(source).startswith(FINE_FOODS) or split_file(source, split) is not None
+    except BadData:
+        return False
+
+
+def _is_datasets_dir(path: Path) -> bool:
+    return (path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file()
+
+
+def read_rows(source: str | Path, split: str = "eval") -> tuple[list[dict], str, str]:
+    """(rows, resolved source, sha256) from a file, a folder of split files, or the built-in fine foods."""
+    text = str(source)
+    if text.startswith(FINE_FOODS):
+        path = fine_foods_file(text.partition(":")[2] or ("train" if split == "train" else "test"))
+    else:
+        path = split_file(source, split)
+    if _is_datasets_dir(path):
+        rows = _read_datasets_dir(path, split)
+    else:
+        rows = _read_file(path)
+    if not rows:
+        raise BadData(f"{path} holds no rows", "check that the file is not empty")
+    return rows, str(path), sha256_of(path)
+
+
+def _read_file(path: Path) -> list[dict]:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise BadData(f"unsupported data file type {path.suffix or '(none)'}: {path.name}", f"use one of {', '.join(SUFFIXES)}")
+    if suffix == ".parquet":
+        import pandas as pd
+
+        try:
+            return pd.read_parquet(path).to_dict("records")
+        except Exception as e:  # pyarrow raises several types for a damaged file
+            raise BadData(f"cannot read {path.name} as Parquet: {str(e).splitlines()[0]}", "check the file") from None
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise BadData(f"{path.name} is not valid UTF-8 (byte {e.start})", "re-save the file as UTF-8") from None
+    if not raw.strip():
+        raise BadData(f"{path} is empty", "point at a file with rows")
+    if suffix in (".csv", ".tsv"):
+        import csv
+        import io
+
+        return list(csv.DictReader(io.StringIO(raw), delimiter="\t" if suffix == ".tsv" else ","))
+    if suffix == ".json" and raw.lstrip().startswith("["):
+        try:
+            rows = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise BadData(f"{path.name} is not valid JSON (line {e.lineno}: {e.msg})", "fix the file") from None
+    else:
+        rows = []
+        for n, line in enumerate(raw.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise BadData(f"{path.name} line {n} is not valid JSON ({e.msg})", "one JSON object per line") from None
+    if not all(isinstance(r, dict) for r in rows):
+        raise BadData(f"{path.name} must hold JSON objects (one per row)", 'e.g. {"text": "...", "label": 1}')
+    return rows
+
+
+def _read_datasets_dir(path: Path, split: str) -> list[dict]:
+    try:
+        import datasets
+    except ImportError:
+        raise BadInput(f"{path} is a `datasets` folder but the datasets package is not installed",
+                       "pip install datasets, or export the split to JSONL") from None
+    loaded = datasets.load_from_disk(str(path))
+    if isinstance(loaded, datasets.DatasetDict):
+        names = ["train"] if split == "train" else ["validation", "dev", "test"]
+        found = next((n for n in names if n in loaded), None)
+        if found is None:
+            raise BadData(f"{path} has splits {list(loaded)}, none of {names}", "pass a folder with the split you need")
+        loaded = loaded[found]
+    return [dict(r) for r in loaded]
+
+
+def _column(rows: list[dict], column: str, source: str) -> list:
+    missing = [i for i, r in enumerate(rows) if column not in r]
+    if missing:
+        have = ", ".join(sorted(rows[missing[0]].keys())) or "none"
+        raise BadData(f"{source}: row {missing[0] + 1} has no column {column!r} (columns: {have})",
+                      "map your columns with --text-column / --label-column (or --tokens-column / --tags-column)")
+    return [r[column] for r in rows]
+
+
+def _label_index(values: list, label_names: list[str] | None, source: str) -> tuple[list[int], list[str]]:
+    """Integer labels in range, and their names; string labels map through names (given or sorted)."""
+    if all(isinstance(v, str) and not v.strip().lstrip("-").isdigit() for v in values):
+        names = list(label_names) if label_names else sorted(set(values))
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise BadData(f"{source}: labels {unknown[:5]} are not among the label names {names}", "fix --label-names or the data")
+        index = {n: i for i, n in enumerate(names)}
+        return [index[v] for v in values], names
+    try:
+        ints = [int(v) for v in values]
+        if any(float(v) != i for v, i in zip(values, ints)):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise BadData(f"{source}: labels must be integers or names, got e.g. {values[0]!r}", "use 0..K-1 or label strings") from None
+    k = len(label_names) if label_names else max(ints) + 1
+    bad = [v for v in ints if not 0 <= v < k]
+    if bad:
+        raise BadData(f"{source}: label {bad[0]} is out of range 0..{k - 1}",
+                      "labels must be 0..K-1 where K is the number of --label-names")
+    if k < 2:
+        raise BadData(f"{source}: only one class ({k})", "a classification set needs at least two labels")
+    return ints, list(label_names) if label_names else [str(i) for i in range(k)]
+
+
+def load_classification(source: str | Path, split: str = "eval", text_column: str = "text",
+                        label_column: str = "label", label_names: list[str] | None = None,
+                        limit: int | None = None, seed: int = 0) -> Classification:
+    """Texts and integer labels; `limit` takes a seeded random subset (the same one for every model)."""
+    rows, resolved, sha = read_rows(source, split)
+    if str(source).startswith(FINE_FOODS) and label_names is None:
+        label_names = FINE_FOODS_LABELS
+    texts = _column(rows, text_column, resolved)
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()), None)
+    if bad is not None:
+        raise BadData(f"{resolved}: row {bad + 1} has no text in {text_column!r}", "every row needs non-empty text")
+    labels, names = _label_index(_column(rows, label_column, resolved), label_names, resolved)
+    data = Classification(texts, labels, names, resolved, sha)
+    return data.subset(_sample(len(data), limit, seed)) if limit else data
+
+
+def load_tagging(source: str | Path, split: str = "eval", tokens_column: str = "tokens", tags_column: str = "tags",
+                 tag_names: list[str] | None = None, limit: int | None = None, seed: int = 0) -> Tagging:
+    """Pre-tokenised sentences with BIO tags (strings, or integers with names from `tags.json` beside the file)."""
+    rows, resolved, sha = read_rows(source, split)
+    tokens = _column(rows, tokens_column, resolved)
+    tags = _column(rows, tags_column, resolved)
+    if tag_names is None and (Path(resolved).parent / "tags.json").is_file():
+        tag_names = json.loads((Path(resolved).parent / "tags.json").read_text())
+    for i, (tok, tag) in enumerate(zip(tokens, tags)):
+        if not isinstance(tok, list) or not isinstance(tag, list) or len(tok) != len(tag):
+            raise BadData(f"{resolved}: row {i + 1} needs lists of tokens and tags of equal length", "one tag per token")
+    flat = [t for seq in tags for t in seq]
+    if flat and all(isinstance(t, str) for t in flat):
+        names = list(tag_names) if tag_names else ["O", *sorted(set(flat) - {"O"})]
+        unknown = sorted(set(flat) - set(names))
+        if unknown:
+            raise BadData(f"{resolved}: tags {unknown[:5]} are not among the tag names", "fix --tag-names or the data")
+        index = {n: i for i, n in enumerate(names)}
+        ids = [[index[t] for t in seq] for seq in tags]
+    else:
+        if tag_names is None:
+            raise BadData(f"{resolved}: integer tags need tag names", "pass --label-names or put tags.json beside the data")
+        names = list(tag_names)
+        bad = next((t for t in flat if not isinstance(t, int) or not 0 <= t < len(names)), None)
+        if bad is not None:
+            raise BadData(f"{resolved}: tag {bad!r} is out of range 0..{len(names) - 1}", "fix the data or the tag names")
+        ids = [list(seq) for seq in tags]
+    bad_name = next((n for n in names if n != "O" and not n.startswith(("B-", "I-"))), None)
+    if bad_name is not None:
+        raise BadData(f"{resolved}: tag {bad_name!r} is not BIO", "tags must be O, B-TYPE or I-TYPE")
+    data = Tagging([[str(t) for t in seq] for seq in tokens], ids, names, resolved, sha)
+    return data.subset(_sample(len(data), limit, seed)) if limit else data
+
+
+def load_corpus(source: str | Path) -> Corpus:
+    """A plain UTF-8 text file (or a folder's validation/test text) for perplexity."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        path = next((path / f"{n}.txt" for n in ("validation", "valid", "test") if (path / f"{n}.txt").is_file()), path)
+    if not path.is_file():
+        raise BadData(f"no such text file: {source}", "pass a UTF-8 .txt file (or a folder with validation.txt)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise BadData(f"{path.name} is not valid UTF-8 (byte {e.start})", "re-save the file as UTF-8") from None
+    if not text.strip():
+        raise BadData(f"{path} is empty", "perplexity needs some text")
+    return Corpus(text, str(path), sha256_of(path))
+
+
+def _sample(n: int, limit: int | None, seed: int) -> list[int]:
+    if not limit or limit >= n:
+        return list(range(n))
+    return sorted(random.Random(seed).sample(range(n), limit))
+
+
+def train_dev_split(n: int, dev_fraction: float = 0.1, max_dev: int = 500, seed: int = 0) -> tuple[list[int], list[int]]:
+    """Seeded split of training indices into train and a dev set for early stopping."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    dev = max(1, min(max_dev, int(n * dev_fraction)))
+    return sorted(order[dev:]), sorted(order[:dev])
+
+
+def fine_foods_file(split: str) -> Path:
+    """The fine-food reviews from Debian's r-cran-modeldata, read once with `rdata` and cached as JSONL."""
+    if split not in ("train", "test"):
+        raise BadInput(f"fine-foods has splits train and test, not {split!r}", "use fine-foods:train or fine-foods:test")
+    target = cache_dir() / "data" / "fine_foods" / f"{split}.jsonl"
+    if target.is_file():
+        return target
+    dirs = [os.environ["TRADEOFF_MODELDATA_DIR"]] if os.environ.get("TRADEOFF_MODELDATA_DIR") else MODELDATA_DIRS
+    rdb = next((Path(d) / "data" / "Rdata.rdb" for d in dirs if (Path(d) / "data" / "Rdata.rdb").is_file()), None)
+    if rdb is None:
+        raise BadData("the built-in fine-foods data needs Debian's r-cran-modeldata package, which is not installed",
+                      "`apt-get install r-cran-modeldata`, or pass a JSONL copy of the reviews as --data")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rdata reads the tibble as a plain data.frame, which is all we need
+        objects = _read_lazyload(rdb, {"train": "training_data", "test": "testing_data"}[split])
+    rows = [{"text": str(t), "label": int(str(s) == "great")} for t, s in zip(objects["review"], objects["score"])]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def _read_lazyload(rdb: Path, name: str):
+    """One object from an R lazy-load database (.rdx index + .rdb blobs), converted with `rdata`.
+
+    Each blob is a 4-byte length, then (R's compression type 3) a type byte: Z = raw LZMA2 stream,
+    2 = bzip2, 1 = zlib, 0 = none; type-1 files have zlib straight after the length.
+    """
+    import bz2
+    import lzma
+    import zlib
+
+    import rdata
+
+    def blob(data: bytes):
+        kind = data[4:5]
+        raw = {b"Z": lambda: lzma.decompress(data[5:], lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA2, "preset": 6}]), b"2": lambda: bz2.decompress(data[5:]),
+               b"1": lambda: zlib.decompress(data[5:]), b"0": lambda: data[5:]}.get(kind, lambda: zlib.decompress(data[4:]))()
+        return rdata.conversion.convert(rdata.parser.parse_data(raw, expand_altrep=True))
+
+    index = rdata.read_rds(rdb.with_suffix(".rdx"))
+    offset, length = (int(x) for x in index["variables"][name])
+    with open(rdb, "rb") as f:
+        f.seek(offset)
+        return blob(f.read(length))
+
+
+def detect_task(source: str | Path, tokens_column: str = "tokens") -> str:
+    """perplexity for text files, ner for rows of tokens, classification otherwise."""
+    text = str(source)
+    if text.startswith(FINE_FOODS):
+        return "classification"
+    path = Path(source).expanduser()
+    if path.suffix == ".txt" or (path.is_dir() and any((path / f"{n}.txt").is_file() for n in ("validation", "valid", "test"))):
+        return "perplexity"
+    rows, _, _ = read_rows(source)
+    return "ner" if tokens_column in rows[0] else "classification"

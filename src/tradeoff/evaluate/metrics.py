@@ -1,0 +1,145 @@
+"""Task metrics with 95% bootstrap intervals, paired comparisons, and "performance retained".
+
+Each metric is a statistic of per-example arrays kept in a record's details (`scores`): predictions and
+labels for classification, per-sentence entity counts for NER, per-window log-loss for perplexity. Keeping
+the per-example arrays is what makes paired statistics possible later: two models scored on the same
+examples are resampled together, so their shared difficulty cancels out of the interval.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from tradeoff.errors import BadInput
+from tradeoff.record import Metric
+from tradeoff.stats import bootstrap
+
+
+def _accuracy(y_true, y_pred) -> float:
+    return float(np.mean(y_true == y_pred))
+
+
+def _macro_f1(y_true, y_pred) -> float:
+    """Mean per-class F1 over the classes present in y_true (sklearn's macro F1, in numpy: the
+    bootstrap calls it thousands of times)."""
+    k = int(max(y_true.max(), y_pred.max())) + 1
+    tp = np.bincount(y_true[y_true == y_pred], minlength=k)
+    true_count, pred_count = np.bincount(y_true, minlength=k), np.bincount(y_pred, minlength=k)
+    present = true_count > 0
+    denom = true_count + pred_count
+    f1 = np.divide(2 * tp, denom, out=np.zeros(k), where=denom > 0)
+    return float(f1[present].mean())
+
+
+def _entity_f1(tp, fp, fn) -> float:
+    denom = 2 * tp.sum() + fp.sum() + fn.sum()
+    return float(2 * tp.sum() / denom) if denom else 0.0
+
+
+def _entity_precision(tp, fp, fn) -> float:
+    d = tp.sum() + fp.sum()
+    return float(tp.sum() / d) if d else 0.0
+
+
+def _entity_recall(tp, fp, fn) -> float:
+    d = tp.sum() + fn.sum()
+    return float(tp.sum() / d) if d else 0.0
+
+
+def _perplexity(nll, tokens) -> float:
+    return float(np.exp(nll.sum() / tokens.sum()))
+
+
+@dataclass(frozen=True)
+class Statistic:
+    fn: Callable[..., float]
+    keys: tuple[str, ...]  # which per-example arrays it reads, in order
+    unit: str
+    higher_is_better: bool = True
+
+
+STATISTICS: dict[str, Statistic] = {
+    "accuracy": Statistic(_accuracy, ("y_true", "y_pred"), "%"),
+    "macro_f1": Statistic(_macro_f1, ("y_true", "y_pred"), "%"),
+    "entity_f1": Statistic(_entity_f1, ("tp", "fp", "fn"), "%"),
+    "entity_precision": Statistic(_entity_precision, ("tp", "fp", "fn"), "%"),
+    "entity_recall": Statistic(_entity_recall, ("tp", "fp", "fn"), "%"),
+    "perplexity": Statistic(_perplexity, ("nll", "tokens"), "", higher_is_better=False),
+}
+METRICS_BY_TASK = {"classification": ("accuracy", "macro_f1"),
+                   "ner": ("entity_f1", "entity_precision", "entity_recall"),
+                   "perplexity": ("perplexity",)}
+PRIMARY = {"classification": "accuracy", "ner": "entity_f1", "perplexity": "perplexity"}
+
+
+def _arrays(scores: dict, stat: Statistic) -> list[np.ndarray]:
+    missing = [k for k in stat.keys if k not in scores]
+    if missing:
+        raise BadInput(f"these scores lack {missing}", "compare records of the same task")
+    return [np.asarray(scores[k]) for k in stat.keys]
+
+
+def compute(name: str, scores: dict, seed: int = 0, n_boot: int = 2000) -> Metric:
+    """The metric with its 95% percentile-bootstrap interval over examples."""
+    stat = STATISTICS[name]
+    scale = 100.0 if stat.unit == "%" else 1.0
+    point, low, high = bootstrap(stat.fn, *_arrays(scores, stat), seed=seed, n_boot=n_boot)
+    return Metric(value=point * scale, unit=stat.unit, low=low * scale, high=high * scale)
+
+
+def task_metrics(task: str, scores: dict, seed: int = 0) -> dict[str, Metric]:
+    return {name: compute(name, scores, seed) for name in METRICS_BY_TASK[task]}
+
+
+def _check_paired(a: dict, b: dict) -> None:
+    for k in ("y_true", "tokens"):
+        if k in a and k in b and (len(a[k]) != len(b[k]) or list(a[k]) != list(b[k])):
+            raise BadInput("the two results were not scored on the same examples",
+                           "evaluate both models on the same data, limit and seed")
+    lengths = {len(v) for v in (*a.values(), *b.values())}
+    if len(lengths) != 1:
+        raise BadInput("the two results were not scored on the same examples",
+                       "evaluate both models on the same data, limit and seed")
+
+
+def retained(name: str, scores: dict, baseline: dict, seed: int = 0, n_boot: int = 2000) -> Metric:
+    """Performance retained = metric / baseline metric (in %), with a paired bootstrap interval.
+
+    For lower-is-better metrics (perplexity) it is baseline / metric, so 100% always means "as good".
+    """
+    _check_paired(scores, baseline)
+    stat = STATISTICS[name]
+    k = len(stat.keys)
+
+    def ratio(*arrays):
+        mine, base = stat.fn(*arrays[:k]), stat.fn(*arrays[k:])
+        num, den = (mine, base) if stat.higher_is_better else (base, mine)
+        return num / den if den else np.nan
+
+    point, low, high = bootstrap(ratio, *_arrays(scores, stat), *_arrays(baseline, stat), seed=seed, n_boot=n_boot)
+    return Metric(value=point * 100, unit="%", low=low * 100, high=high * 100)
+
+
+def paired_difference(name: str, scores: dict, baseline: dict, seed: int = 0, n_boot: int = 2000) -> Metric:
+    """metric(scores) - metric(baseline) with a paired bootstrap interval (an interval excluding 0 = a real difference)."""
+    _check_paired(scores, baseline)
+    stat = STATISTICS[name]
+    k = len(stat.keys)
+    scale = 100.0 if stat.unit == "%" else 1.0
+    point, low, high = bootstrap(lambda *arr: stat.fn(*arr[:k]) - stat.fn(*arr[k:]),
+                                 *_arrays(scores, stat), *_arrays(baseline, stat), seed=seed, n_boot=n_boot)
+    return Metric(value=point * scale, unit="pp" if stat.unit == "%" else stat.unit, low=low * scale, high=high * scale)
+
+
+def mcnemar(scores: dict, baseline: dict) -> dict:
+    """Exact McNemar test on the examples exactly one of the two classifiers got right."""
+    from scipy.stats import binomtest
+
+    _check_paired(scores, baseline)
+    a = np.asarray(scores["y_pred"]) == np.asarray(scores["y_true"])
+    b = np.asarray(baseline["y_pred"]) == np.asarray(baseline["y_true"])
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    p = binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
+    return {"only_this_right": only_a, "only_baseline_right": only_b, "p_value": float(p)}

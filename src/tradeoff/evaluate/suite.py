@@ -1,0 +1,137 @@
+"""Several models (and modes) on one data set, in one table, with performance retained against a baseline.
+
+Every cell is validated before the first one runs, so a typo in the third model fails in a second,
+not after an hour of fine-tuning; records go to the store as soon as each exists.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from tradeoff.errors import BadInput
+from tradeoff.evaluate.cell import DECODER_MODES, ENCODER_MODES, check_weights, resolve_mode, run_cell, settings
+from tradeoff.evaluate.metrics import PRIMARY, STATISTICS, mcnemar, retained
+from tradeoff.models.refs import parse_ref
+from tradeoff.record import Record
+
+
+def _label(record: Record) -> str:
+    return f"{record.model}:{record.details.get('mode', record.cell.get('mode', '?'))}"
+
+
+@dataclass
+class EvalResult:
+    records: list[Record]
+    baseline: str | None  # "model:mode" of the baseline row
+    retained: dict[str, dict] = field(default_factory=dict)  # label -> {"retained": Metric, "mcnemar": {...}}
+
+    def table(self) -> tuple[list[str], list[dict]]:
+        columns = ["model", "task", "mode", "metric", "value [95% CI]", "n", f"retained vs {self.baseline}", "McNemar p"]
+        rows = []
+        for r in self.records:
+            label = _label(r)
+            task = r.details.get("task", r.cell.get("task", ""))
+            if r.status != "ok":
+                rows.append({"model": r.model, "task": task, "mode": r.cell.get("mode", ""), "metric": r.status,
+                             "value [95% CI]": r.error or ""})
+                continue
+            name = PRIMARY[task]
+            comp = self.retained.get(label, {})
+            rows.append({"model": r.model, "task": task, "mode": r.details["mode"], "metric": name.replace("_", " "),
+                         "value [95% CI]": r.metrics[name].fmt(3), "n": r.details.get("n", ""),
+                         f"retained vs {self.baseline}": "baseline" if label == self.baseline else
+                         (comp["retained"].fmt(3) if "retained" in comp else "-"),
+                         "McNemar p": f"{comp['mcnemar']['p_value']:.3g}" if "mcnemar" in comp else ""})
+        return columns, rows
+
+    def as_json(self) -> dict:
+        out = []
+        for r in self.records:
+            entry = r.model_dump()
+            entry["details"] = {k: v for k, v in r.details.items() if k != "scores"}
+            comp = self.retained.get(_label(r), {})
+            entry["retained"] = comp["retained"].model_dump() if "retained" in comp else None
+            entry["mcnemar"] = comp.get("mcnemar")
+            out.append(entry)
+        return {"baseline": self.baseline, "results": out}
+
+
+def plan(models: list[str], cell: dict, modes: list[str]) -> list[tuple[str, dict]]:
+    """(model, cell) pairs for every model x applicable mode; raises BadInput if anything cannot run."""
+    if not models:
+        raise BadInput("no models given", "name at least one model, e.g. `tradeoff eval all-MiniLM-L6-v2 --data ...`")
+    s = settings(cell)
+    cells = []
+    for model in models:
+        ref = parse_ref(model)
+        role = ref.role()
+        chosen = []
+        for mode in modes:
+            try:
+                chosen.append(resolve_mode({**s, "mode": mode}, role))
+            except BadInput:
+                if len(modes) == 1:
+                    raise
+        if not chosen:
+            raise BadInput(f"none of the modes {modes} applies to {ref.name} ({role}) on {s['task']}",
+                           "add a mode that fits it (encoders: finetune, probe, checkpoint; decoders: zero-shot, k-shot)")
+        check_weights(ref, "pretrained")
+        for mode in dict.fromkeys(chosen):
+            cells.append((model, {**cell, "task": s["task"], "mode": mode}))
+    return cells
+
+
+def evaluate(models: list[str], cell: dict, modes: list[str] | None = None, baseline: str | None = None,
+             store=None, save_dir=None, progress: bool = True,
+             on_record: Callable[[Record], None] | None = None) -> EvalResult:
+    """Run every (model, mode) cell and compare each with the baseline (default: the first row)."""
+    cells = plan(models, cell, modes or [cell.get("mode") or "auto"])
+    finetunes = [c for c in cells if c[1]["mode"] == "finetune"]
+    if save_dir is not None and len(finetunes) != 1:
+        raise BadInput("--save needs exactly one fine-tuned model in the run", "run the model to keep on its own")
+    base_label = _baseline_label(baseline, cells) if baseline else None
+    records = []
+    for model, c in cells:
+        record = run_cell(model, c, "pretrained", save_dir=save_dir if c["mode"] == "finetune" else None, progress=progress)
+        if store is not None:
+            store.put(record)
+        if on_record is not None:
+            on_record(record)
+        records.append(record)
+    ok = [r for r in records if r.status == "ok"]
+    base_label = base_label or (_label(ok[0]) if ok else None)
+    return EvalResult(records, base_label, compare_all(records, base_label))
+
+
+def _baseline_label(baseline: str, cells: list[tuple[str, dict]]) -> str:
+    """`MODEL` or `MODEL:MODE` -> the label of the first matching cell."""
+    model, sep, mode = baseline.rpartition(":")
+    if not sep or mode not in (*ENCODER_MODES, *DECODER_MODES, "perplexity"):
+        model, mode = baseline, ""
+    name = parse_ref(model).name
+    matches = [f"{parse_ref(m).name}:{c['mode']}" for m, c in cells
+               if parse_ref(m).name == name and (not mode or c["mode"] == mode)]
+    if not matches:
+        raise BadInput(f"baseline {baseline} is not among the evaluated models and modes", "name one of them, e.g. MODEL or MODEL:MODE")
+    return matches[0]
+
+
+def compare_all(records: list[Record], base_label: str | None) -> dict[str, dict]:
+    """Retained % (paired bootstrap) and, for classification, McNemar's test against the baseline record."""
+    base = next((r for r in records if _label(r) == base_label and r.status == "ok"), None)
+    out = {}
+    if base is None:
+        return out
+    for r in records:
+        if r.status != "ok" or r is base or r.details.get("task") != base.details.get("task"):
+            continue
+        name = PRIMARY[r.details["task"]]
+        a, b = r.details["scores"], base.details["scores"]
+        try:
+            comp = {"retained": retained(name, a, b, seed=int(r.details.get("seed", 0)))}
+            if STATISTICS[name].keys == ("y_true", "y_pred"):
+                comp["mcnemar"] = mcnemar(a, b)
+        except BadInput:
+            continue  # not the same examples: no paired comparison
+        out[_label(r)] = comp
+    return out

@@ -1,0 +1,47 @@
+"""Length-bucketed, dynamically padded inference gives the same answers as one example at a time."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from tradeoff.evaluate import inference
+from tradeoff.evaluate.decoder import perplexity_windows
+from tradeoff.models.load import load_pretrained, load_tokenizer
+
+
+def test_buckets_cover_every_index_once_longest_first():
+    lengths = [3, 9, 1, 7, 7, 2]
+    batches = list(inference.length_buckets(lengths, 4))
+    assert sorted(i for b in batches for i in b) == list(range(6))
+    assert batches[0] == [1, 3, 4, 0]
+
+
+def test_batched_logits_equal_one_by_one(tiny_bert, sentiment_rows):
+    torch.manual_seed(0)
+    model = load_pretrained(str(tiny_bert), task="sequence-classification", num_labels=2)
+    tok = load_tokenizer(str(tiny_bert))
+    texts = [r["text"] for r in sentiment_rows(20)] + ["good", "the movie was very very good film"]
+    batched = inference.logits(model, tok, texts, batch_size=8)
+    single = np.concatenate([inference.logits(model, tok, [t], batch_size=1) for t in texts])
+    assert np.allclose(batched, single, atol=1e-5)
+
+
+def test_mean_pooling_ignores_padding(tiny_bert):
+    model, tok = load_pretrained(str(tiny_bert)), load_tokenizer(str(tiny_bert))
+    alone = inference.embeddings(model, tok, ["good film"])
+    with_long = inference.embeddings(model, tok, ["good film", "the movie was very good a film"])
+    assert np.allclose(alone[0], with_long[0], atol=1e-5)
+
+
+def test_sliding_window_scores_every_token_once_and_matches_full_context(tiny_llama):
+    model, tok = load_pretrained(str(tiny_llama), task="causal-lm"), load_tokenizer(str(tiny_llama))
+    text = " ".join(["the movie was good", "a film is bad", "john went to paris"] * 6)
+    n = len(tok(text, add_special_tokens=False)["input_ids"])
+    full, info = perplexity_windows(model, tok, text, window=128, stride=128)
+    assert info["windows"] == 1 and sum(full["tokens"]) == n - 1
+    ids = torch.tensor([tok(text, add_special_tokens=False)["input_ids"]])
+    with torch.inference_mode():
+        loss = model(input_ids=ids, labels=ids).loss
+    assert np.exp(sum(full["nll"]) / sum(full["tokens"])) == __import__("pytest").approx(float(torch.exp(loss)), rel=1e-4)
+    windowed, info = perplexity_windows(model, tok, text, window=16, stride=8)
+    assert sum(windowed["tokens"]) == n - 1 and info["windows"] > 1
