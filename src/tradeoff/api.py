@@ -99,12 +99,18 @@ def _unique(refs):
 
 
 def catalog_models() -> list[dict]:
+    """Every catalog entry, whether its real weights are on this machine, and how to get them if not."""
+    from tradeoff.models.weights import availability
+
     rows = []
     for name, entry in catalog.entries().items():
-        a = inspect_ref(parse_ref(name))
+        ref = parse_ref(name)
+        a = inspect_ref(ref)
+        state, how = availability(ref)
         rows.append({"model": name, "family": entry.family, "year": entry.year, "role": a.role,
                      "parameters": human_count(a.parameters), "context": a.max_context,
                      "offline weights": ", ".join(entry.weights.packages[:1]) + (" (+more)" if entry.weights and len(entry.weights.packages) > 1 else "") if entry.weights else "config only (random weights)",
+                     "weights here": state, "how to get them": how,
                      "hub id": entry.hub_id})
     return rows
 

@@ -44,8 +44,7 @@ def install_hint(ref: ModelRef) -> str:
     if ref.kind == "hub":
         return f"download {ref.location} while online (e.g. `hf download {ref.location}`), or pass a local folder"
     if ref.entry:
-        return (f"no offline weights are known for {ref.name}; download {ref.entry.hub_id} while online "
-                "and pass its folder, or pick a model with offline weights (`tradeoff models`)")
+        return f"download {ref.entry.hub_id} while online and pass its folder (offline weights: see `tradeoff models`)"
     return "pass a folder with config.json and model.safetensors"
 
 
