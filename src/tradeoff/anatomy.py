@@ -170,7 +170,7 @@ def _layer_stack(model):
 CELL_AXES = {"seq_len"}
 
 
-def validate_cell(model: str, cell: dict) -> None:
+def validate_cell(model: str, cell: dict, weights: str = "random") -> None:
     """Raise BadInput for an inspect cell that cannot run, before any cell of a study runs."""
     from tradeoff.errors import BadInput
     from tradeoff.models.refs import parse_ref
@@ -191,7 +191,7 @@ def run_cell(model: str, cell: dict, weights: str = "random") -> "Record":
     from tradeoff.models.refs import parse_ref
     from tradeoff.record import Metric, Record
 
-    validate_cell(model, cell)
+    validate_cell(model, cell, weights)
     a = inspect_ref(parse_ref(model), seq_len=cell.get("seq_len"))
     metrics = {"parameters": Metric(value=a.parameters, unit="params"),
                "flops_per_token": Metric(value=a.flops_per_token, unit="FLOP"),

@@ -306,7 +306,7 @@ def validate(study: Study, where: _Locator | None = None) -> Study:
         check = getattr(module, "validate_cell", None)
         if check is not None:
             try:
-                check(cell.model, dict(cell.cell))
+                check(cell.model, dict(cell.cell), weights=cell.weights)
             except TradeoffError as e:
                 coords = ", ".join(f"{k}={v}" for k, v in cell.cell.items())
                 raise BadInput(f"{where.at((cell.kind,))}: {cell.kind} cell ({cell.model}{', ' + coords if coords else ''}): "
