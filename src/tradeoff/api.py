@@ -244,3 +244,59 @@ def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_b
         raise BadInput(f"the store {path} holds no speed or quality results for {', '.join(names)}",
                        "run `tradeoff compare` (or bench / eval) with the same --store first")
     return build_comparison(records, refs, baseline or refs[0], quality_baseline, constraints=constraints, store_path=path)
+
+
+def bench(models: list[str], *, backends="eager,onnx,onnx-int8", devices="cpu", shapes="1x128", workloads=None,
+          baseline: str | None = None, weights: str = "random", isolate: bool = True, store: str | None = None,
+          on_plan=None, on_record=None, on_status=None, **settings):
+    """Latency, throughput and memory per model x backend x device x shape, with paired speed-ups vs
+    `baseline` (default: the first model). settings: budget_s, target, threads, new_tokens, padding,
+    samples, seed (see tradeoff.bench.spec.Settings). Returns a BenchResult (records, table(), speedup_table())."""
+    from tradeoff.bench.spec import Settings
+    from tradeoff.bench.suite import bench as run
+
+    options = dict(backends=backends, devices=devices, shapes=shapes, workloads=workloads, baseline=baseline,
+                   settings=Settings(**{k: v for k, v in settings.items() if v is not None}), weights=weights,
+                   isolate=isolate, on_plan=on_plan, on_record=on_record, on_status=on_status)
+    if store is None:
+        return run(models, **options)
+    from tradeoff.store import Store
+
+    with Store.open(store) as s:
+        return run(models, store=s, **options)
+
+
+def compare(refs: list[str], *, baseline: str | None = None, backends: str = "eager", shapes: str = "1x128",
+            eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
+            constraints: dict | None = None, store: str | None = None, budget_s: float | None = None, on_status=None):
+    """Anatomy, speed, memory and quality side by side (measuring only what the store lacks), claims
+    checked, and a recommendation under `constraints` (max_latency_ms, max_memory_mb, min_retained, prefer)."""
+    from tradeoff.bench.spec import Settings, parse_list, parse_shapes, BACKENDS
+    from tradeoff.compare import compare as run
+    from tradeoff.store import Store
+
+    settings = Settings(**({"budget_s": budget_s} if budget_s else {})).check()
+    parse_shapes(shapes)
+    with Store.open(store) as s:
+        return run(refs, baseline=baseline, backends=parse_list(backends, BACKENDS, "backend"), shapes=shapes.split(","),
+                   eval_cell=eval_cell, eval_refs=eval_refs, quality_baseline=quality_baseline, constraints=constraints,
+                   store=s, settings=settings, on_status=on_status or (lambda _: None))
+
+
+def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_baseline: str | None = None,
+                      constraints: dict | None = None, store: str | None = None):
+    """The comparison from stored records only (no measuring): for `recommend` and `report`."""
+    from tradeoff.compare import build_comparison
+    from tradeoff.errors import BadInput
+    from tradeoff.store import Store
+
+    if not refs:
+        raise BadInput("no models given", "name the models to compare, as given to `tradeoff compare`")
+    names = [parse_ref(r).name for r in refs]
+    with Store.open(store) as s:
+        records = [r for n in names for r in s.query(model=n)]
+        path = str(s.path)
+    if not any(r.kind in ("bench", "eval") for r in records):
+        raise BadInput(f"the store {path} holds no speed or quality results for {', '.join(names)}",
+                       "run `tradeoff compare` (or bench / eval) with the same --store first")
+    return build_comparison(records, refs, baseline or refs[0], quality_baseline, constraints=constraints, store_path=path)

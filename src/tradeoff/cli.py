@@ -469,6 +469,208 @@ def report(
     comparison = api.stored_comparison(refs, baseline=baseline, quality_baseline=quality_baseline, store=store)
     _show_comparison(comparison, "none", html, markdown_out, png)
 
+@app.command()
+def bench(
+    refs: list[str] = typer.Argument(..., help="Models: catalog names, hub ids, folders or .gguf files (random weights from the exact config)."),
+    backend: str = typer.Option("eager,onnx,onnx-int8", "--backend", help="Comma list: eager, eager-bf16, compile, onnx, onnx-int8, torch-int8."),
+    device: str = typer.Option("cpu", "--device", help="Comma list: cpu, cuda."),
+    shape: str = typer.Option("1x128", "--shape", help="Comma list of BATCHxSEQ, e.g. 1x128,32x128."),
+    workload: Optional[str] = typer.Option(None, "--workload", help="fixed | real | generate (default: fixed for encoders, generate for decoders)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
+    budget: float = typer.Option(15.0, "--budget", help="Seconds of timing per cell at most."),
+    target: float = typer.Option(0.03, "--target", help="Stop once the median's 95% interval is within this fraction."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: physical cores)."),
+    new_tokens: int = typer.Option(32, "--new-tokens", help="generate: tokens to decode."),
+    padding: str = typer.Option("longest", "--padding", help="real: pad each batch to its longest text, or to max_length (the shape's SEQ)."),
+    samples: int = typer.Option(128, "--samples", help="real: texts per pass (SST-2 validation)."),
+    pretrained: bool = typer.Option(False, "--pretrained", help="Load real weights instead of random ones (must be available offline)."),
+    isolate: bool = typer.Option(True, "--isolate/--no-isolate", help="Run each backend group in its own child process."),
+    store: Optional[str] = typer.Option(None, "--store", help="Results store (SQLite file) to write every record to."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    json_: bool = typer.Option(False, "--json", help="The records as JSON."),
+    markdown: bool = typer.Option(False, "--markdown"),
+    csv_: bool = typer.Option(False, "--csv"),
+):
+    """Latency (p50/p90/p99 with 95% intervals), throughput, memory and utilisation per backend and shape,
+    and each model's speed-up over the baseline from interleaved (paired) timing."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from tradeoff import api
+    from tradeoff.render import emit, to_json
+
+    fmt = output_format(json_, markdown, csv_)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} cells"),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True, disable=quiet)
+    task = progress.add_task("bench", total=None)
+
+    def on_record(record):
+        if "baseline" not in record.cell:
+            progress.advance(task)
+
+    with progress:
+        result = api.bench(refs, backends=backend, devices=device, shapes=shape, workloads=workload, baseline=baseline,
+                           weights="pretrained" if pretrained else "random", isolate=isolate, store=store,
+                           on_plan=lambda plan: progress.update(task, total=plan.cells),
+                           on_record=on_record, on_status=lambda text: progress.update(task, description=text[:60]),
+                           budget_s=budget, target=target, threads=threads, new_tokens=new_tokens, padding=padding, samples=samples)
+    if fmt == "json":
+        print(to_json(result.as_json()))
+        return
+    weights = "pretrained" if pretrained else "random, so speed and memory only"
+    columns, rows = result.table()
+    emit(columns, rows, fmt, title=f"Latency, throughput and memory (weights: {weights})")
+    columns, rows = result.speedup_table()
+    if rows:
+        emit(columns, rows, fmt, title="Speed-up from paired, interleaved timing (95% bootstrap interval)")
+
+
+BUDGETS = {
+    "max_latency_ms": typer.Option(None, "--max-latency-ms", help="Latency budget (p50, ms)."),
+    "max_memory_mb": typer.Option(None, "--max-memory-mb", help="Memory budget (peak RSS, MB)."),
+    "min_retained": typer.Option(None, "--min-retained", help="Quality floor: fraction of the quality baseline kept (0.95 or 95)."),
+    "prefer": typer.Option("quality", "--prefer", help="Among models that fit: quality, latency or memory."),
+}
+
+
+def _constraints(max_latency_ms, max_memory_mb, min_retained, prefer) -> dict:
+    if min_retained is not None and min_retained > 1:
+        min_retained /= 100  # given in percent
+    return {"max_latency_ms": max_latency_ms, "max_memory_mb": max_memory_mb, "min_retained": min_retained, "prefer": prefer}
+
+
+def _show_comparison(comparison, fmt: str, html: Optional[str], markdown_out: Optional[str], png: Optional[str]) -> None:
+    from pathlib import Path
+
+    from tradeoff.render import emit, to_json
+    from tradeoff.report import to_markdown, write_html
+    from tradeoff.report.plots import write_pngs
+
+    if fmt == "json":
+        columns, rows = comparison.summary_table()
+        print(to_json({"summary": rows, "claims": [c.row() for c in comparison.claims],
+                       "recommendation": comparison.recommendation_lines(), "store": comparison.store_path}))
+    elif fmt != "none":
+        columns, rows = comparison.summary_table()
+        emit(columns, rows, fmt, title=f"{comparison.title} (baseline {comparison.baseline})")
+        claims = [c.row() for c in comparison.claims]
+        if claims:
+            emit(list(claims[0]), claims, fmt, title="Claimed vs measured")
+        print("Recommendation\n" + "\n".join(f"  - {line}" for line in comparison.recommendation_lines()))
+    if html:
+        err.print(f"HTML report: {write_html(comparison, html)}")
+    if markdown_out:
+        from tradeoff.report.html import atomic_write_text
+
+        err.print(f"Markdown report: {atomic_write_text(Path(markdown_out), to_markdown(comparison))}")
+    if png:
+        err.print("Figures: " + ", ".join(str(p) for p in write_pngs(comparison, Path(png))))
+
+
+@app.command()
+def compare(
+    refs: list[str] = typer.Argument(..., help="Models to put side by side (catalog names, hub ids, folders, .gguf files)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed and size ratios against this model (default: the first)."),
+    backend: str = typer.Option("eager", "--backend", help="Comma list of bench backends (eager, onnx, onnx-int8, ...)."),
+    shape: str = typer.Option("1x128", "--shape", help="Comma list of BATCHxSEQ."),
+    budget: Optional[float] = typer.Option(None, "--budget", help="Seconds of timing per bench cell at most."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", help="Score quality on this data (see `tradeoff eval --help`)."),
+    task: str = typer.Option("auto", "--task"),
+    mode: str = typer.Option("auto", "--mode", help="Eval mode: finetune, probe, checkpoint, zero-shot, k-shot."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Eval: score a seeded subset."),
+    train_limit: Optional[int] = typer.Option(None, "--train-limit", help="Eval: train on a seeded subset."),
+    epochs: int = typer.Option(3, "--epochs"),
+    quality_models: Optional[str] = typer.Option(None, "--quality-models", help="Comma list of the models to score (default: those with real weights here)."),
+    quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Performance retained against this model (default: the first scored)."),
+    max_latency_ms: Optional[float] = BUDGETS["max_latency_ms"], max_memory_mb: Optional[float] = BUDGETS["max_memory_mb"],
+    min_retained: Optional[float] = BUDGETS["min_retained"], prefer: str = BUDGETS["prefer"],
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    html: Optional[str] = typer.Option(None, "--html", help="Also write the HTML report here."),
+    markdown_out: Optional[str] = typer.Option(None, "--markdown-out", help="Also write a Markdown report here."),
+    png: Optional[str] = typer.Option(None, "--png", help="Also write PNG figures into this folder."),
+    json_: bool = typer.Option(False, "--json"), markdown: bool = typer.Option(False, "--markdown"),
+):
+    """The summary table (anatomy, speed, memory, quality, retained, best use case), claims checked, and a recommendation."""
+    from tradeoff import api
+
+    fmt = output_format(json_, markdown, False)
+    eval_cell = None
+    if data:
+        eval_cell = {"data": data, "task": task, "mode": mode, "limit": limit, "train_limit": train_limit, "epochs": epochs}
+        eval_cell = {k: v for k, v in eval_cell.items() if v is not None}
+    with err.status("comparing") as status:
+        comparison = api.compare(refs, baseline=baseline, backends=backend, shapes=shape, eval_cell=eval_cell,
+                                 eval_refs=_csv_list(quality_models), quality_baseline=quality_baseline,
+                                 constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer),
+                                 store=store, budget_s=budget, on_status=lambda text: status.update(text[:80]))
+    _show_comparison(comparison, fmt, html, markdown_out, png)
+
+
+@app.command()
+def recommend(
+    refs: list[str] = typer.Argument(..., help="Candidate models (already measured into the store by compare/bench/eval)."),
+    max_latency_ms: Optional[float] = BUDGETS["max_latency_ms"], max_memory_mb: Optional[float] = BUDGETS["max_memory_mb"],
+    min_retained: Optional[float] = BUDGETS["min_retained"], prefer: str = BUDGETS["prefer"],
+    quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Retained % against this model."),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    json_: bool = typer.Option(False, "--json"),
+):
+    """The best model and backend under your budgets, why each other candidate lost, or that nothing fits."""
+    from tradeoff import api
+    from tradeoff.render import to_json
+
+    comparison = api.stored_comparison(refs, quality_baseline=quality_baseline, store=store,
+                                       constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer))
+    lines = comparison.recommendation_lines()
+    if json_:
+        rec = comparison.recommendation
+        print(to_json({"best": rec.best.label if rec and rec.best else None, "lines": lines}))
+    else:
+        print("\n".join(lines))
+
+
+@app.command()
+def report(
+    refs: list[str] = typer.Argument(..., help="Models to report on (from the store)."),
+    html: Optional[str] = typer.Option(None, "--html", help="Self-contained HTML report (offline, interactive plots)."),
+    markdown_out: Optional[str] = typer.Option(None, "--markdown", help="Markdown report for a README or paper."),
+    png: Optional[str] = typer.Option(None, "--png", help="Folder for PNG figures."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", "-b"),
+    quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline"),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+):
+    """Write the comparison as HTML, Markdown and/or PNG figures, from the store alone."""
+    from tradeoff import api
+
+    if not (html or markdown_out or png):
+        raise BadInput("nothing to write", "pass --html FILE, --markdown FILE and/or --png DIR")
+    comparison = api.stored_comparison(refs, baseline=baseline, quality_baseline=quality_baseline, store=store)
+    _show_comparison(comparison, "none", html, markdown_out, png)
+
+
+@app.command()
+def demo(
+    quick: bool = typer.Option(False, "--quick", help="Smaller samples and no distillation: about 3 minutes instead of 15."),
+    out: str = typer.Option("tradeoff-demo", "--out", help="Folder for the store, the HTML/Markdown report and figures."),
+    store: Optional[str] = typer.Option(None, "--store", help="Results store (default: OUT/results.db); reruns reuse it."),
+):
+    """The offline demo: BERT-base vs DistilBERT vs Llama-2-7B, and real-weight quality on fine-food reviews."""
+    from pathlib import Path
+
+    from tradeoff import demo as demo_mod
+
+    with err.status("demo") as status:
+        comparison, paths = demo_mod.run(Path(out), quick=quick, store_path=store, on_status=lambda text: status.update(text[:80]))
+    _show_comparison(comparison, "table", None, None, None)
+    print(f"\nHTML report: {paths['html']}\nMarkdown: {paths['markdown']}\nFigures: {', '.join(map(str, paths['figures']))}\n"
+          f"Every figure is a record in {comparison.store_path}")
+
+
+def _quiet_libraries() -> None:
+    """tradeoff shows its own progress; library bars and notices would interleave with it."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
 
 def main(argv: list[str] | None = None) -> int:
     try:

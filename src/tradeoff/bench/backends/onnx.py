@@ -1,0 +1,131 @@
+"""ONNX Runtime, fp32 or dynamic int8.
+
+Export goes through `torch.onnx.export(dynamo=True)` with dynamic batch and sequence axes, once per
+(config, seed) — the file is cached, so later runs and other processes skip both the export and
+the torch model. int8 uses onnxruntime's dynamic quantizer, which rejects the dynamo graph unless its
+`value_info` (inferred shapes) is cleared first.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+from pathlib import Path
+
+from tradeoff.bench.backends import Backend, CannotRun, Loaded, forward_module
+from tradeoff.paths import cache_dir
+
+
+class Onnx(Backend):
+    def __init__(self, name: str, int8: bool):
+        self.name, self.int8 = name, int8
+        self.dtype = "int8" if int8 else "fp32"
+
+    def unavailable(self, device: str) -> str | None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            return f"{self.name}: onnxruntime is not installed"
+        if device == "cuda":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                reason = super().unavailable(device)
+                return reason or f"{self.name}: onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu)"
+            if self.int8:
+                return "onnx-int8: dynamic int8 kernels run on CPU only"
+        return None
+
+    def load(self, source, device: str, threads: int, status=lambda _: None) -> Loaded:
+        import onnxruntime as ort
+
+        path = self.model_file(source, status)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        providers = ["CUDAExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]
+        session = ort.InferenceSession(str(path), options, providers=providers)
+        output = session.get_outputs()[0].name
+
+        def forward(feed):
+            return session.run([output], feed)
+
+        def prepare(inputs):
+            return {k: v.numpy() for k, v in inputs.items()}
+
+        return Loaded(forward=forward, prepare=prepare, dtype=self.dtype, attention=f"{_attention(source)} (exported)",
+                      artifact=path, details={"onnx_file": str(path), "providers": session.get_providers()})
+
+    def prepare(self, source, status=lambda _: None) -> None:
+        self.model_file(source, status)
+
+    def model_file(self, source, status=lambda _: None) -> Path:
+        folder = cache_dir() / "onnx" / f"{source.name}-{source.cache_key()}"
+        fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
+        if not fp32.is_file():
+            status(f"exporting {source.name} to ONNX")
+            try:
+                export(source, fp32)
+            except (MemoryError, KeyboardInterrupt):
+                raise
+            except Exception as e:  # exporter failures come in many types; the reason is what matters
+                raise CannotRun(f"{self.name}: ONNX export of {source.config.model_type} failed: {_first_line(e)}") from e
+        if self.int8 and not int8.is_file():
+            status(f"quantizing {source.name} to int8")
+            try:
+                quantize(fp32, int8)
+            except (MemoryError, KeyboardInterrupt):
+                raise
+            except Exception as e:
+                raise CannotRun(f"onnx-int8: dynamic quantization failed: {_first_line(e)}") from e
+        return int8 if self.int8 else fp32
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0][:200]}" if text else type(e).__name__
+
+
+def _attention(source) -> str:
+    return getattr(source.config, "_attn_implementation", None) or "sdpa"
+
+
+def export(source, target: Path) -> None:
+    """Export the shared forward computation with dynamic batch and sequence axes; atomic write."""
+    import torch
+
+    model = source.build()
+    module = forward_module(model, source.role)
+    example = {"input_ids": torch.ones(2, 16, dtype=torch.long), "attention_mask": torch.ones(2, 16, dtype=torch.long)}
+    batch, seq = torch.export.Dim("batch", min=1, max=4096), torch.export.Dim("seq", min=2, max=source.max_positions())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(module, (), kwargs=example, dynamo=True, verbose=False,
+                                    input_names=list(example), output_names=["output"],
+                                    dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}})
+        program.save(str(tmp))
+    os.replace(tmp, target)
+
+
+def quantize(fp32: Path, target: Path) -> None:
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(fp32))
+    del graph.graph.value_info[:]  # dynamo's inferred shapes trip the quantizer's shape check
+    cleared = target.with_name(f".{fp32.stem}.cleared.{os.getpid()}.onnx")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    onnx.save(graph, str(cleared))
+    level = logging.getLogger().level
+    logging.getLogger().setLevel(logging.ERROR)  # the quantizer logs a pre-processing suggestion
+    try:
+        quantize_dynamic(str(cleared), str(tmp), weight_type=QuantType.QInt8)
+        os.replace(tmp, target)
+    finally:
+        logging.getLogger().setLevel(level)
+        cleared.unlink(missing_ok=True)

@@ -1,0 +1,215 @@
+"""Run one group of cells: several models on one backend and device, timed together.
+
+Models are loaded once, then for each cell (shape) they are warmed up one by one (with memory
+sampled) and timed in interleaved rounds, so every model gets a record and every non-baseline
+model a paired speed-up record against the baseline. Failures become records; nothing raises
+except bad input.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable
+
+import psutil
+
+from tradeoff.bench import backends as backends_mod
+from tradeoff.bench import hardware, paired, timing, workloads
+from tradeoff.bench.memory import PeakRss, disk_bytes, trim_heap
+from tradeoff.bench.source import Source
+from tradeoff.bench.spec import Cell, Settings
+from tradeoff.env import environment
+from tradeoff.record import Metric, Record
+
+MB = 1e6
+
+
+@dataclass
+class Group:
+    """JSON-able description of the work one (child) process does."""
+
+    models: list[str]  # refs as the user wrote them
+    backend: str
+    device: str
+    cells: list[dict]  # each becomes Record.cell verbatim; all share backend/device/workload
+    weights: str = "random"
+    baseline: str | None = None  # one of `models` (as written there)
+    threads: int = 1
+    settings: dict = field(default_factory=dict)
+
+    def expected(self) -> list[tuple[str, dict]]:
+        """(model ref, cell) of every per-model record this group should produce."""
+        return [(m, c) for c in self.cells for m in self.models]
+
+
+def is_oom(e: BaseException) -> bool:
+    text = str(e).lower()
+    return isinstance(e, MemoryError) or any(s in text for s in ("out of memory", "can't allocate memory", "cannot allocate memory",
+                                                               "failed to allocate", "bad_alloc", "std::bad_alloc"))
+
+
+def one_line(e: BaseException) -> str:
+    text = str(e).strip()
+    last = traceback.extract_tb(e.__traceback__)[-1:]
+    where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last and not text else ""
+    return f"{type(e).__name__}: {text.splitlines()[0][:300]}{where}" if text else f"{type(e).__name__}{where}"
+
+
+def pin_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set, or parallel work already ran in this process
+        pass
+
+
+def run_group(group: Group, on_record: Callable[[Record], None], on_status: Callable[[str], None] = lambda _: None) -> None:
+    settings = Settings(**group.settings)
+    pin_threads(group.threads)
+    env = environment()
+    backend = backends_mod.get(group.backend)
+    sources = {m: Source(m, group.weights, settings.seed) for m in group.models}
+
+    def record(model: str, cell: dict, status: str = "ok", error: str | None = None, **kw) -> Record:
+        return Record(kind="bench", model=sources[model].name, weights=group.weights, cell=cell, env=env,
+                      status=status, error=error, **kw)
+
+    reason = backend.unavailable(group.device)
+    if reason:
+        for m, c in group.expected():
+            on_record(record(m, c, "skipped", reason))
+        return
+    try:
+        peak_dtype = "bf16" if backend.dtype == "bf16" else "fp32"
+        on_status(f"{group.backend}: measuring peak matmul FLOP/s")
+        peak = hardware.peak_flops(group.device, peak_dtype, group.threads)
+    except Exception:  # utilisation is a bonus, never a reason to fail a cell
+        peak, peak_dtype = None, None
+
+    prepared: dict[str, float] = {}
+    for m, source in list(sources.items()):  # one-off work (code imports, ONNX export) before memory is measured
+        source.flops_model
+        try:
+            t0 = time.perf_counter()
+            backend.prepare(source, status=lambda s: on_status(f"{group.backend}: {s}"))
+            prepared[m] = time.perf_counter() - t0
+        except backends_mod.CannotRun as e:
+            for c in group.cells:
+                on_record(record(m, c, "skipped", str(e)))
+            del sources[m]
+        except Exception as e:
+            for c in group.cells:
+                on_record(record(m, c, "oom" if is_oom(e) else "error", f"preparing for {group.backend}: {one_line(e)}"))
+            del sources[m]
+    trim_heap()
+    base_rss = psutil.Process().memory_info().rss
+    loaded: dict[str, tuple] = {}
+    for m in sources:
+        on_status(f"{group.backend}: loading {m}")
+        try:
+            with PeakRss(device=group.device) as mem:
+                t0 = time.perf_counter()
+                model = backend.load(sources[m], group.device, group.threads, status=lambda s: on_status(f"{group.backend}: {s}"))
+                load_s = time.perf_counter() - t0
+            loaded[m] = (model, mem, load_s)
+        except backends_mod.CannotRun as e:
+            for c in group.cells:
+                on_record(record(m, c, "skipped", str(e)))
+        except Exception as e:
+            status = "oom" if is_oom(e) else "error"
+            for c in group.cells:
+                on_record(record(m, c, status, f"loading for {group.backend}: {one_line(e)}"))
+
+    for cell_dict in group.cells:
+        cell = Cell.from_dict(cell_dict)
+        label = f"{group.backend} {cell.batch}x{cell.seq_len} {cell.workload}"
+        runs, mems, details, first_call = {}, {}, {}, {}
+        for m, (model, _, _) in loaded.items():
+            source = sources[m]
+            try:
+                work = workloads.BUILDERS[cell.workload](model, source, cell.as_dict(), peak, settings.seed)
+            except workloads.Unsupported as e:
+                on_record(record(m, cell_dict, "skipped", str(e)))
+                continue
+            except Exception as e:
+                on_record(record(m, cell_dict, "oom" if is_oom(e) else "error", one_line(e)))
+                continue
+            on_status(f"{label}: first call of {m}")
+            try:
+                with PeakRss(device=group.device) as mem:
+                    t0 = time.perf_counter()
+                    work.call()
+                    first_call[m] = time.perf_counter() - t0
+            except Exception as e:
+                on_record(record(m, cell_dict, "oom" if is_oom(e) else "error", f"first call: {one_line(e)}"))
+                trim_heap()
+                continue
+            runs[m], mems[m], details[m] = work, mem, work.details
+        if not runs:
+            continue
+        on_status(f"{label}: timing {', '.join(runs)}")
+        baseline = group.baseline if group.baseline in runs else None
+        try:
+            run = timing.measure({m: w.call for m, w in runs.items()}, device=group.device, budget_s=settings.budget_s,
+                                 target=settings.target, min_rounds=settings.min_rounds, max_rounds=settings.max_rounds,
+                                 warmup_s={m: max(0.0, settings.warmup_s - first_call[m]) for m in runs},
+                                 min_warmup=0, baseline=baseline)  # the first call above was the first warm-up call
+        except Exception as e:
+            for m in runs:
+                on_record(record(m, cell_dict, "oom" if is_oom(e) else "error", f"timing: {one_line(e)}"))
+            continue
+        footprint = {}
+        for m, work in runs.items():
+            model, load_mem, load_s = loaded[m]
+            metrics = work.summarize(run.seconds[m], run.extras[m])
+            metrics.update(memory_metrics(model, load_mem, load_s, mems[m], base_rss, sources[m]))
+            footprint[m] = metrics["model_memory_mb"].value
+            noise = timing.noise(run.seconds[m], run, settings.target)
+            on_record(record(m, cell_dict, metrics=metrics, details={
+                **details[m], "samples_ms": [round(s * 1e3, 4) for s in run.seconds[m]], "rounds": len(run.seconds[m]),
+                "stop": run.stop_reason, "warmup_calls": run.warmup_calls[m], "noisy": noise["noisy"], "noise": noise,
+                "attention": model.attention, "dtype": model.dtype, "threads": group.threads,
+                "paired_with": [o for o in runs if o != m], "process_base_rss_mb": base_rss / MB,
+                "peak_flops": peak, "peak_flops_dtype": peak_dtype, "prepare_s": prepared.get(m), **model.details}))
+        if baseline is None:
+            continue
+        for m, ratio in paired.speedups(run.seconds, baseline).items():
+            metrics = {"speedup": ratio}
+            if footprint.get(baseline):
+                metrics["memory_ratio"] = Metric(value=footprint[m] / footprint[baseline], unit="x")
+            ratios = [b / x for b, x in zip(run.seconds[baseline], run.seconds[m])]
+            noise = timing.noise(ratios, run, settings.target)
+            on_record(Record(kind="bench", model=sources[m].name, weights=group.weights, env=env,
+                             cell={**cell_dict, "baseline": sources[baseline].name}, metrics=metrics,
+                             details={"rounds": len(run.seconds[m]), "stop": run.stop_reason,
+                                      "ratio_halfwidth": noise["median_halfwidth"],
+                                      "noisy": noise["noisy"], "noise": noise,
+                                      "how": "median over interleaved rounds of baseline time / model time; paired bootstrap over rounds"}))
+        trim_heap()
+
+
+def memory_metrics(model, load_mem: PeakRss, load_s: float, run_mem: PeakRss, base_rss: int, source: Source) -> dict[str, Metric]:
+    """Memory of one model in one cell. `model_memory_mb` (load + first call) is the model's own
+    footprint; `peak_rss_mb` adds the process's RSS before any model, i.e. the peak a process
+    running only this model would reach."""
+    own = load_mem.delta + run_mem.delta
+    m = {"load_time_s": Metric(value=load_s, unit="s"),
+         "load_rss_mb": Metric(value=load_mem.delta / MB, unit="MB"),
+         "run_rss_mb": Metric(value=run_mem.delta / MB, unit="MB"),
+         "model_memory_mb": Metric(value=own / MB, unit="MB"),
+         "peak_rss_mb": Metric(value=(base_rss + own) / MB, unit="MB")}
+    if model.param_bytes is not None:
+        m["param_mb"] = Metric(value=model.param_bytes / MB, unit="MB")
+    disk = disk_bytes(source.weights_path())
+    if disk:
+        m["weights_disk_mb"] = Metric(value=disk / MB, unit="MB")
+    if model.artifact is not None and disk_bytes(model.artifact):
+        m["artifact_disk_mb"] = Metric(value=disk_bytes(model.artifact) / MB, unit="MB")
+    if getattr(run_mem, "cuda", False):
+        m["cuda_weights_mb"] = Metric(value=load_mem.cuda_max_allocated / MB, unit="MB")
+        m["cuda_max_allocated_mb"] = Metric(value=run_mem.cuda_max_allocated / MB, unit="MB")
+        m["cuda_max_reserved_mb"] = Metric(value=run_mem.cuda_max_reserved / MB, unit="MB")
+    return m

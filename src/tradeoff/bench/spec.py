@@ -1,0 +1,141 @@
+"""What a bench run asks for, checked before any work: backends, devices, workloads and shapes.
+
+Everything here is cheap and raises BadInput with a one-line hint, so a typo never costs a
+model load or an ONNX export.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from tradeoff.errors import BadInput
+
+BACKENDS = ("eager", "eager-bf16", "compile", "onnx", "onnx-int8", "torch-int8")
+DEVICES = ("cpu", "cuda")
+# fixed: a BxS grid (batch 1 is MLPerf's single stream, large batches its offline throughput);
+# real: batches of real sentences (their length distribution, padded); generate: decoder prefill + decode.
+WORKLOADS = ("fixed", "real", "generate")
+PADDINGS = ("longest", "max_length")
+DEFAULT_BACKENDS = ("eager", "onnx", "onnx-int8")  # torch.compile costs ~48 s cold on CPU: opt in
+TIMING_KEYS = ("budget_s", "target")  # optional in a contract cell: how hard to measure it
+_SHAPE = re.compile(r"^\s*(-?\d+)\s*[xX×]\s*(-?\d+)\s*$")
+
+
+def parse_list(text: str | list[str] | tuple[str, ...], known: tuple[str, ...], what: str) -> list[str]:
+    items = text.split(",") if isinstance(text, str) else list(text)
+    items = [i.strip() for i in items if i.strip()]
+    if not items:
+        raise BadInput(f"no {what} given", f"use one or more of {', '.join(known)}")
+    for item in items:
+        if item not in known:
+            raise BadInput(f"unknown {what} {item!r}", f"use one or more of {', '.join(known)}")
+    return list(dict.fromkeys(items))
+
+
+def parse_shape(text: str) -> tuple[int, int]:
+    """`32x128` -> (batch 32, sequence 128)."""
+    m = _SHAPE.match(str(text))
+    if not m:
+        raise BadInput(f"malformed shape {text!r}", "write BATCHxSEQ, e.g. 1x128 or 32x128")
+    batch, seq = int(m.group(1)), int(m.group(2))
+    if batch <= 0 or seq <= 0:
+        raise BadInput(f"shape {text!r} must have a positive batch and sequence length", "e.g. 1x128")
+    return batch, seq
+
+
+def parse_shapes(text: str | list[str]) -> list[tuple[int, int]]:
+    items = text.split(",") if isinstance(text, str) else [s for t in text for s in str(t).split(",")]
+    items = [i for i in items if i.strip()]
+    if not items:
+        raise BadInput("no shape given", "write BATCHxSEQ, e.g. --shape 1x128,32x128")
+    return list(dict.fromkeys(parse_shape(i) for i in items))
+
+
+@dataclass
+class Settings:
+    """How hard to measure: stop when the median's 95% interval is within ±target, or at budget_s."""
+
+    budget_s: float = 15.0
+    target: float = 0.03
+    min_rounds: int = 3
+    max_rounds: int = 1000
+    warmup_s: float = 1.0
+    new_tokens: int = 32
+    padding: str = "longest"
+    samples: int = 128  # real workload: sentences per pass
+    threads: int | None = None
+    seed: int = 0
+
+    def check(self) -> "Settings":
+        if self.budget_s <= 0:
+            raise BadInput(f"--budget must be positive, got {self.budget_s}", "e.g. --budget 15 (seconds per cell)")
+        if not 0 < self.target < 1:
+            raise BadInput(f"--target must be a fraction in (0, 1), got {self.target}", "e.g. --target 0.03 for ±3%")
+        if self.new_tokens < 2:
+            raise BadInput(f"--new-tokens must be at least 2, got {self.new_tokens}", "decode needs tokens after the first")
+        if self.threads is not None and self.threads <= 0:
+            raise BadInput(f"--threads must be positive, got {self.threads}", "e.g. --threads 2")
+        if self.samples <= 0:
+            raise BadInput(f"--samples must be positive, got {self.samples}", "e.g. --samples 128")
+        if self.padding not in PADDINGS:
+            raise BadInput(f"unknown padding {self.padding!r}", f"use one of {', '.join(PADDINGS)}")
+        return self
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Cell:
+    """One grid point; `as_dict` is the Record's `cell`, so its keys decide Record.key."""
+
+    backend: str
+    device: str
+    workload: str
+    batch: int
+    seq_len: int
+    threads: int
+    extra: dict = field(default_factory=dict)  # new_tokens (generate), dataset/padding (real)
+
+    def as_dict(self) -> dict:
+        return {"backend": self.backend, "device": self.device, "workload": self.workload,
+                "batch": self.batch, "seq_len": self.seq_len, "threads": self.threads, **self.extra}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Cell":
+        """Validate a contract-style cell dict (from a study file or another stage)."""
+        if not isinstance(d, dict):
+            raise BadInput(f"a bench cell must be a mapping, got {type(d).__name__}", "e.g. {'backend': 'eager', 'batch': 1, 'seq_len': 128}")
+        known = {"backend", "device", "workload", "batch", "seq_len", "threads", "new_tokens", "dataset", "padding", "samples",
+                 *TIMING_KEYS}
+        unknown = set(d) - known
+        if unknown:
+            raise BadInput(f"unknown bench cell keys: {', '.join(sorted(unknown))}", f"use {', '.join(sorted(known))}")
+        backend = parse_list([d.get("backend", "eager")], BACKENDS, "backend")[0]
+        device = parse_list([d.get("device", "cpu")], DEVICES, "device")[0]
+        workload = parse_list([d.get("workload", "fixed")], WORKLOADS, "workload")[0]
+        batch, seq = parse_shape(f"{d.get('batch', 1)}x{d.get('seq_len', 128)}")
+        threads = d.get("threads") or default_threads()
+        extra = {k: d[k] for k in ("new_tokens", "dataset", "padding", "samples") if k in d}
+        if workload == "generate":
+            extra.setdefault("new_tokens", Settings.new_tokens)
+        if workload == "real":
+            extra.setdefault("dataset", "sst2")
+            extra.setdefault("padding", Settings.padding)
+            extra.setdefault("samples", Settings.samples)
+        return cls(backend, device, workload, batch, seq, int(threads), extra)
+
+
+def default_threads() -> int:
+    """Physical cores when psutil knows them: hyper-threads rarely help dense matmuls."""
+    import os
+
+    import psutil
+
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
+def check_seq_len(model: str, seq_len: int, max_context: int, extra_tokens: int = 0) -> None:
+    if max_context and seq_len + extra_tokens > max_context:
+        what = f"sequence {seq_len}" + (f" + {extra_tokens} new tokens" if extra_tokens else "")
+        raise BadInput(f"{what} exceeds {model}'s {max_context} positions", f"use a shape with at most {max_context - extra_tokens} tokens")

@@ -1,0 +1,173 @@
+"""`bench`: a grid of models x backends x devices x shapes, checked up front, run group by group.
+
+A group is one backend on one device for one workload, with all its models and shapes; by
+default it runs in its own child process (isolate.py). Inside a group the models are timed
+interleaved, which is where the paired speed-ups against the baseline come from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from tradeoff.bench import spec
+from tradeoff.bench.runner import Group, run_group
+from tradeoff.bench.source import Source
+from tradeoff.errors import BadInput
+from tradeoff.record import Metric, Record
+
+
+@dataclass
+class Plan:
+    groups: list[Group]
+    baseline: str  # model name
+
+    @property
+    def cells(self) -> int:
+        return sum(len(g.expected()) for g in self.groups)
+
+
+def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKENDS, devices: str | Iterable[str] = ("cpu",),
+         shapes: str | Iterable[str] = ("1x128",), workloads: str | Iterable[str] | None = None, baseline: str | None = None,
+         settings: spec.Settings | None = None, weights: str = "random") -> Plan:
+    """Check everything the user asked for and lay out the groups; no model is loaded."""
+    settings = (settings or spec.Settings()).check()
+    if not models:
+        raise BadInput("no models given", "name at least one model, e.g. `tradeoff bench bert-base-uncased distilbert`")
+    if weights not in ("random", "pretrained"):
+        raise BadInput(f"unknown weights {weights!r}", "use random (speed and memory only) or pretrained")
+    backends = spec.parse_list(backends, spec.BACKENDS, "backend")
+    devices = spec.parse_list(devices, spec.DEVICES, "device")
+    shapes = spec.parse_shapes(shapes)
+    chosen = spec.parse_list(workloads, spec.WORKLOADS, "workload") if workloads else None
+    sources: dict[str, Source] = {}
+    for ref in [*models, *([baseline] if baseline else [])]:
+        source = Source(ref, weights, settings.seed)
+        source.role  # parses the ref and config: bad refs fail here, before any work
+        sources.setdefault(source.name, source)
+    base = Source(baseline).name if baseline else next(iter(sources))
+    for source in sources.values():
+        limit = source.max_positions()
+        for w in chosen or [default_workload(source.role)]:
+            extra = settings.new_tokens if w == "generate" and source.role == "decoder" else 0
+            for _, seq in shapes:
+                spec.check_seq_len(source.name, seq, limit, extra)
+    if weights == "pretrained":
+        from tradeoff.models.weights import require_weights
+
+        for source in sources.values():
+            require_weights(source.ref)
+    threads = settings.threads or spec.default_threads()
+    groups = []
+    for device in devices:
+        for backend in backends:
+            for workload in chosen or dict.fromkeys(default_workload(s.role) for s in sources.values()):
+                members = [s for s in sources.values() if chosen or default_workload(s.role) == workload]
+                cells = [spec.Cell(backend, device, workload, b, s, threads, extra_axes(workload, settings)).as_dict() for b, s in shapes]
+                base_ref = next((s.ref_text for s in members if s.name == base), None)
+                groups.append(Group(models=[s.ref_text for s in members], backend=backend, device=device, cells=cells,
+                                    weights=weights, baseline=base_ref, threads=threads, settings=settings.as_dict()))
+    return Plan(groups, base)
+
+
+def default_workload(role: str) -> str:
+    return "generate" if role == "decoder" else "fixed"
+
+
+def extra_axes(workload: str, settings: spec.Settings) -> dict:
+    if workload == "generate":
+        return {"new_tokens": settings.new_tokens}
+    if workload == "real":
+        return {"dataset": "sst2", "padding": settings.padding, "samples": settings.samples}
+    return {}
+
+
+@dataclass
+class BenchResult:
+    records: list[Record]
+    baseline: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def cells(self) -> list[Record]:
+        return [r for r in self.records if "baseline" not in r.cell]
+
+    @property
+    def speedups(self) -> list[Record]:
+        return [r for r in self.records if "baseline" in r.cell]
+
+    def as_json(self) -> dict:
+        return {"baseline": self.baseline, "records": [r.model_dump(mode="json") for r in self.records]}
+
+    def table(self) -> tuple[list[str], list[dict]]:
+        gen = any(r.cell.get("workload") == "generate" for r in self.cells)
+        columns = ["model", "backend", "device", "shape", "workload", "p50", "p90", "p99", "throughput",
+                   *(["TTFT p50", "decode/token p50", "decode tokens/s"] if gen else []),
+                   "peak RSS", "model memory", "utilisation", "status", "noisy"]
+        rows = []
+        for r in self.cells:
+            m = r.metrics
+            row = {"model": r.model, "backend": r.cell.get("backend"), "device": r.cell.get("device"),
+                   "shape": f"{r.cell.get('batch')}x{r.cell.get('seq_len')}", "workload": r.cell.get("workload")}
+            if r.status != "ok":
+                rows.append({**row, "status": f"{r.status}: {r.error}"})
+                continue
+            lat = "pass" if r.cell.get("workload") == "real" else "latency"
+            row.update({"p50": _fmt(m.get(f"{lat}_p50_ms")), "p90": _fmt(m.get(f"{lat}_p90_ms")), "p99": _fmt(m.get(f"{lat}_p99_ms")),
+                        "throughput": _fmt(m.get("throughput_per_s"), interval=False),
+                        "TTFT p50": _fmt(m.get("ttft_p50_ms")), "decode/token p50": _fmt(m.get("decode_token_p50_ms")),
+                        "decode tokens/s": _fmt(m.get("decode_tokens_per_s"), interval=False),
+                        "peak RSS": _fmt(m.get("peak_rss_mb"), interval=False), "model memory": _fmt(m.get("model_memory_mb"), interval=False),
+                        "utilisation": f"{m['utilisation'].value:.1%}" if "utilisation" in m else "-",
+                        "status": "ok", "noisy": r.details["noise"]["short"] if r.details.get("noisy") else "no"})
+            rows.append(row)
+        return columns, rows
+
+    def speedup_table(self) -> tuple[list[str], list[dict]]:
+        columns = ["backend", "device", "shape", "workload", "model", f"speed-up vs {self.baseline}", "memory ratio", "rounds", "noisy"]
+        rows = []
+        for r in self.speedups:
+            s = r.metrics["speedup"]
+            half = (s.high - s.low) / 2 / s.value if s.low is not None else None
+            rows.append({"backend": r.cell.get("backend"), "device": r.cell.get("device"), "shape": f"{r.cell.get('batch')}x{r.cell.get('seq_len')}",
+                         "workload": r.cell.get("workload"), "model": r.model,
+                         f"speed-up vs {self.baseline}": f"{s.value:.2f}x [{s.low:.2f}, {s.high:.2f}]" + (f" (±{half:.1%})" if half is not None else ""),
+                         "memory ratio": f"{r.metrics['memory_ratio'].value:.2f}x" if "memory_ratio" in r.metrics else "-",
+                         "rounds": r.details.get("rounds"), "noisy": r.details["noise"]["short"] if r.details.get("noisy") else "no"})
+        return columns, rows
+
+
+def _fmt(m: Metric | None, interval: bool = True) -> str:
+    if m is None:
+        return "-"
+    return m.fmt(3) if interval else Metric(value=m.value, unit=m.unit).fmt(3)
+
+
+def bench(models: list[str], backends=spec.DEFAULT_BACKENDS, devices=("cpu",), shapes=("1x128",), workloads=None,
+          baseline: str | None = None, settings: spec.Settings | None = None, weights: str = "random", isolate: bool = True,
+          store=None, on_plan: Callable[[Plan], None] | None = None, on_record: Callable[[Record], None] | None = None,
+          on_status: Callable[[str], None] | None = None) -> BenchResult:
+    """Latency, throughput and memory for every cell, and paired speed-ups against the baseline.
+
+    Records go to `store` (if given) the moment they exist; `on_*` callbacks feed a progress display.
+    """
+    the_plan = plan(models, backends, devices, shapes, workloads, baseline, settings, weights)
+    if on_plan:
+        on_plan(the_plan)
+    records: list[Record] = []
+
+    def keep(record: Record) -> None:
+        records.append(record)
+        if store is not None:
+            store.put(record)
+        if on_record:
+            on_record(record)
+
+    status = on_status or (lambda _: None)
+    for group in the_plan.groups:
+        if isolate:
+            from tradeoff.bench.isolate import run_isolated
+
+            run_isolated(group, keep, status)
+        else:
+            run_group(group, keep, status)
+    return BenchResult(records, the_plan.baseline)

