@@ -84,11 +84,32 @@ def _load_with_head(ref, task: str):
     return None if info["missing_keys"] else model.eval()
 
 
-def check_vocabularies(teacher_tokenizer, student_tokenizer, teacher_config, student_config) -> None:
-    """Soft targets compare distributions token by token: both sides must share one vocabulary."""
-    if teacher_config.vocab_size != student_config.vocab_size or teacher_tokenizer.get_vocab() != student_tokenizer.get_vocab():
+def check_vocabularies(teacher_config, student_config, teacher_tokenizer=None, student_tokenizer=None) -> None:
+    """Soft targets compare distributions token by token: both sides must share one vocabulary
+    (the same size, and the same tokens when both tokenizers are known)."""
+    same_tokens = teacher_tokenizer is None or student_tokenizer is None or \
+        teacher_tokenizer.get_vocab() == student_tokenizer.get_vocab()
+    if teacher_config.vocab_size != student_config.vocab_size or not same_tokens:
         raise BadInput(f"teacher and student vocabularies differ ({teacher_config.vocab_size:,} vs {student_config.vocab_size:,} "
                        "entries or different tokens)", "distil into a student that uses the teacher's tokenizer")
+
+
+def given_student(student: str, role: str, teacher_config, teacher_tokenizer, task: str, seed: int):
+    """A student named by the user (a folder or catalog model, e.g. distilbert-base-uncased) instead of
+    one cut from the teacher: its pretrained weights when available here, else random ones from its
+    config. It must share the teacher's vocabulary and kind (encoder/decoder)."""
+    from tradeoff.models.load import build_random, load_pretrained, load_tokenizer
+    from tradeoff.models.weights import local_weights
+
+    ref, config, student_role = _checked_ref(student)
+    if student_role != role:
+        raise BadInput(f"the student {ref.name} is a{'n' if student_role == 'encoder' else ''} {student_role} "
+                       f"but the teacher is a{'n' if role == 'encoder' else ''} {role}", "pick a student of the same kind")
+    if local_weights(ref) is not None:
+        check_vocabularies(teacher_config, config, teacher_tokenizer, load_tokenizer(ref))
+        return ref, load_pretrained(ref, task=task).train()
+    check_vocabularies(teacher_config, config)
+    return ref, build_random(ref, task=task, seed=seed).train()
 
 
 def _freeze(model):
@@ -168,10 +189,14 @@ def _teacher_row(name: str, layers: int, metrics: dict[str, Metric]) -> dict:
                 "latency_p50": metrics["teacher_latency_p50"], "quality": metrics.get("teacher_quality")}, baseline=True)
 
 
-def _default_out(teacher_name: str, mode: str, kept: list[int]) -> Path:
+def _default_out(teacher_name: str, mode: str, student: str) -> Path:
     from tradeoff.paths import cache_dir
 
-    return cache_dir() / "students" / f"{teacher_name}-{mode}-L{'_'.join(map(str, kept))}"
+    return cache_dir() / "students" / f"{teacher_name}-{mode}-{student}"
+
+
+def _layers_label(kept: list[int]) -> str:
+    return "L" + "_".join(map(str, kept))
 
 
 def _clear(path: Path) -> None:
@@ -188,11 +213,13 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = No
                    eval_blocks: int = 32, epochs: int = 1, max_steps: int | None = None, lr: float = 5e-4,
                    temperature: float = 2.0, loss: str | dict | None = None, seed: int = 0, grad_accum: int = 1,
                    mixed_precision: str = "no", checkpoint_every: int = 0, checkpoint_dir: str | Path | None = None,
-                   resume: bool = True, bench_budget_s: float = 10.0, progress: bool = True) -> DistillResult:
+                   resume: bool = True, bench_budget_s: float = 10.0, progress: bool = True,
+                   student: str | None = None) -> DistillResult:
     """Task-agnostic distillation on a plain text corpus, then the student measured against the teacher.
 
     The teacher's own LM head gives the soft targets; a teacher without a trained LM head (a sentence
-    encoder) is distilled on its hidden states alone (cosine term), and the record says so.
+    encoder) is distilled on its hidden states alone (cosine term), and the record says so. `student`
+    names a model to train instead of cutting one from the teacher by `layer_map`.
     """
     from tradeoff.distill.corpus import corpus_loader, text_blocks
     from tradeoff.distill.losses import TripleLoss
@@ -202,7 +229,9 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = No
 
     ref, config, role = _checked_ref(teacher)
     spec = layer_map
-    kept = make_map(spec, config.num_hidden_layers, layers)
+    if student is not None and (layers is not None or layer_map != "alternate"):
+        raise BadInput("--student and --layer-map/--layers both choose the student", "give one of them")
+    kept = None if student else make_map(spec, config.num_hidden_layers, layers)
     weights = parse_weights(loss, CORPUS_WEIGHTS)
     TripleLoss(None, temperature, **weights)  # reject bad weights before any work
     if batch_size < 1 or eval_blocks < 1:
@@ -212,7 +241,13 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = No
                          min_blocks=batch_size + eval_blocks)
     train_blocks, held_out = blocks[:-eval_blocks], blocks[-eval_blocks:]
 
-    teacher_model = _load_with_head(ref, "causal-lm" if role == "decoder" else "masked-lm")
+    lm_task = "causal-lm" if role == "decoder" else "masked-lm"
+    if student is not None:
+        student_ref, student_model = given_student(student, role, config, tokenizer, lm_task, seed)
+        if weights["cos"] > 0 and student_model.config.hidden_size != config.hidden_size:
+            raise BadInput(f"the cosine loss needs equal hidden sizes ({student_ref.name} {student_model.config.hidden_size}, "
+                           f"{ref.name} {config.hidden_size})", "pass --loss cos=0")
+    teacher_model = _load_with_head(ref, lm_task)
     headless = teacher_model is None
     if headless:
         if weights["cos"] <= 0:
@@ -221,32 +256,36 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = No
         teacher_model = load_pretrained(ref, "base")
         weights = {**weights, "kl": 0.0, "lm": 0.0}
     _freeze(teacher_model)
-    student = make_student(teacher_model, kept)
-    out = Path(out) if out else _default_out(ref.name, "corpus", kept)
+    if student is None:
+        student_model = make_student(teacher_model, kept)
+    elif headless:
+        raise BadInput(f"{ref.name} has no trained LM head to teach a separate student",
+                       "cut the student from the teacher with --layer-map instead")
+    out = Path(out) if out else _default_out(ref.name, "corpus", student_ref.name if student else _layers_label(kept))
     ckpt = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".checkpoints")
     loader = corpus_loader(train_blocks, tokenizer, role, batch_size)
-    result = fit(student, loader, TripleLoss(teacher_model, temperature, **weights), epochs=epochs, max_steps=max_steps,
+    result = fit(student_model, loader, TripleLoss(teacher_model, temperature, **weights), epochs=epochs, max_steps=max_steps,
                  lr=lr, seed=seed, grad_accum=grad_accum, mixed_precision=mixed_precision,
                  checkpoint_dir=ckpt if checkpoint_every else None, checkpoint_every=checkpoint_every, resume=resume,
-                 progress=progress, label=f"distill {ref.name} -> {len(kept)} layers")
-    student = student.cpu().eval()
+                 progress=progress, label=f"distill {ref.name} -> {student_model.config.num_hidden_layers} layers")
+    student_model = student_model.cpu().eval()
     teacher_model = teacher_model.cpu()
-    provenance = {"teacher": ref.text, "mode": "corpus", "layers": kept, "loss": weights, "temperature": temperature,
-                  "corpus": str(corpus), "steps": result.steps, "seed": seed}
-    save_model(student, tokenizer, out, provenance)
+    provenance = {"teacher": ref.text, "mode": "corpus", "layers": kept, "student": student, "loss": weights,
+                  "temperature": temperature, "corpus": str(corpus), "steps": result.steps, "seed": seed}
+    save_model(student_model, tokenizer, out, provenance)
     _clear(ckpt)
 
     if headless:
-        scores, name = _cosine_scores(student, teacher_model, held_out), "hidden-state cosine to the teacher"
+        scores, name = _cosine_scores(student_model, teacher_model, held_out), "hidden-state cosine to the teacher"
         metrics = {"quality": stats.metric(np.mean, scores)}
     else:
-        s, t = _token_accuracy(student, teacher_model, held_out, tokenizer, role, seed)
+        s, t = _token_accuracy(student_model, teacher_model, held_out, tokenizer, role, seed)
         metrics, name = block_retained(s, t), ("masked-token" if role == "encoder" else "next-token") + " accuracy"
-    timing, noise = paired_speedup(teacher_model, student, {"input_ids": held_out[:1]}, bench_budget_s)
-    metrics = {**size_metrics(teacher_model, student), **timing, **metrics, **_fit_metrics(result)}
+    timing, noise = paired_speedup(teacher_model, student_model, {"input_ids": held_out[:1]}, bench_budget_s)
+    metrics = {**size_metrics(teacher_model, student_model), **timing, **metrics, **_fit_metrics(result)}
     cell = {"mode": "corpus", "data": str(corpus), "layer_map": spec if isinstance(spec, str) else ",".join(map(str, spec)),
-            "layers": kept, "block_size": block_size, "batch_size": batch_size, "max_blocks": max_blocks,
-            "epochs": epochs, "max_steps": max_steps, "lr": lr, "loss": _fmt_weights(weights),
+            "layers": kept, **({"student": student} if student else {}), "block_size": block_size,
+            "batch_size": batch_size, "max_blocks": max_blocks, "epochs": epochs, "max_steps": max_steps, "lr": lr, "loss": _fmt_weights(weights),
             "temperature": temperature, "seed": seed}
     details = {"student_dir": str(out), "quality_name": name, "held_out_blocks": eval_blocks,
                "teacher_has_lm_head": not headless, "resumed_from_step": result.resumed_from_step,
@@ -254,7 +293,8 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = No
                "last_loss": result.losses[-1] if result.losses else None, "timing": noise,
                "bench_shape": [1, block_size]}
     record = _record(ref.name, cell, metrics, details)
-    rows = [_teacher_row(ref.name, config.num_hidden_layers, metrics), _row(f"student ({spec})", len(kept), metrics)]
+    name = f"student ({student_ref.name})" if student else f"student ({spec})"
+    rows = [_teacher_row(ref.name, config.num_hidden_layers, metrics), _row(name, student_model.config.num_hidden_layers, metrics)]
     return DistillResult([record], rows, out, details)
 
 
@@ -332,7 +372,7 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
     clf.check_labels_match(train, scored)
     hp = HyperParams(epochs=epochs, batch_size=batch_size, max_length=max_length)
 
-    out = Path(out) if out else _default_out(ref.name, "task", kept)
+    out = Path(out) if out else _default_out(ref.name, "task", _layers_label(kept))
     if any(a.endswith("ForSequenceClassification") for a in (config.architectures or [])):
         teacher_pred, teacher_info = clf.evaluate_checkpoint(ref, scored, batch_size, max_length)
         teacher_ref = ref
@@ -416,6 +456,8 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
                         "note": "same student, same data and schedule, trained on hard labels only (no teacher)"}
         records.append(_record(ref.name, {**cell, "loss": "ce=1", "method": "hard-labels"}, hard_metrics, hard_details))
         rows.append(_row(f"student ({spec}, hard labels only)", len(kept), hard_metrics))
+        for row, gain in zip(rows, ["-", metrics["distill_gain"].fmt(3), "0 (ablation)"]):
+            row["vs hard labels"] = gain
     _clear(ckpt)
     records.insert(0, _record(ref.name, {**cell, "method": "distilled"}, metrics, details))
     return DistillResult(records, rows, out, details)
