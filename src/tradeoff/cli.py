@@ -193,6 +193,7 @@ def distill(
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Folder for the student (default: in the tradeoff cache)."),
     layer_map: str = typer.Option("alternate", "--layer-map", help="alternate | uniform | first | a list such as 0,2,4,7,9,11."),
     layers: Optional[int] = typer.Option(None, "--layers", "-k", help="Student depth (uniform/first; alternate keeps half)."),
+    student: Optional[str] = typer.Option(None, "--student", help="Corpus: train this model (folder or catalog) instead of cutting one from the teacher."),
     epochs: int = typer.Option(1, "--epochs"),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Default 8 (corpus) or 32 (task)."),
@@ -221,7 +222,7 @@ def distill(
     from tradeoff.render import emit, to_json
 
     fmt = output_format(json_, markdown, csv_)
-    options = {k: v for k, v in dict(batch_size=batch_size, lr=lr).items() if v is not None}
+    options = {k: v for k, v in dict(batch_size=batch_size, lr=lr, student=student).items() if v is not None}
     result = api.distill(teacher, corpus=corpus, data=data, test=test, out=out, layer_map=layer_map, layers=layers,
                          epochs=epochs, max_steps=max_steps, block_size=block_size, max_length=max_length,
                          temperature=temperature, loss=loss, train_limit=train_limit, test_limit=test_limit,
