@@ -471,7 +471,33 @@ def report(
     _show_comparison(comparison, "none", html, markdown_out, png)
 
 
+@app.command()
+def demo(
+    quick: bool = typer.Option(False, "--quick", help="Smaller samples and no distillation: about 3 minutes instead of 15."),
+    out: str = typer.Option("tradeoff-demo", "--out", help="Folder for the store, the HTML/Markdown report and figures."),
+    store: Optional[str] = typer.Option(None, "--store", help="Results store (default: OUT/results.db); reruns reuse it."),
+):
+    """The offline demo: BERT-base vs DistilBERT vs Llama-2-7B, and real-weight quality on fine-food reviews."""
+    from pathlib import Path
+
+    from tradeoff import demo as demo_mod
+
+    with err.status("demo") as status:
+        comparison, paths = demo_mod.run(Path(out), quick=quick, store_path=store, on_status=lambda text: status.update(text[:80]))
+    _show_comparison(comparison, "table", None, None, None)
+    print(f"\nHTML report: {paths['html']}\nMarkdown: {paths['markdown']}\nFigures: {', '.join(map(str, paths['figures']))}\n"
+          f"Every figure is a record in {comparison.store_path}")
+
+
+def _quiet_libraries() -> None:
+    """tradeoff shows its own progress; library bars and notices would interleave with it."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _quiet_libraries()
     try:
         code = app(args=argv, standalone_mode=False)  # typer turns Ctrl-C and typer.Exit(n) into a returned code
         if code == 130:

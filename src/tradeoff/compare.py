@@ -12,7 +12,7 @@ from tradeoff import claims as claims_mod
 from tradeoff.anatomy import Anatomy, inspect_ref
 from tradeoff.decide import Candidate, Recommendation, recommend, use_cases
 from tradeoff.models import parse_ref
-from tradeoff.record import Metric, Record
+from tradeoff.record import Metric, Record, number
 
 MB = 1e6
 
@@ -71,14 +71,16 @@ class Comparison:
             put("weights fp32 / int8", m, f"{a.weight_bytes['fp32'] / MB:,.0f} / {a.weight_bytes['int8'] / MB:,.0f} MB")
             c = self._best_candidate(m)
             if c is None:
-                for label in ("latency p50", "latency p95", "throughput", "peak memory", "speed-up vs baseline"):
+                for label in ("latency p50 (decoders: first token)", "latency p95", "throughput (decoders: tokens/s)", "peak memory", "speed-up vs baseline"):
                     put(label, m, "not measured")
             else:
                 tag = " (estimate)" if c.weights == "estimate" else ""
-                p50, p95, thr = (self._metric(m, c.backend, k) for k in ("latency_p50_ms", "latency_p95_ms", "throughput_per_s"))
-                put("latency p50", m, (p50.fmt(3) if p50 else f"{c.latency_ms:.3g} ms") + f" [{c.backend}]{tag}")
+                gen = a.role == "decoder" and c.weights != "estimate"
+                names = ("ttft_p50_ms", "ttft_p95_ms", "decode_tokens_per_s") if gen else ("latency_p50_ms", "latency_p95_ms", "throughput_per_s")
+                p50, p95, thr = (self._metric(m, c.backend, k) for k in names)
+                put("latency p50 (decoders: first token)", m, (p50.fmt(3) if p50 else f"{number(c.latency_ms)} ms") + f" [{c.backend}]{tag}")
                 put("latency p95", m, p95.fmt(3) if p95 else "-")
-                put("throughput", m, thr.fmt(3) if thr else "-")
+                put("throughput (decoders: tokens/s)", m, thr.fmt(3) if thr else "-")
                 put("peak memory", m, f"{c.memory_mb:,.0f} MB{tag}" if c.memory_mb else "-")
                 sp = self._speedup(m)
                 put("speed-up vs baseline", m, "baseline" if m == self.baseline else (f"{sp.value:.2f}x [{sp.low:.2f}, {sp.high:.2f}]" if sp and sp.low is not None else "-"))
@@ -179,11 +181,20 @@ def quality_by_model(records: list[Record], quality_baseline: str | None) -> dic
     return out
 
 
+def _latency(r: Record) -> Metric | None:
+    """One forward pass over the prompt: an encoder's latency, a decoder's time to first token (what
+    classifying by label likelihood costs), so encoders and decoders compare like for like."""
+    if r.kind != "bench" or r.status != "ok" or r.cell.get("baseline"):
+        return None
+    return r.metrics.get("ttft_p50_ms") if r.cell.get("workload") == "generate" else r.metrics.get("latency_p50_ms")
+
+
 def candidates_from(records: list[Record], anatomy: dict[str, Anatomy], quality: dict[str, Quality]) -> list[Candidate]:
     """One candidate per (model, backend) with a latency, at the first shape measured; quality from eval records."""
     out, seen = [], set()
     for r in records:
-        if r.kind != "bench" or r.status != "ok" or "latency_p50_ms" not in r.metrics or r.cell.get("baseline"):
+        latency = _latency(r)
+        if latency is None:
             continue
         if (r.model, r.cell.get("backend")) in seen:
             continue
@@ -191,7 +202,7 @@ def candidates_from(records: list[Record], anatomy: dict[str, Anatomy], quality:
         q = quality.get(r.model)
         mem = r.metrics.get("peak_rss_mb") or r.metrics.get("weight_mb")
         higher_better = q is not None and q.metric_name != "perplexity"
-        out.append(Candidate(model=r.model, backend=r.cell.get("backend", "?"), latency_ms=r.metrics["latency_p50_ms"].value,
+        out.append(Candidate(model=r.model, backend=r.cell.get("backend", "?"), latency_ms=latency.value,
                              memory_mb=mem.value if mem else None,
                              quality=(q.value.value if higher_better else -q.value.value) if q else None,
                              retained=q.retained.value if q and q.retained else None,
@@ -295,11 +306,12 @@ def _bench_missing(refs: list[str], baseline: str, backends, shapes, store, sett
 def compare(refs: list[str], baseline: str | None = None, backends=("eager",), shapes=("1x128",),
             eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
             constraints: dict | None = None, store=None, settings=None, title: str | None = None,
-            on_status=lambda _: None) -> Comparison:
+            eval_modes: dict[str, str] | None = None, on_status=lambda _: None) -> Comparison:
     """Measure what the store lacks for these models, then build the comparison from the store alone.
 
     Models too heavy for this machine get a labelled estimate instead of a run; only models with real
-    weights (`eval_refs`, default: those available here) are scored on `eval_cell`'s task.
+    weights (`eval_refs`, default: those available here) are scored on `eval_cell`'s task, each in
+    `eval_modes[ref]` if given (e.g. "checkpoint" for a model already fine-tuned on it).
     """
     import psutil
 
@@ -333,18 +345,19 @@ def compare(refs: list[str], baseline: str | None = None, backends=("eager",), s
             on_status(f"estimate {p.name} (too heavy to run here)")
             store.put(estimate_record(p, {"backend": "estimate", "device": "cpu", "workload": "fixed", "batch": batch, "seq_len": seq}, measured))
     if eval_cell:
-        _eval_missing(eval_refs or [p.text for p in parsed if has_weights(p.text)], eval_cell, store, on_status)
+        for ref in eval_refs or [p.text for p in parsed if has_weights(p.text)]:
+            _eval_missing(ref, {**eval_cell, "mode": (eval_modes or {}).get(ref, eval_cell.get("mode", "auto"))}, store, on_status)
     records = [r for p in parsed for r in store.query(model=p.name)]
     return build_comparison(records, refs, baseline, quality_baseline or (eval_refs[0] if eval_refs else None),
                             constraints=constraints, title=title, store_path=str(store.path))
 
 
-def _eval_missing(refs: list[str], cell: dict, store, on_status) -> None:
-    """Score each model once per (task, data, mode); stored results are reused."""
+def _eval_missing(ref: str, cell: dict, store, on_status) -> None:
+    """Score a model once per (task, data, mode); stored results are reused."""
     from tradeoff.evaluate import run_cell
     from tradeoff.evaluate.suite import plan
 
-    for model, c in plan(refs, cell, [cell.get("mode") or "auto"]):
+    for model, c in plan([ref], cell, [cell.get("mode") or "auto"]):
         key = Record(kind="eval", model=parse_ref(model).name, weights="pretrained", cell=c).key
         if store.has(key):
             on_status(f"reusing stored eval of {model}")
