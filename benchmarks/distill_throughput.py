@@ -24,7 +24,7 @@ def main() -> None:
     from tradeoff.bench.hardware import peak_flops
     from tradeoff.distill.corpus import corpus_loader, text_blocks
     from tradeoff.distill.losses import TripleLoss
-    from tradeoff.distill.run import CORPUS_WEIGHTS, _checked_ref, _load_with_head
+    from tradeoff.distill.run import CORPUS_WEIGHTS, checked_ref, load_with_head
     from tradeoff.distill.student import layer_map, make_student
     from tradeoff.models.load import load_pretrained, load_tokenizer
     from tradeoff.train import fit
@@ -39,10 +39,10 @@ def main() -> None:
     p.add_argument("--mixed-precision", default="no")
     args = p.parse_args()
 
-    ref, config, role = _checked_ref(args.teacher)
+    ref, config, role = checked_ref(args.teacher)
     tokenizer = load_tokenizer(ref)
     blocks = text_blocks(args.corpus, tokenizer, args.block_size, max_blocks=args.batch_size * (args.steps + args.warmup))
-    teacher = _load_with_head(ref, "causal-lm" if role == "decoder" else "masked-lm")
+    teacher = load_with_head(ref, "causal-lm" if role == "decoder" else "masked-lm")
     weights = dict(CORPUS_WEIGHTS)
     if teacher is None:  # a sentence encoder without a trained LM head: hidden-state cosine only
         teacher, weights = load_pretrained(ref, "base"), {**weights, "kl": 0.0, "lm": 0.0}

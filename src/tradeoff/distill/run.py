@@ -8,10 +8,8 @@ with an ablation row: the same student trained on hard labels only).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
-
 import numpy as np
 import torch
 
@@ -30,7 +28,6 @@ class DistillResult:
     records: list[Record]
     rows: list[dict]
     student_dir: Path
-    details: dict = field(default_factory=dict)
 
 
 def parse_weights(text: str | dict | None, defaults: dict[str, float]) -> dict[str, float]:
@@ -59,7 +56,7 @@ def _fmt_weights(weights: dict[str, float]) -> str:
 # ---------------------------------------------------------------- teacher and student
 
 
-def _checked_ref(teacher: str):
+def checked_ref(teacher: str):
     from tradeoff.models.refs import parse_ref
 
     ref = parse_ref(teacher)
@@ -67,7 +64,7 @@ def _checked_ref(teacher: str):
     return ref, config, ref.role(config)
 
 
-def _load_with_head(ref, task: str):
+def load_with_head(ref, task: str):
     """The teacher with the `task` head, or None when its checkpoint has no trained weights for that head
     (sentence encoders such as all-MiniLM-L6-v2 ship the bare encoder)."""
     from transformers.utils import logging as hf_logging
@@ -101,7 +98,7 @@ def given_student(student: str, role: str, teacher_config, teacher_tokenizer, ta
     from tradeoff.models.load import build_random, load_pretrained, load_tokenizer
     from tradeoff.models.weights import local_weights
 
-    ref, config, student_role = _checked_ref(student)
+    ref, config, student_role = checked_ref(student)
     if student_role != role:
         raise BadInput(f"the student {ref.name} is a{'n' if student_role == 'encoder' else ''} {student_role} "
                        f"but the teacher is a{'n' if role == 'encoder' else ''} {role}", "pick a student of the same kind")
@@ -227,7 +224,7 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = No
     from tradeoff.models.load import load_pretrained, load_tokenizer
     from tradeoff.train import fit
 
-    ref, config, role = _checked_ref(teacher)
+    ref, config, role = checked_ref(teacher)
     spec = layer_map
     if student is not None and (layers is not None or layer_map != "alternate"):
         raise BadInput("--student and --layer-map/--layers both choose the student", "give one of them")
@@ -247,7 +244,7 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = No
         if weights["cos"] > 0 and student_model.config.hidden_size != config.hidden_size:
             raise BadInput(f"the cosine loss needs equal hidden sizes ({student_ref.name} {student_model.config.hidden_size}, "
                            f"{ref.name} {config.hidden_size})", "pass --loss cos=0")
-    teacher_model = _load_with_head(ref, lm_task)
+    teacher_model = load_with_head(ref, lm_task)
     headless = teacher_model is None
     if headless:
         if weights["cos"] <= 0:
@@ -295,7 +292,7 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = No
     record = _record(ref.name, cell, metrics, details)
     name = f"student ({student_ref.name})" if student else f"student ({spec})"
     rows = [_teacher_row(ref.name, config.num_hidden_layers, metrics), _row(name, student_model.config.num_hidden_layers, metrics)]
-    return DistillResult([record], rows, out, details)
+    return DistillResult([record], rows, out)
 
 
 def _cosine_scores(student, teacher, blocks: torch.Tensor) -> np.ndarray:
@@ -358,7 +355,7 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
     from tradeoff.models.load import load_pretrained, load_tokenizer
     from tradeoff.models.refs import parse_ref
 
-    ref, config, role = _checked_ref(teacher)
+    ref, config, role = checked_ref(teacher)
     if role != "encoder":
         raise BadInput(f"task-specific distillation needs an encoder classifier; {ref.name} is a decoder",
                        "distil a decoder on a text corpus with --corpus")
@@ -460,4 +457,4 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
             row["vs hard labels"] = gain
     _clear(ckpt)
     records.insert(0, _record(ref.name, {**cell, "method": "distilled"}, metrics, details))
-    return DistillResult(records, rows, out, details)
+    return DistillResult(records, rows, out)
