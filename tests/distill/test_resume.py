@@ -24,6 +24,7 @@ def latest_step(ckpt: Path) -> int | None:
     return max(done) if done else None
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_from_checkpoint(tiny_teacher_dir, tmp_path):
     out = tmp_path / "student"
     ckpt = tmp_path / "student.checkpoints"
