@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from tradeoff.errors import BadInput
+from tradeoff.errors import BadInput, Failure
 from tradeoff.record import Record
 
 APPLICATION_ID = 0x7472_6466  # "trdf": marks the file as a tradeoff store
@@ -276,13 +276,21 @@ class Store:
 
     @contextlib.contextmanager
     def _transaction(self):
-        self._conn.execute("BEGIN IMMEDIATE")
+        """All or nothing; a full disk or a locked file becomes one clear Failure, earlier records intact."""
         try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self._conn.in_transaction:  # SQLite has already rolled back after e.g. SQLITE_FULL
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        except sqlite3.OperationalError as e:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise Failure(f"cannot write to the results store {self.path}: {e}",
+                          "free disk space (or fix permissions), then rerun: finished results are kept") from None
 
 
 def flat_table(pairs: list[tuple[Record, dict]]):

@@ -6,6 +6,8 @@ with their LM head, as released.
 """
 from __future__ import annotations
 
+import pickle
+
 import torch
 
 from tradeoff.models.refs import ModelRef
@@ -73,6 +75,15 @@ def load_pretrained(ref, task: str = "base", num_labels: int | None = None, dtyp
     hf_logging.set_verbosity_error()  # "newly initialized head" notices are expected here
     try:
         model = auto_class(task).from_pretrained(str(folder), dtype=dtype, **kwargs)
+    except pickle.UnpicklingError:
+        raise BadInput(f"refusing to load pickled weights in {folder}: they hold more than tensors, and unpickling could run code",
+                       "use safetensors weights (or convert them where you trust the source)") from None
+    except Exception as e:  # safetensors and torch raise many types for a damaged file
+        if type(e).__name__ not in ("SafetensorError", "HeaderTooLarge", "RuntimeError", "EOFError", "OSError") \
+                or "out of memory" in str(e).lower():
+            raise
+        first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise BadInput(f"weights in {folder} are truncated or corrupt: {first}", "re-download or re-save the model") from None
     finally:
         hf_logging.set_verbosity(verbosity)
     return model.eval()
