@@ -15,7 +15,9 @@ class TradeoffError(Exception):
         self.hint = hint
 
     def one_line(self) -> str:
-        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+        """Message and hint on one line, whatever a wrapped library put in them."""
+        text = f"{self.message} (hint: {self.hint})" if self.hint else self.message
+        return " ".join(text.split())
 
 
 class BadInput(TradeoffError):
