@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from tradeoff import claims as claims_mod
 from tradeoff.anatomy import Anatomy, inspect_ref
-from tradeoff.decide import Candidate, Recommendation, recommend, use_cases
+from tradeoff.decide import Candidate, Recommendation, check_budgets, recommend, use_cases
 from tradeoff.models import parse_ref
 from tradeoff.record import Metric, Record, number
 
@@ -321,6 +321,7 @@ def compare(refs: list[str], baseline: str | None = None, backends=("eager",), s
 
     if not refs:
         raise BadInput("no models given", "e.g. `tradeoff compare bert-base-uncased distilbert-base-uncased`")
+    check_budgets(**(constraints or {}))
     store = store or Store.open()
     parsed = [parse_ref(r) for r in refs]
     baseline = baseline or refs[0]

@@ -70,14 +70,20 @@ def pareto(candidates: list[Candidate]) -> list[Candidate]:
     return [c for c in candidates if not any(dominates(o, c, objectives) for o in candidates if o is not c)]
 
 
-def recommend(candidates: list[Candidate], max_latency_ms: float | None = None, max_memory_mb: float | None = None,
-              min_retained: float | None = None, prefer: str = "quality") -> Recommendation:
-    """Best feasible candidate: highest quality (or lowest latency / memory with `prefer`), with a reason for every loser."""
+def check_budgets(max_latency_ms: float | None = None, max_memory_mb: float | None = None,
+                  min_retained: float | None = None, prefer: str = "quality") -> None:
+    """Reject impossible budgets before any measuring starts."""
     if prefer not in ("quality", "latency", "memory"):
         raise BadInput(f"unknown preference {prefer!r}", "use quality, latency or memory")
     for name, value in (("--max-latency-ms", max_latency_ms), ("--max-memory-mb", max_memory_mb), ("--min-retained", min_retained)):
         if value is not None and value <= 0:
             raise BadInput(f"{name} must be positive, got {value}", "pass a budget such as --max-latency-ms 50")
+
+
+def recommend(candidates: list[Candidate], max_latency_ms: float | None = None, max_memory_mb: float | None = None,
+              min_retained: float | None = None, prefer: str = "quality") -> Recommendation:
+    """Best feasible candidate: highest quality (or lowest latency / memory with `prefer`), with a reason for every loser."""
+    check_budgets(max_latency_ms, max_memory_mb, min_retained, prefer)
     if not candidates:
         raise BadInput("no measured candidates to choose from", "run `tradeoff compare` (or bench/eval) first")
     verdicts = []
