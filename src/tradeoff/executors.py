@@ -71,7 +71,11 @@ def _child(cell: Cell, conn) -> None:
     """Entry point of a per-cell child process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides; it kills us on Ctrl-C
     _die_with_parent()
-    conn.send(run_one(cell))
+    outcome = run_one(cell)
+    try:
+        conn.send(outcome)
+    except OSError:  # the driver is gone (killed or interrupted): nobody is left to tell
+        pass
     conn.close()
 
 
@@ -101,20 +105,22 @@ class ProcessExecutor:
     def _run(self, cell: Cell) -> Record:
         receive, send = self._ctx.Pipe(duplex=False)
         child = self._ctx.Process(target=_child, args=(cell, send), name=f"tradeoff-cell-{cell.key}", daemon=True)
-        child.start()
-        send.close()
         try:
+            child.start()
+            send.close()
             try:
                 outcome = receive.recv()  # returns when the child sends, or raises EOFError when it dies
             except EOFError:
                 outcome = None
             child.join()
         except BaseException:  # Ctrl-C or anything else in the driver: the cell in flight is dropped
-            child.kill()
-            child.join()
+            if child.pid is not None:
+                child.kill()
+                child.join()
             raise
         finally:
             receive.close()
+            send.close()
         if outcome is not None:
             return _outcome(cell, outcome)
         code = child.exitcode

@@ -50,7 +50,7 @@ def _cleanup(proc):
 
 
 def _resume_and_check(study, store, finished: dict[str, str]):
-    result = cli("run", str(study), store=store)
+    result = cli("run", str(study), "--executor", "inline", store=store)  # inline: no forkserver to warm up
     assert result.returncode == 0, result.stderr
     assert f"{len(finished)} already in the store, {12 - len(finished)} ran" in result.stdout
     after = _records(store)
@@ -72,7 +72,7 @@ def test_sigkill_mid_study_loses_only_the_cell_in_flight(tmp_path):
 
 
 def test_ctrl_c_stops_cleanly_and_keeps_finished_cells(tmp_path):
-    proc, study, store = _start_and_wait(tmp_path, at_least=2)
+    proc, study, store = _start_and_wait(tmp_path, at_least=1)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends to the whole foreground group
     try:
         _, stderr = proc.communicate(timeout=60)
@@ -81,7 +81,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_cells(tmp_path):
     assert proc.returncode == 130, stderr
     assert "interrupted; finished results were kept" in stderr and "Traceback" not in stderr
     finished = _records(store)
-    assert 2 <= len(finished) < 12
+    assert 1 <= len(finished) < 12
     with Store.open(store) as s:
         assert s.integrity_check() == "ok"
         summary = run_study(prepare(study), s, executor="inline")
