@@ -9,9 +9,9 @@ A study file names models and, per kind, the grid axes; every combination is a c
     seq_len = [128, 512]
 
     [[bench]]                      # a table, or several ([[bench]]) for separate grids
-    backend = ["pytorch", "onnx"]
-    batch = [1, 8]
-    seq_len = 128                  # a scalar is a one-value axis
+    backend = ["eager", "onnx"]
+    shape = ["1x128", "8x128"]     # BATCHxSEQ: shorthand for batch and seq_len
+    workload = "fixed"             # a scalar is a one-value axis
     resources = { cpus = 1, gpus = 0 }
 
     [eval]
@@ -272,15 +272,30 @@ def _expand(kind: str, grid: Any, path: tuple, top_models: list[str] | None, whe
             if not _scalar(v):
                 raise where.error(path + (axis,), f"values must be strings, numbers or booleans, got {type(v).__name__} {v!r}")
         axes[axis] = values
+    if "shape" in axes:
+        axes["shape"] = [_shape(v, path + ("shape",), where) for v in axes["shape"]]
     gpus = resources.get("gpus")
     cells = []
     for model in models:
         for combo in itertools.product(*axes.values()):
-            cell = dict(zip(axes, combo))
+            cell = {}
+            for axis, value in zip(axes, combo):
+                cell.update(value if axis == "shape" else {axis: value})
             wants_gpu = str(cell.get("device", "cpu")).startswith("cuda")
             cells.append(Cell(kind, model, model, weights, cell, cpus=float(resources.get("cpus", 1)),
                               gpus=float(gpus if gpus is not None else (1 if wants_gpu else 0))))
     return cells
+
+
+_SHAPE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
+
+
+def _shape(value: Any, path: tuple, where: _Locator) -> dict[str, int]:
+    """`shape = "8x128"` is shorthand for batch 8 and seq_len 128 (as in `tradeoff bench --shape`)."""
+    m = _SHAPE.match(str(value))
+    if not m or not int(m.group(1)) or not int(m.group(2)):
+        raise where.error(path, f"malformed shape {value!r}", "write BATCHxSEQ with positive numbers, e.g. \"8x128\"")
+    return {"batch": int(m.group(1)), "seq_len": int(m.group(2))}
 
 
 # ---- validation ---------------------------------------------------------------------------------

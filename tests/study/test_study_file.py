@@ -62,6 +62,12 @@ def test_yaml_and_toml_describe_the_same_cells(tmp_path):
     assert [c.key for c in a.cells] == [c.key for c in b.cells]
 
 
+def test_shape_is_shorthand_for_batch_and_seq_len(tmp_path):
+    study = parse(write(tmp_path / "s.toml", 'models = ["d"]\n[bench]\nbackend = "onnx"\nshape = ["1x128", "8X64"]\n'))
+    assert [c.cell for c in study.cells] == [{"backend": "onnx", "batch": 1, "seq_len": 128},
+                                             {"backend": "onnx", "batch": 8, "seq_len": 64}]
+
+
 def test_prepare_resolves_canonical_names(tmp_path):
     study = prepare(write(tmp_path / "s.toml", 'models = ["distilbert"]\n[inspect]\nseq_len = 64\n'))
     assert study.cells[0].model == "distilbert" and study.cells[0].model_name == "distilbert-base-uncased"
@@ -81,6 +87,7 @@ BAD = [
     ("s.toml", 'models = ["d"]\n[bench]\nresources = { tpus = 1 }\n', ["s.toml:3", "bench.resources.tpus", "unknown resource"]),
     ("s.toml", 'models = ["d"]\n[[bench]]\nbatch = 1\n[[bench]]\n# a comment\nbatch = [[1]]\n',
      ["s.toml:6", "bench[1].batch", "strings, numbers or booleans"]),
+    ("s.toml", 'models = ["d"]\n[bench]\nshape = ["1x128", "0x5"]\n', ["s.toml:3", "bench.shape", "malformed shape '0x5'"]),
     ("s.toml", 'models = ["d"]\ninspect = 3\n', ["s.toml:2", "inspect", "table of grid axes"]),
     ("s.yaml", "models: [distilbert\ninspect: {}\n", ["s.yaml:2", "malformed YAML"]),
     ("s.yaml", "models: [distilbert]\ninspect:\n  seq_len:\n    - 128\n    - {a: 1}\n", ["s.yaml:3", "inspect.seq_len", "strings, numbers"]),
@@ -114,7 +121,7 @@ def test_whole_grid_is_validated_before_anything_runs(tmp_path, text, words):
 
 
 # ---- property-based: any grid we can write parses to its full product ----------------------------
-axis_names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(lambda n: n not in RESERVED and n not in RUNNERS)
+axis_names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(lambda n: n not in RESERVED and n not in RUNNERS and n != "shape")
 scalars = st.one_of(st.integers(-10**6, 10**6), st.booleans(),
                     st.floats(allow_nan=False, allow_infinity=False, width=32).filter(lambda f: not f.is_integer()),
                     st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=12))
