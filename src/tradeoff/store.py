@@ -93,7 +93,7 @@ def provenance_of(record: Record, **given: str | None) -> dict[str, str | None]:
         "git_commit": git_commit(),
         "env_fingerprint": env_fingerprint(record.env),
         "model_revision": record.details.get("model_revision") or record.details.get("weights_hash"),
-        "data_hash": record.details.get("data_hash"),
+        "data_hash": record.details.get("data_hash") or _data_hashes(record.details),
     }
     return {name: given.get(name) or found[name] for name in PROVENANCE}
 
@@ -148,6 +148,14 @@ def _file_sha256(path: Path) -> str:
         memo[ident] = digest.hexdigest()
         _atomic_write(memo_path, lambda tmp: tmp.write_text(json.dumps(memo)))
     return memo[ident]
+
+
+def _data_hashes(details: dict) -> str | None:
+    """The sha256 of each data set a measurement read (evaluate puts them in details as *sha256)."""
+    found = {k: v for k, v in sorted(details.items()) if k.endswith("sha256") and isinstance(v, str) and v}
+    if len(found) <= 1:
+        return next(iter(found.values()), None)
+    return ",".join(f"{k.removesuffix('sha256').rstrip('_') or 'data'}={v}" for k, v in found.items())
 
 
 class Store:

@@ -49,6 +49,17 @@ def test_provenance_and_wal(tmp_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+def test_data_hash_comes_from_the_data_sets_a_measurement_read(tmp_path):
+    with Store.open(tmp_path / "r.db") as store:
+        one, two = make_record(1), make_record(2)
+        one.details["sha256"] = "aaa"
+        two.details.update({"train_sha256": "bbb", "test_sha256": "ccc"})
+        store.put(one)
+        store.put(two)
+        assert store.provenance(one.key)["data_hash"] == "aaa"
+        assert store.provenance(two.key)["data_hash"] == "test=ccc,train=bbb"
+
+
 def test_default_path_honours_env(tmp_path, monkeypatch):
     monkeypatch.setenv("TRADEOFF_STORE", str(tmp_path / "x" / "mine.db"))
     assert default_path() == tmp_path / "x" / "mine.db"
