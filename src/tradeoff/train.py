@@ -188,7 +188,7 @@ def fit(model, batches: Iterable[dict], loss_fn: Callable[[torch.nn.Module, dict
             step += 1
             losses.append(running / pending)
             pending, running = 0, 0.0
-            bar.advance(losses[-1])
+            bar.advance(losses[-1], (tokens - tokens_before) / max(time.perf_counter() - started, 1e-9))
             if eval_fn is not None and eval_every and step % eval_every == 0 and evaluate():
                 stop = True
             if ckpt_root is not None and checkpoint_every and step % checkpoint_every == 0:
@@ -200,7 +200,7 @@ def fit(model, batches: Iterable[dict], loss_fn: Callable[[torch.nn.Module, dict
             _optimizer_step(accelerator, model, optimizer, scheduler, max_grad_norm)
             step += 1
             losses.append(running / pending)
-            bar.advance(losses[-1])
+            bar.advance(losses[-1], (tokens - tokens_before) / max(time.perf_counter() - started, 1e-9))
         epoch += 1
         if eval_fn is not None and not eval_every and not stop and evaluate():
             stop = True
@@ -228,7 +228,7 @@ def _optimizer_step(accelerator, model, optimizer, scheduler, max_grad_norm) -> 
 
 
 class _progress:
-    """A rich progress bar on stderr (or nothing), showing the running loss."""
+    """A rich progress bar on stderr (or nothing), showing the running loss and tokens/s."""
 
     def __init__(self, enabled: bool, label: str, total: int):
         self.bar = None
@@ -237,14 +237,15 @@ class _progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(),
+                                TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.fields[tps]:,.0f} tokens/s"),
+                                TimeRemainingColumn(),
                                 console=Console(stderr=True), transient=True)
-            self.task = self.bar.add_task(label, total=total, loss=float("nan"))
+            self.task = self.bar.add_task(label, total=total, loss=float("nan"), tps=0.0)
             self.bar.start()
 
-    def advance(self, loss: float) -> None:
+    def advance(self, loss: float, tokens_per_s: float) -> None:
         if self.bar is not None:
-            self.bar.update(self.task, advance=1, loss=loss)
+            self.bar.update(self.task, advance=1, loss=loss, tps=tokens_per_s)
 
     def close(self) -> None:
         if self.bar is not None:
