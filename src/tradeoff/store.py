@@ -172,7 +172,10 @@ class Store:
         if path.exists():
             _check_is_store(path)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise BadInput(f"cannot create results store {path}: {e.strerror}", "pass a writable --store path") from None
         try:
             conn = sqlite3.connect(path, timeout=60, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")

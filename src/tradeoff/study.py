@@ -180,10 +180,11 @@ def load_study_file(path: str | Path) -> tuple[dict, _Locator]:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
-            message = str(e)
-            if "at end of document" in message:
-                message = message.replace("at end of document", f"at line {len(text.splitlines())}, end of file")
-            raise BadInput(f"{path}: malformed TOML: {message}", "fix the study file") from None
+            message = str(e).replace("(at end of document)", f"(at line {len(text.splitlines()) or 1}, end of file)")
+            at = re.search(r"\s*\(at line (\d+), (.*)\)$", message)
+            where = f"{path}:{at.group(1)}" if at else str(path)
+            problem = message[:at.start()] + f" ({at.group(2)})" if at else message
+            raise BadInput(f"{where}: malformed TOML: {problem}", "fix the study file") from None
         return data, _Locator(str(path), _toml_lines(text))
     if suffix in (".yaml", ".yml"):
         import yaml

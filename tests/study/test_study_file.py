@@ -75,7 +75,8 @@ def test_prepare_resolves_canonical_names(tmp_path):
 
 BAD = [
     # (file name, text, the message must contain these, in this order)
-    ("s.toml", 'models = ["bert-base-uncased"\n[inspect]\n', ["s.toml", "malformed TOML", "line 2"]),
+    ("s.toml", 'models = ["bert-base-uncased"\n[inspect]\n', ["s.toml:2", "malformed TOML"]),
+    ("s.toml", 'models = ["d"]\nmodels = ["e"]\n', ["s.toml:2", "malformed TOML", "column"]),
     ("s.toml", 'models = ["distilbert"]\nmodles = 1\n[inspect]\n', ["s.toml:2", "modles", "unknown field"]),
     ("s.toml", 'models = []\n[inspect]\n', ["s.toml:1", "models", "non-empty list"]),
     ("s.toml", 'models = ["distilbert", 3]\n[inspect]\n', ["s.toml:1", "models[1]", "non-empty string"]),
