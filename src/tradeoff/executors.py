@@ -53,18 +53,20 @@ def _outcome(cell: Cell, outcome: tuple) -> Record:
     return Record.model_validate_json(outcome[1])
 
 
-class InlineExecutor:
-    name = "inline"
-
-    def map(self, cells: list[Cell]) -> Iterator[tuple[Cell, Record]]:
-        for cell in cells:
-            yield cell, _outcome(cell, run_one(cell))
+class _Executor:
+    """map(cells) yields (cell, record) as cells finish; used as a context manager."""
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         pass
+
+
+class InlineExecutor(_Executor):
+    def map(self, cells: list[Cell]) -> Iterator[tuple[Cell, Record]]:
+        for cell in cells:
+            yield cell, _outcome(cell, run_one(cell))
 
 
 def _child(cell: Cell, conn) -> None:
@@ -89,9 +91,7 @@ def _die_with_parent() -> None:
         pass
 
 
-class ProcessExecutor:
-    name = "process"
-
+class ProcessExecutor(_Executor):
     def __init__(self):
         import multiprocessing
 
@@ -129,17 +129,9 @@ class ProcessExecutor:
         how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
         return failed(cell, "error", f"the cell's process died ({how})")
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        pass
-
-
-class RayExecutor:
+class RayExecutor(_Executor):
     """Each cell is a Ray task sized by the cell's CPUs and GPUs; the driver writes the records."""
-
-    name = "ray"
 
     def __init__(self, address: str | None = None):
         try:
