@@ -43,8 +43,12 @@ def run_one(cell: Cell) -> tuple:
     return ("record", record.model_dump_json())
 
 
-def failed(cell: Cell, status: str, message: str) -> Record:
-    return Record(kind=cell.kind, model=cell.model_name, weights=cell.weights, cell=cell.cell, status=status, error=message)
+def failed(cell: Cell, status: str, message: str, here: bool = True) -> Record:
+    """A record standing in for a cell that did not finish; `here`: it ran on this machine (so record its env)."""
+    from tradeoff.env import environment
+
+    return Record(kind=cell.kind, model=cell.model_name, weights=cell.weights, cell=cell.cell, status=status,
+                  error=message, env=environment() if here else {})
 
 
 def _outcome(cell: Cell, outcome: tuple) -> Record:
@@ -172,7 +176,8 @@ class RayExecutor(_Executor):
                 try:
                     outcome = ray.get(done[0])
                 except ray.exceptions.RayError as e:  # the worker or its node died, or the task was cancelled
-                    yield cell, failed(cell, "error", f"Ray task failed: {type(e).__name__}: {str(e).splitlines()[0]}")
+                    yield cell, failed(cell, "error", f"Ray task failed: {type(e).__name__}: {str(e).splitlines()[0]}",
+                                      here=False)
                     continue
                 yield cell, _outcome(cell, outcome)
         finally:

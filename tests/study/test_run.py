@@ -43,6 +43,7 @@ def test_a_failing_cell_becomes_an_error_record_and_the_rest_run(tmp_path, execu
     assert [r.status for r in records] == ["ok", "error", "ok"]
     assert "RuntimeError: boom" in records[1].error and "crashy_runner.py" in records[1].error
     assert records[1].key == cells[1].key  # the error record stands in for that exact cell
+    assert records[1].env["cpu"]  # and says where it failed
     pids = {r.metrics["pid"].value for r in records if r.status == "ok"}
     assert (pids == {os.getpid()}) == (executor == "inline")
     if executor == "process":
@@ -62,6 +63,19 @@ def test_process_executor_survives_segfault_and_kill(tmp_path):
 def test_bad_input_from_a_cell_stops_the_study_with_one_line(executor):
     with make_executor(executor) as runner, pytest.raises(BadInput, match="this cell is impossible"):
         list(runner.map([crashy("bad")]))
+
+
+def test_dry_run_lists_what_would_run(tmp_path):
+    from tradeoff import api
+
+    study = write(tmp_path / "s.toml", STUDY)
+    store = tmp_path / "r.db"
+    assert {r["action"] for r in api.plan_study(str(study), store=str(store))} == {"run"}
+    with Store.open(store) as s:
+        run_study(prepare(study), s, executor="inline")
+    rows = api.plan_study(str(study), store=str(store))
+    assert len(rows) == 6 and {r["action"] for r in rows} == {"skip (in store)"}
+    assert {r["action"] for r in api.plan_study(str(study), store=str(store), force=True)} == {"run"}
 
 
 def test_error_records_are_retried_on_resume(tmp_path):
