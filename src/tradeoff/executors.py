@@ -99,8 +99,11 @@ class ProcessExecutor(_Executor):
     def __init__(self):
         import multiprocessing
 
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(_PRELOAD)
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            self._ctx = multiprocessing.get_context("forkserver")
+            self._ctx.set_forkserver_preload(_PRELOAD)
+        else:  # Windows: each cell pays the imports, isolation is the same
+            self._ctx = multiprocessing.get_context("spawn")
 
     def map(self, cells: list[Cell]) -> Iterator[tuple[Cell, Record]]:
         for cell in cells:
