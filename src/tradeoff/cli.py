@@ -301,12 +301,13 @@ def bench(
     shape: str = typer.Option("1x128", "--shape", help="Comma list of BATCHxSEQ, e.g. 1x128,32x128."),
     workload: Optional[str] = typer.Option(None, "--workload", help="fixed | real | generate (default: fixed for encoders, generate for decoders)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
-    budget: float = typer.Option(15.0, "--budget", help="Seconds of timing per cell at most."),
+    budget: float = typer.Option(15.0, "--budget", help="Seconds of timing per cell (at least 3 interleaved rounds are always taken)."),
     target: float = typer.Option(0.03, "--target", help="Stop once the median's 95% interval is within this fraction."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: physical cores)."),
     new_tokens: int = typer.Option(32, "--new-tokens", help="generate: tokens to decode."),
     padding: str = typer.Option("longest", "--padding", help="real: pad each batch to its longest text, or to max_length (the shape's SEQ)."),
-    samples: int = typer.Option(128, "--samples", help="real: texts per pass (SST-2 validation)."),
+    samples: int = typer.Option(128, "--samples", help="real: texts per pass."),
+    data: str = typer.Option("sst2", "--data", help="real: the texts whose lengths are used (sst2 validation, a JSONL/CSV file or a folder)."),
     pretrained: bool = typer.Option(False, "--pretrained", help="Load real weights instead of random ones (must be available offline)."),
     isolate: bool = typer.Option(True, "--isolate/--no-isolate", help="Run each backend group in its own child process."),
     store: Optional[str] = typer.Option(None, "--store", help="Results store (SQLite file) to write every record to."),
@@ -336,7 +337,8 @@ def bench(
                            weights="pretrained" if pretrained else "random", isolate=isolate, store=store,
                            on_plan=lambda plan: progress.update(task, total=plan.cells),
                            on_record=on_record, on_status=lambda text: progress.update(task, description=text[:60]),
-                           budget_s=budget, target=target, threads=threads, new_tokens=new_tokens, padding=padding, samples=samples)
+                           budget_s=budget, target=target, threads=threads, new_tokens=new_tokens, padding=padding, samples=samples,
+                           dataset=data)
     if fmt == "json":
         print(to_json(result.as_json()))
         return

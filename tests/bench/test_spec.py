@@ -51,6 +51,7 @@ def test_contract_cell_validation(tiny):
     (["--device", "tpu"], "unknown device 'tpu'"),
     (["--workload", "train"], "unknown workload 'train'"),
     (["--budget", "-1"], "--budget must be positive"),
+    (["--workload", "real", "--data", "/no/such/texts.jsonl"], "no such data file"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, message, capsys, monkeypatch):
     import tradeoff.bench.suite as suite

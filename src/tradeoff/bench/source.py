@@ -59,7 +59,7 @@ class Source:
             return Path(self.ref.location)
         if self.ref.kind == "folder":
             return Path(self.ref.location)
-        if self.weights == "pretrained":
+        if self.weights == "pretrained" or self.ref.kind == "catalog":  # installed weights, even when we time random ones
             from tradeoff.models.weights import local_weights
 
             return local_weights(self.ref, assemble=False)

@@ -63,6 +63,7 @@ class Settings:
     new_tokens: int = 32
     padding: str = "longest"
     samples: int = 128  # real workload: sentences per pass
+    dataset: str = "sst2"  # real workload: a data set name, file or folder
     threads: int | None = None
     seed: int = 0
 

@@ -51,6 +51,10 @@ def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKEND
             extra = settings.new_tokens if w == "generate" and source.role == "decoder" else 0
             for _, seq in shapes:
                 spec.check_seq_len(source.name, seq, limit, extra)
+    if chosen and "real" in chosen:
+        from tradeoff.bench.workloads import read_texts
+
+        read_texts(settings.dataset, 1)  # a missing or unreadable data set is bad input, found now
     if weights == "pretrained":
         from tradeoff.models.weights import require_weights
 
@@ -77,7 +81,7 @@ def extra_axes(workload: str, settings: spec.Settings) -> dict:
     if workload == "generate":
         return {"new_tokens": settings.new_tokens}
     if workload == "real":
-        return {"dataset": "sst2", "padding": settings.padding, "samples": settings.samples}
+        return {"dataset": settings.dataset, "padding": settings.padding, "samples": settings.samples}
     return {}
 
 

@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,38 +98,20 @@ class Unsupported(Exception):
     """This workload cannot run on this model/backend: the cell is skipped with the reason."""
 
 
-def dataset_file(name: str) -> Path:
-    """A data set name (sst2) or a file (.jsonl with "text", or .txt with one text per line)."""
-    path = Path(os.path.expanduser(name))
-    if path.is_file():
-        return path
-    roots = [Path(os.environ["TRADEOFF_DATA"])] if os.environ.get("TRADEOFF_DATA") else []
-    for root in [*roots, SHARED_DATA]:
-        candidate = root / name / "validation.jsonl"
-        if candidate.is_file():
-            return candidate
-    raise BadInput(f"no data set {name!r} here", "pass a .jsonl file with a \"text\" field (or a .txt file), or set TRADEOFF_DATA")
+def read_texts(dataset: str, limit: int) -> tuple[list[str], str]:
+    """The first `limit` texts of a data set: a name under $TRADEOFF_DATA or the shared data folder
+    (sst2 -> its validation split), or anything the eval stage reads (a file, a folder, fine-foods)."""
+    from tradeoff.evaluate.data import read_rows
 
-
-def read_texts(path: Path, limit: int) -> list[str]:
-    texts = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            if path.suffix == ".jsonl":
-                try:
-                    row = json.loads(line)
-                    texts.append(str(row["text"]))
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    raise BadData(f"{path}:{number}: not a JSON object with a \"text\" field", "fix the file") from None
-            else:
-                texts.append(line.rstrip("\n"))
-            if len(texts) >= limit:
-                break
+    source: str | Path = dataset
+    if not Path(os.path.expanduser(dataset)).exists():
+        roots = [Path(os.environ["TRADEOFF_DATA"])] if os.environ.get("TRADEOFF_DATA") else []
+        source = next((root / dataset for root in [*roots, SHARED_DATA] if (root / dataset).is_dir()), dataset)
+    rows, path, _ = read_rows(source, "eval")
+    texts = [str(r["text"]) for r in rows[:limit] if isinstance(r, dict) and r.get("text") is not None]
     if not texts:
-        raise BadData(f"{path} has no texts", "use a file with at least one line of text")
-    return texts
+        raise BadData(f"{path} has no \"text\" field", "use data with a text column (e.g. SST-2 JSONL)")
+    return texts, path
 
 
 def tokenizer_for(source):
@@ -154,8 +135,7 @@ def real(loaded, source, cell: dict, peak_flops: float | None, seed: int = 0) ->
     import torch
 
     batch, max_len = cell["batch"], cell["seq_len"]
-    path = dataset_file(cell.get("dataset", "sst2"))
-    texts = read_texts(path, int(cell.get("samples", 128)))
+    texts, path = read_texts(cell.get("dataset", "sst2"), int(cell.get("samples", 128)))
     tokenizer, tokenizer_name = tokenizer_for(source)
     lengths = [min(len(ids), max_len) for ids in tokenizer(texts, truncation=True, max_length=max_len)["input_ids"]]
     pad_to_max = cell.get("padding", "longest") == "max_length"
@@ -185,7 +165,7 @@ def real(loaded, source, cell: dict, peak_flops: float | None, seed: int = 0) ->
         m.update(achieved(flops, p50_s.value, peak_flops))
         return m
 
-    return Workload(call, summarize, {"data": str(path), "texts": n, "batches": len(batches), "tokens": tokens,
+    return Workload(call, summarize, {"data": path, "texts": n, "batches": len(batches), "tokens": tokens,
                                       "mean_length": tokens / n, "lengths_from": tokenizer_name})
 
 
