@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Every shipped benchmark, one after the other (never in parallel: they time the same CPUs).
+# Each prints the ratio it exists to measure, from interleaved runs in one process:
+#   bench_overhead     tradeoff's batch-1 median / a bare perf_counter loop   (target: within 3%)
+#   eval_throughput    transformers.pipeline time / tradeoff's eval time     (target: >= 2x, identical predictions)
+#   distill_throughput training tokens/s of a half-depth student (and MFU on a GPU)
+# Usage: bash benchmarks/run_all.sh   (after scripts/setup.sh; data from ../shared/data)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+py=.venv/bin/python
+echo "== bench_overhead";     $py benchmarks/bench_overhead.py
+echo "== eval_throughput";    $py benchmarks/eval_throughput.py
+echo "== distill_throughput"; $py benchmarks/distill_throughput.py
