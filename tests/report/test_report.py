@@ -37,7 +37,7 @@ def test_claims_verdicts(records):
 
 
 def test_inconclusive_when_interval_straddles(records):
-    from conftest import speedup
+    from report_records import speedup
 
     records = [r for r in records if not r.cell.get("baseline")] + [speedup("distilbert-base-uncased", "bert-base-uncased", 1.62, 1.50, 1.75)]
     assert {c.id: c.verdict for c in comparison(records).claims}["C5"] == "inconclusive"
@@ -66,7 +66,7 @@ def xss_records(records, tmp_path):
     """A model folder and a data name carrying markup, as a user could supply them."""
     import json
 
-    from conftest import bench, evaluation
+    from report_records import bench, evaluation
 
     folder = tmp_path / "<img src=x onerror=alert(1)>"
     folder.mkdir()
