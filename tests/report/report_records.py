@@ -1,6 +1,4 @@
 """Records as bench and eval write them, for testing decide / claims / report on known numbers."""
-import json
-
 import numpy as np
 
 from tradeoff.record import Metric, Record
