@@ -303,7 +303,7 @@ def bench(
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
     budget: float = typer.Option(15.0, "--budget", help="Seconds of timing per cell (at least 3 interleaved rounds are always taken)."),
     target: float = typer.Option(0.03, "--target", help="Stop once the median's 95% interval is within this fraction."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: physical cores)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: physical cores not busy with other processes)."),
     new_tokens: int = typer.Option(32, "--new-tokens", help="generate: tokens to decode."),
     padding: str = typer.Option("longest", "--padding", help="real: pad each batch to its longest text, or to max_length (the shape's SEQ)."),
     samples: int = typer.Option(128, "--samples", help="real: texts per pass."),

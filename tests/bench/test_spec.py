@@ -35,6 +35,8 @@ def test_settings_checked():
 def test_contract_cell_validation(tiny):
     cell = validate_cell(tiny["tiny-bert"], {"backend": "onnx", "batch": 2, "seq_len": 16})
     assert (cell.backend, cell.device, cell.workload) == ("onnx", "cpu", "fixed")
+    with pytest.raises(BadInput, match="threads must be a positive integer"):
+        validate_cell(tiny["tiny-bert"], {"backend": "eager", "threads": 0})
     with pytest.raises(BadInput, match="unknown bench cell keys: colour"):
         validate_cell(tiny["tiny-bert"], {"backend": "eager", "colour": "red"})
     with pytest.raises(BadInput, match="exceeds tiny-bert's 64 positions"):

@@ -22,7 +22,7 @@ def run_cell(model: str, cell: dict, weights: str = "random") -> Record:
     import torch
 
     from tradeoff.bench.runner import Group, run_group
-    from tradeoff.bench.spec import TIMING_KEYS, Settings
+    from tradeoff.bench.spec import TIMING_KEYS, Settings, default_threads
 
     parsed = validate_cell(model, cell, weights)
     threads = torch.get_num_threads()
@@ -31,7 +31,7 @@ def run_cell(model: str, cell: dict, weights: str = "random") -> Record:
         settings = {k: cell[k] for k in TIMING_KEYS if k in cell}
         Settings(**settings).check()
         run_group(Group(models=[model], backend=parsed.backend, device=parsed.device, cells=[cell], weights=weights,
-                        threads=parsed.threads, settings=settings), records.append)
+                        threads=parsed.threads or default_threads(), settings=settings), records.append)
     finally:
         torch.set_num_threads(threads)
     return records[0]

@@ -46,7 +46,7 @@ def measure_matmul(device: str, dtype: str, seconds: float) -> float:
     import torch
 
     n = SIZES[device]
-    torch_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.float32}[dtype]
+    torch_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
     a = torch.randn(n, n, dtype=torch_dtype, device=device)
     b = torch.randn(n, n, dtype=torch_dtype, device=device)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)

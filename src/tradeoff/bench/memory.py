@@ -58,7 +58,8 @@ class PeakRss:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
+        self.end = self.proc.memory_info().rss
+        self.peak = max(self.peak, self.end)
         if self.cuda:
             import torch
 
@@ -69,7 +70,13 @@ class PeakRss:
 
     @property
     def delta(self) -> int:
+        """Peak added while the block ran (transients included)."""
         return max(0, self.peak - self.start)
+
+    @property
+    def kept(self) -> int:
+        """Still resident when the block ended (what a loaded model holds)."""
+        return max(0, self.end - self.start)
 
 
 def parameter_bytes(model) -> int:

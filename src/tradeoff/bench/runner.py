@@ -82,17 +82,18 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
         for m, c in group.expected():
             on_record(record(m, c, "skipped", reason))
         return
-    try:
-        peak_dtype = "bf16" if backend.dtype == "bf16" else "fp32"
-        on_status(f"{group.backend}: measuring peak matmul FLOP/s")
-        peak = hardware.peak_flops(group.device, peak_dtype, group.threads)
-    except Exception:  # utilisation is a bonus, never a reason to fail a cell
-        peak, peak_dtype = None, None
+    peak, peak_dtype = None, None  # int8 kernels beat the fp32 matmul peak: no utilisation for them
+    if backend.dtype in ("fp32", "bf16"):
+        try:
+            on_status(f"{group.backend}: measuring peak matmul FLOP/s")
+            peak, peak_dtype = hardware.peak_flops(group.device, backend.dtype, group.threads), backend.dtype
+        except Exception:  # utilisation is a bonus, never a reason to fail a cell
+            pass
 
     prepared: dict[str, float] = {}
     for m, source in list(sources.items()):  # one-off work (code imports, ONNX export) before memory is measured
-        source.flops_model
         try:
+            source.flops_model
             t0 = time.perf_counter()
             backend.prepare(source, status=lambda s: on_status(f"{group.backend}: {s}"))
             prepared[m] = time.perf_counter() - t0
@@ -173,7 +174,8 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
                 "stop": run.stop_reason, "warmup_calls": run.warmup_calls[m], "noisy": noise["noisy"], "noise": noise,
                 "attention": model.attention, "dtype": model.dtype, "threads": group.threads,
                 "paired_with": [o for o in runs if o != m], "process_base_rss_mb": base_rss / MB,
-                "peak_flops": peak, "peak_flops_dtype": peak_dtype, "prepare_s": prepared.get(m), **model.details}))
+                "peak_flops": peak, "peak_flops_dtype": peak_dtype, "prepare_s": prepared.get(m),
+                "first_call_s": first_call[m], **model.details}))  # first call: includes torch.compile's compile time
         if baseline is None:
             continue
         for m, ratio in paired.speedups(run.seconds, baseline).items():
@@ -192,15 +194,16 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
 
 
 def memory_metrics(model, load_mem: PeakRss, load_s: float, run_mem: PeakRss, base_rss: int, source: Source) -> dict[str, Metric]:
-    """Memory of one model in one cell. `model_memory_mb` (load + first call) is the model's own
-    footprint; `peak_rss_mb` adds the process's RSS before any model, i.e. the peak a process
-    running only this model would reach."""
-    own = load_mem.delta + run_mem.delta
+    """Memory of one model in one cell. `model_memory_mb` (what loading kept + the first call's peak)
+    is the model's own footprint; `peak_rss_mb` adds the process's RSS before any model and takes the
+    higher of the loading and running peaks: the peak a process running only this model would reach."""
+    own = load_mem.kept + run_mem.delta
     m = {"load_time_s": Metric(value=load_s, unit="s"),
-         "load_rss_mb": Metric(value=load_mem.delta / MB, unit="MB"),
+         "load_peak_rss_mb": Metric(value=load_mem.delta / MB, unit="MB"),
+         "load_rss_mb": Metric(value=load_mem.kept / MB, unit="MB"),
          "run_rss_mb": Metric(value=run_mem.delta / MB, unit="MB"),
          "model_memory_mb": Metric(value=own / MB, unit="MB"),
-         "peak_rss_mb": Metric(value=(base_rss + own) / MB, unit="MB")}
+         "peak_rss_mb": Metric(value=(base_rss + max(own, load_mem.delta)) / MB, unit="MB")}
     if model.param_bytes is not None:
         m["param_mb"] = Metric(value=model.param_bytes / MB, unit="MB")
     disk = disk_bytes(source.weights_path())

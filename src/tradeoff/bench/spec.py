@@ -95,7 +95,7 @@ class Cell:
     workload: str
     batch: int
     seq_len: int
-    threads: int
+    threads: int | None  # None: decided when the cell runs (default_threads)
     extra: dict = field(default_factory=dict)  # new_tokens (generate), dataset/padding (real)
 
     def as_dict(self) -> dict:
@@ -116,7 +116,9 @@ class Cell:
         device = parse_list([d.get("device", "cpu")], DEVICES, "device")[0]
         workload = parse_list([d.get("workload", "fixed")], WORKLOADS, "workload")[0]
         batch, seq = parse_shape(f"{d.get('batch', 1)}x{d.get('seq_len', 128)}")
-        threads = d.get("threads") or default_threads()
+        threads = d.get("threads")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0):
+            raise BadInput(f"threads must be a positive integer, got {threads!r}", "e.g. threads = 2")
         extra = {k: d[k] for k in ("new_tokens", "dataset", "padding", "samples") if k in d}
         if workload == "generate":
             extra.setdefault("new_tokens", Settings.new_tokens)
@@ -124,16 +126,24 @@ class Cell:
             extra.setdefault("dataset", "sst2")
             extra.setdefault("padding", Settings.padding)
             extra.setdefault("samples", Settings.samples)
-        return cls(backend, device, workload, batch, seq, int(threads), extra)
+        return cls(backend, device, workload, batch, seq, threads, extra)
 
 
 def default_threads() -> int:
-    """Physical cores when psutil knows them: hyper-threads rarely help dense matmuls."""
+    """Physical cores not busy with other processes right now (at least 1).
+
+    Hyper-threads rarely help dense matmuls, and on a shared machine an OpenMP team larger than
+    the idle cores stalls at every barrier: SmolLM2 decode measured 7x slower with 2 threads than
+    with 1 while neighbours kept one of the 2 cores busy. `--threads` overrides; the count used is
+    recorded with every result.
+    """
     import os
 
     import psutil
 
-    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    cores = psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    busy = psutil.cpu_percent(interval=0.3) / 100 * (psutil.cpu_count() or cores)
+    return max(1, cores - int(busy + 0.5))
 
 
 def check_seq_len(model: str, seq_len: int, max_context: int, extra_tokens: int = 0) -> None:

@@ -112,8 +112,8 @@ def measure(calls: dict[str, Callable[[], Any]], *, device: str = "cpu", budget_
     warm = dict.fromkeys(names, 0)
     for name in names:  # warm-up: at least min_warmup calls and warmup_s seconds per callable
         t0 = time.perf_counter()
-        seconds = warmup_s.get(name, 0.0) if isinstance(warmup_s, dict) else warmup_s
-        while warm[name] < min_warmup or time.perf_counter() - t0 < seconds:
+        warm_for = warmup_s.get(name, 0.0) if isinstance(warmup_s, dict) else warmup_s
+        while warm[name] < min_warmup or time.perf_counter() - t0 < warm_for:
             timer.time(calls[name])
             warm[name] += 1
             if time.perf_counter() - t0 > budget_s / 4:
