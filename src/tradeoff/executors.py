@@ -15,6 +15,7 @@ out of memory or is killed becomes a Record with status "error"/"oom"; a cell wh
 from __future__ import annotations
 
 import signal
+import threading
 import traceback
 from typing import Iterator
 
@@ -104,6 +105,19 @@ class ProcessExecutor(_Executor):
             self._ctx.set_forkserver_preload(_PRELOAD)
         else:  # Windows: each cell pays the imports, isolation is the same
             self._ctx = multiprocessing.get_context("spawn")
+
+    def __enter__(self):
+        if self._ctx.get_start_method() == "forkserver" and threading.current_thread() is threading.main_thread():
+            # Started with Ctrl-C ignored, the forkserver hands that on to every child from its first
+            # instruction, so a Ctrl-C never interrupts a child half-way through its start.
+            from multiprocessing import forkserver
+
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                forkserver.ensure_running()
+            finally:
+                signal.signal(signal.SIGINT, previous)
+        return self
 
     def map(self, cells: list[Cell]) -> Iterator[tuple[Cell, Record]]:
         for cell in cells:
