@@ -10,7 +10,6 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from tradeoff.models.load import build_meta
 from tradeoff.models.refs import ModelRef, model_role
 
 BYTES_PER_PARAM = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0, "int4": 0.5}
@@ -104,6 +103,8 @@ def inspect_ref(ref: ModelRef, seq_len: int | None = None, trust_remote_code: bo
 
 def anatomy_of(config, name: str, source: str = "config", seq_len: int | None = None, claims=()) -> Anatomy:
     import torch
+
+    from tradeoff.models.load import build_meta  # torch loads here, not when the CLI starts
 
     role = model_role(config)
     model = build_meta(config, role)
