@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -101,18 +102,22 @@ def export(source, target: Path) -> None:
     batch, seq = torch.export.Dim("batch", min=1, max=4096), torch.export.Dim("seq", min=2, max=source.max_positions())
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(module, (), kwargs=example, dynamo=True, verbose=False,
-                                    input_names=list(example), output_names=["output"],
-                                    dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}})
-        program.save(str(tmp))
+    onnx_log = logging.getLogger("torch.onnx")
+    level = onnx_log.level
+    onnx_log.setLevel(logging.ERROR)  # "torchvision is not installed" and similar notices
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(module, (), kwargs=example, dynamo=True, verbose=False,
+                                        input_names=list(example), output_names=["output"],
+                                        dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}})
+            program.save(str(tmp))
+    finally:
+        onnx_log.setLevel(level)
     os.replace(tmp, target)
 
 
 def quantize(fp32: Path, target: Path) -> None:
-    import logging
-
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
