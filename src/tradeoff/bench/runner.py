@@ -68,16 +68,17 @@ def pin_threads(threads: int) -> None:
 
 def run_group(group: Group, on_record: Callable[[Record], None], on_status: Callable[[str], None] = lambda _: None) -> None:
     settings = Settings(**group.settings)
-    pin_threads(group.threads)
-    env = environment()
     backend = backends_mod.get(group.backend)
+    reason = backend.unavailable(group.device)
+    if not reason:
+        pin_threads(group.threads)
+    env = environment()
     sources = {m: Source(m, group.weights, settings.seed) for m in group.models}
 
     def record(model: str, cell: dict, status: str = "ok", error: str | None = None, **kw) -> Record:
         return Record(kind="bench", model=sources[model].name, weights=group.weights, cell=cell, env=env,
                       status=status, error=error, **kw)
 
-    reason = backend.unavailable(group.device)
     if reason:
         for m, c in group.expected():
             on_record(record(m, c, "skipped", reason))

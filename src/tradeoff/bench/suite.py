@@ -167,8 +167,10 @@ def bench(models: list[str], backends=spec.DEFAULT_BACKENDS, devices=("cpu",), s
             on_record(record)
 
     status = on_status or (lambda _: None)
+    from tradeoff.bench.backends import get
+
     for group in the_plan.groups:
-        if isolate:
+        if isolate and not get(group.backend).unavailable(group.device):  # a skipped group needs no child
             from tradeoff.bench.isolate import run_isolated
 
             run_isolated(group, keep, status)
