@@ -99,6 +99,9 @@ class Comparison:
         lines = [rec.summary()]
         lines += [f"{v.candidate.label}: {'; '.join(v.reasons)}" for v in rec.verdicts if v.candidate is not rec.best and v.reasons]
         lines.append(f"Pareto frontier over {', '.join(rec.frontier_axes) or 'nothing measured'}: " + ", ".join(c.label for c in rec.frontier))
+        if rec.quality_frontier:
+            lines.append("Pareto frontier over latency, memory, quality (models scored with real weights): "
+                         + ", ".join(c.label for c in rec.quality_frontier))
         return lines
 
     def memory_bars(self) -> dict[str, dict[str, float]]:
@@ -131,8 +134,8 @@ def _data_name(r: Record) -> str:
 
 def _fmt_quality(q: "Quality") -> str:
     v = q.value
-    if v.unit == "%":
-        return f"{v.value:.1%}" + (f" [{v.low:.1%}, {v.high:.1%}]" if v.low is not None else "")
+    if v.unit == "%":  # eval stores percentages: 79.0 means 79%
+        return f"{v.value:.1f}%" + (f" [{v.low:.1f}, {v.high:.1f}]" if v.low is not None else "")
     return v.fmt(3)
 
 

@@ -45,6 +45,7 @@ class Recommendation:
     frontier: list[Candidate]
     objective: str
     frontier_axes: list[str]
+    quality_frontier: list[Candidate]  # among candidates with measured quality, when not all have it
 
     def summary(self) -> str:
         if self.best is None:
@@ -110,7 +111,9 @@ def recommend(candidates: list[Candidate], max_latency_ms: float | None = None, 
     for v in verdicts:
         if v.feasible and v.candidate is not best:
             v.reasons.append(_why_not(v.candidate, best, prefer))
-    return Recommendation(best, verdicts, pareto(candidates), prefer, [label for _, _, label in _active(candidates)])
+    scored = [c for c in candidates if c.quality is not None]
+    return Recommendation(best, verdicts, pareto(candidates), prefer, [label for _, _, label in _active(candidates)],
+                          pareto(scored) if scored and len(scored) < len(candidates) else [])
 
 
 def _rank_key(prefer: str):
@@ -136,7 +139,8 @@ def _best(feasible: list[Candidate], prefer: str) -> Candidate | None:
 
 def _why_not(c: Candidate, best: Candidate, prefer: str) -> str:
     if prefer == "quality" and c.quality is None and best.quality is not None:
-        return f"fits, but its quality was not measured ({c.weights} weights), unlike {best.label}"
+        why = "an estimate, not run here" if c.weights == "estimate" else f"{c.weights} weights"
+        return f"fits, but its quality was not measured ({why}), unlike {best.label}"
     if prefer == "quality" and c.quality is not None and best.quality is not None and c.quality < best.quality:
         return f"fits, but lower quality than {best.label} ({c.quality:.3g} vs {best.quality:.3g})"
     if c.latency_ms is not None and best.latency_ms is not None and c.latency_ms > best.latency_ms:

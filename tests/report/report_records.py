@@ -32,6 +32,6 @@ def evaluation(model, acc, data="fine_foods", n=400, seed=0):
     y_pred = np.where(right, y_true, 1 - y_true)
     return Record(kind="eval", model=model, weights="pretrained", env=ENV,
                   cell={"task": "classification", "data": data, "mode": "finetune"},
-                  metrics={"accuracy": Metric(value=acc, unit="%", low=acc - 0.02, high=acc + 0.02)},
+                  metrics={"accuracy": Metric(value=acc * 100, unit="%", low=acc * 100 - 2, high=acc * 100 + 2)},
                   details={"task": "classification", "mode": "finetune", "seed": 0, "n": n,
                            "scores": {"y_true": y_true.tolist(), "y_pred": y_pred.tolist()}})
