@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The main job, offline: set up, then put BERT-base, DistilBERT and Llama 2 side by side.
+# The main job, offline: set up, then the whole comparison (BERT-base vs DistilBERT vs Llama-2-7B on
+# anatomy, speed and memory; real-weight quality on fine-food reviews for a teacher, its distilled
+# student, a small encoder and a decoder), ending with the table, the claims check, the
+# recommendation and the HTML report. Pass --quick for the ~3-minute version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/tradeoff inspect bert-base-uncased distilbert-base-uncased llama-2-7b llama-2-13b llama-2-70b "$@"
+.venv/bin/tradeoff demo "$@"
