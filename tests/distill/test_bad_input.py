@@ -2,8 +2,9 @@
 import pytest
 
 from tradeoff.cli import main
+from tradeoff.paths import shared_data
 
-AUSTEN = "/work/shared/data/austen/validation.txt"
+AUSTEN = str(shared_data() / "austen/validation.txt")
 
 
 @pytest.fixture

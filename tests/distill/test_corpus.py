@@ -4,8 +4,9 @@ import torch
 
 from tradeoff.distill.corpus import corpus_loader, text_blocks
 from tradeoff.errors import BadData, BadInput
+from tradeoff.paths import shared_data
 
-AUSTEN = "/work/shared/data/austen/validation.txt"
+AUSTEN = str(shared_data() / "austen/validation.txt")
 
 
 def test_blocks_are_wrapped_and_contiguous(tmp_path, tokenizer):

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from safetensors.torch import load_file
+from tradeoff.paths import shared_data
 
-AUSTEN = "/work/shared/data/austen/validation.txt"
+AUSTEN = str(shared_data() / "austen/validation.txt")
 STEPS = 24
 
 

@@ -5,8 +5,9 @@ import json
 import pytest
 
 from tradeoff.distill import distill, run_cell
+from tradeoff.paths import shared_data
 
-SST2 = "/work/shared/data/sst2"
+SST2 = str(shared_data() / "sst2")
 
 
 @pytest.fixture

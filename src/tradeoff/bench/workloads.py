@@ -18,10 +18,8 @@ import numpy as np
 
 from tradeoff.bench import timing
 from tradeoff.errors import BadData, BadInput
+from tradeoff.paths import shared_data
 from tradeoff.record import Metric
-
-SHARED_DATA = Path("/work/shared/data")
-
 
 @dataclass
 class Workload:
@@ -105,8 +103,8 @@ def read_texts(dataset: str, limit: int) -> tuple[list[str], str]:
 
     source: str | Path = dataset
     if not Path(os.path.expanduser(dataset)).exists():
-        roots = [Path(os.environ["TRADEOFF_DATA"])] if os.environ.get("TRADEOFF_DATA") else []
-        source = next((root / dataset for root in [*roots, SHARED_DATA] if (root / dataset).is_dir()), dataset)
+        root = shared_data()
+        source = root / dataset if root is not None and (root / dataset).is_dir() else dataset
     rows, path, _ = read_rows(source, "eval")
     texts = [str(r["text"]) for r in rows[:limit] if isinstance(r, dict) and r.get("text") is not None]
     if not texts:
