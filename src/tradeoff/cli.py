@@ -20,14 +20,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 err = Console(stderr=True)
 
 
-def check_format(fmt: str) -> str:
-    from tradeoff.render import FORMATS
-
-    if fmt not in FORMATS:
-        raise BadInput(f"unknown output format {fmt!r}", f"use one of {', '.join(FORMATS)}")
-    return fmt
-
-
 def output_format(json_: bool, markdown: bool, csv_: bool) -> str:
     chosen = [f for f, on in (("json", json_), ("markdown", markdown), ("csv", csv_)) if on]
     if len(chosen) > 1:
