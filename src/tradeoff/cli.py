@@ -259,6 +259,7 @@ def eval_command(
     window: int = typer.Option(1024, "--window", help="Perplexity: tokens per window."),
     stride: int = typer.Option(512, "--stride", help="Perplexity: new tokens per window."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Perplexity: score only the first N tokens."),
+    backend: str = typer.Option("eager", "--backend", help="Comma list for encoder classification: eager, eager-bf16, onnx, onnx-int8, torch-int8 (each reports its agreement with eager)."),
     save: Optional[str] = typer.Option(None, "--save", help="Keep the fine-tuned model in this folder (from_pretrained loads it)."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -277,7 +278,7 @@ def eval_command(
                           calibrate=calibrate, template=template, label_names=_csv_list(label_names),
                           verbalisers=_csv_list(verbalisers), text_column=text_column, label_column=label_column,
                           tokens_column=tokens_column, tags_column=tags_column, window=window, stride=stride,
-                          max_tokens=max_tokens)
+                          max_tokens=max_tokens, backend=_csv_list(backend))
     if fmt == "json":
         print(to_json(result.as_json()))
         return

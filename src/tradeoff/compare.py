@@ -164,7 +164,8 @@ def quality_by_model(records: list[Record], quality_baseline: str | None) -> dic
 
     best: dict[str, Record] = {}
     for r in records:
-        if r.kind == "eval" and r.status == "ok" and r.weights == "pretrained" and r.details.get("task") in PRIMARY:
+        eager = r.details.get("backend", "eager") == "eager"  # a quantized model's accuracy is not the model's
+        if r.kind == "eval" and r.status == "ok" and r.weights == "pretrained" and eager and r.details.get("task") in PRIMARY:
             name = PRIMARY[r.details["task"]]
             old = best.get(r.model)
             better = old is None or (r.metrics[name].value < old.metrics[name].value if name == "perplexity" else r.metrics[name].value > old.metrics[name].value)

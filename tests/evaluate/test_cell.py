@@ -137,3 +137,26 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(tiny_bert, sst, tmp
     assert not save.exists()
     assert main(["eval", "bert-base-uncased", "--data", str(sst), "--quiet"]) == 2
     assert "no pretrained weights" in capsys.readouterr().err
+
+
+def test_backends_score_the_same_model_and_report_agreement_with_eager(tiny_bert, sst, tmp_path):
+    from tradeoff.evaluate.suite import evaluate
+
+    saved = tmp_path / "saved"
+    run_cell(str(tiny_bert), _cell(sst, mode="finetune"), save_dir=saved)
+    result = evaluate([str(saved)], _cell(sst, mode="checkpoint", backend=["eager", "onnx", "torch-int8"]), progress=False)
+    eager, onnx, int8 = result.records
+    assert "backend" not in eager.details and eager.cell["backend"] == "eager"
+    assert onnx.details["backend"] == "onnx" and onnx.details["agreement_with_eager"] == 100.0
+    assert onnx.details["scores"] == eager.details["scores"]  # fp32 ONNX is the same function
+    assert int8.details["agreement_n"] == 40 and 0 <= int8.details["agreement_with_eager"] <= 100
+    assert result.baseline == f"{eager.model}:checkpoint" and f"{eager.model}:checkpoint@onnx" in result.retained
+    columns, rows = result.table()
+    assert "agrees with eager" in columns and rows[1]["agrees with eager"] == "100.0%"
+
+
+def test_backend_applies_to_encoder_classification_only(tiny_bert, tiny_llama, sst):
+    with pytest.raises(BadInput, match="unknown eval backend"):
+        run_cell(str(tiny_bert), _cell(sst, mode="probe", backend="tensorrt"))
+    with pytest.raises(BadInput, match="encoder classification only"):
+        run_cell(str(tiny_llama), _cell(sst, mode="zero-shot", backend="onnx"))

@@ -45,3 +45,25 @@ def test_sliding_window_scores_every_token_once_and_matches_full_context(tiny_ll
     assert np.exp(sum(full["nll"]) / sum(full["tokens"])) == __import__("pytest").approx(float(torch.exp(loss)), rel=1e-4)
     windowed, info = perplexity_windows(model, tok, text, window=16, stride=8)
     assert sum(windowed["tokens"]) == n - 1 and info["windows"] > 1
+
+
+def test_short_texts_share_a_batch_up_to_the_first_batchs_padded_size():
+    lengths = [40, 40, 10, 10, 10, 10, 10, 10, 10, 10, 5]
+    batches = list(inference.length_buckets(lengths, 2))
+    assert batches[0] == [0, 1]  # 2 x 40 = 80 tokens: the budget
+    assert batches[1] == [2, 3, 4, 5, 6, 7, 8, 9]  # 8 x 10 = 80
+    assert all(len(b) * max(lengths[i] for i in b) <= 80 for b in batches)
+    assert list(inference.length_buckets([], 4)) == []
+
+
+def test_first_token_shortcut_gives_the_full_models_logits(tiny_bert):
+    torch.manual_seed(0)
+    model = load_pretrained(str(tiny_bert), task="sequence-classification", num_labels=3).eval()
+    tok = load_tokenizer(str(tiny_bert))
+    assert inference._reads_first_token_only(model)
+    batch = inference.pad_batch(tok, inference.encode(tok, ["good film", "the movie was very very bad", "a"]))
+    with torch.inference_mode():
+        full = model(**batch).logits
+        short = inference.classify_logits(model, batch)
+        again = model(**batch).logits  # the shortcut is undone afterwards
+    assert torch.allclose(full, short, atol=1e-5) and torch.equal(full, again)

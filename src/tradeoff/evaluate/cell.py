@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tradeoff.env import environment
 from tradeoff.errors import BadInput, TradeoffError
+from tradeoff.evaluate import backend
 from tradeoff.evaluate import data as data_mod
 from tradeoff.evaluate.metrics import task_metrics
 from tradeoff.models.refs import ModelRef, parse_ref
@@ -23,7 +24,7 @@ DEFAULTS = {"task": "auto", "data": None, "train": None, "mode": "auto", "seed":
             "train_limit": None, "epochs": 3, "lr": 5e-5, "batch_size": 32, "max_length": 128, "patience": 2,
             "k": 4, "calibrate": False, "template": None, "verbalisers": None, "text_column": "text",
             "label_column": "label", "label_names": None, "tokens_column": "tokens", "tags_column": "tags",
-            "window": 1024, "stride": 512, "max_tokens": None}
+            "window": 1024, "stride": 512, "max_tokens": None, "backend": "eager"}
 
 
 def settings(cell: dict) -> dict:
@@ -40,12 +41,16 @@ def settings(cell: dict) -> dict:
         s["task"] = data_mod.detect_task(s["data"], s["tokens_column"])
     if s["task"] not in TASKS:
         raise BadInput(f"unknown task {s['task']!r}", f"use one of {', '.join(TASKS)}")
+    backend.check(s["backend"])
     return s
 
 
 def resolve_mode(s: dict, role: str) -> str:
     """The mode a model runs in; auto picks fine-tuning for encoders and zero-shot for decoders."""
     mode, task = s["mode"], s["task"]
+    if s.get("backend", "eager") != "eager" and (task != "classification" or role == "decoder"):
+        raise BadInput(f"--backend {s['backend']} applies to encoder classification only",
+                       "drop --backend (eager) for NER, perplexity and decoders")
     if task == "perplexity":
         if role != "decoder":
             raise BadInput("perplexity needs a decoder (causal LM)", "score encoders on classification or NER")
@@ -167,11 +172,13 @@ def _run(ref: ModelRef, s: dict, mode: str, hp, save_dir, progress: bool) -> tup
     if train is not None:
         classification.check_labels_match(train, test)
     if mode == "checkpoint":
-        pred, info = classification.evaluate_checkpoint(ref, test, hp.batch_size, hp.max_length)
+        pred, info = classification.evaluate_checkpoint(ref, test, hp.batch_size, hp.max_length, s["backend"])
     elif mode == "finetune":
-        pred, info = classification.finetune_and_predict(ref, train, test, seed=seed, hp=hp, progress=progress, save_dir=save_dir)
+        pred, info = classification.finetune_and_predict(ref, train, test, seed=seed, hp=hp, progress=progress,
+                                                         save_dir=save_dir, backend=s["backend"])
     elif mode == "probe":
-        pred, info = classification.probe(ref, train, test, seed=seed, batch_size=hp.batch_size, max_length=hp.max_length)
+        pred, info = classification.probe(ref, train, test, seed=seed, batch_size=hp.batch_size, max_length=hp.max_length,
+                                          backend=s["backend"])
     else:
         model, tokenizer = load_pretrained(ref, task="causal-lm"), load_tokenizer(ref)
         pred, info = decoder.classify(model, tokenizer, test, train=train, k=int(s["k"]) if mode == "k-shot" else 0, seed=seed,

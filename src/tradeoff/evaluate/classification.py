@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from tradeoff.errors import BadInput
+from tradeoff.evaluate import backend as backend_mod
 from tradeoff.evaluate import inference
 from tradeoff.evaluate.data import Classification, train_dev_split
 from tradeoff.evaluate.finetune import HyperParams, cache_key, finetune
@@ -14,15 +15,24 @@ from tradeoff.models.refs import ModelRef
 from tradeoff.models.weights import require_weights
 
 
-def predict(model, tokenizer, texts: list[str], batch_size: int = 32, max_length: int | None = None) -> np.ndarray:
-    return inference.logits(model, tokenizer, texts, batch_size, max_length).argmax(-1)
+def predict(model, tokenizer, texts: list[str], batch_size: int = 32, max_length: int | None = None,
+            backend: str = "eager") -> tuple[np.ndarray, dict]:
+    """Predicted labels; through another backend, also how often they agree with eager's."""
+    eager = inference.logits(model, tokenizer, texts, batch_size, max_length).argmax(-1)
+    if backend == "eager":
+        return eager, {}
+    forward = backend_mod.forward_fn(model, backend)
+    ours = inference.logits(model, tokenizer, texts, batch_size, max_length, forward=forward).argmax(-1)
+    return ours, {"backend": backend, **backend_mod.agreement(ours, eager)}
 
 
 def _accuracy(model, tokenizer, data: Classification, hp: HyperParams) -> float:
-    return float(np.mean(predict(model, tokenizer, data.texts, hp.batch_size, hp.max_length) == np.asarray(data.labels)))
+    pred, _ = predict(model, tokenizer, data.texts, hp.batch_size, hp.max_length)
+    return float(np.mean(pred == np.asarray(data.labels)))
 
 
-def evaluate_checkpoint(ref: ModelRef, data: Classification, batch_size: int = 32, max_length: int | None = None):
+def evaluate_checkpoint(ref: ModelRef, data: Classification, batch_size: int = 32, max_length: int | None = None,
+                        backend: str = "eager"):
     """Score a model whose classification head is already trained (e.g. a folder saved by --save)."""
     config = ref.config()
     trained = any(a.endswith("ForSequenceClassification") for a in (getattr(config, "architectures", None) or []))
@@ -33,11 +43,11 @@ def evaluate_checkpoint(ref: ModelRef, data: Classification, batch_size: int = 3
         raise BadInput(f"{ref.name} predicts {config.num_labels} classes but the data has {len(data.label_names)}",
                        "score it on data with the labels it was trained on")
     model = load_pretrained(ref, task="sequence-classification")
-    return predict(model, load_tokenizer(ref), data.texts, batch_size, max_length), {}
+    return predict(model, load_tokenizer(ref), data.texts, batch_size, max_length, backend)
 
 
 def finetune_and_predict(ref: ModelRef, train: Classification, data: Classification, *, seed: int, hp: HyperParams,
-                         progress: bool = True, save_dir=None):
+                         progress: bool = True, save_dir=None, backend: str = "eager"):
     """Fine-tune on train (minus a seeded dev split for early stopping), then predict `data`."""
     from tradeoff.evaluate.finetune import save
 
@@ -53,22 +63,34 @@ def finetune_and_predict(ref: ModelRef, train: Classification, data: Classificat
     if save_dir is not None:
         save(model, tokenizer, save_dir, info)
         info = {**info, "saved_to": str(save_dir)}
-    return predict(model, tokenizer, data.texts, hp.batch_size, hp.max_length), {**info, "n_dev": len(dev), "cache_key": key}
+    pred, scored = predict(model, tokenizer, data.texts, hp.batch_size, hp.max_length, backend)
+    return pred, {**info, **scored, "n_dev": len(dev), "cache_key": key}
 
 
 def probe(ref: ModelRef, train: Classification, data: Classification, *, seed: int, batch_size: int = 32,
-          max_length: int | None = 128, C: float = 1.0):
-    """Logistic regression on frozen mean-pooled embeddings: what the pretrained features know, in seconds."""
+          max_length: int | None = 128, C: float = 1.0, backend: str = "eager"):
+    """Logistic regression on frozen mean-pooled embeddings: what the pretrained features know, in seconds.
+
+    Through another backend the probe is trained and scored on that backend's embeddings (as it
+    would be deployed), and compared with the eager probe's predictions."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     model, tokenizer = load_pretrained(ref, task="base"), load_tokenizer(ref)
-    x_train = inference.embeddings(model, tokenizer, train.texts, batch_size, max_length)
-    x_test = inference.embeddings(model, tokenizer, data.texts, batch_size, max_length)
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000, random_state=seed))
-    clf.fit(x_train, train.labels)
-    return clf.predict(x_test), {"n_train": len(train), "C": C, "embedding": "mean-pooled last hidden state"}
+
+    def fit_predict(forward=None):
+        x_train = inference.embeddings(model, tokenizer, train.texts, batch_size, max_length, forward)
+        x_test = inference.embeddings(model, tokenizer, data.texts, batch_size, max_length, forward)
+        clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000, random_state=seed))
+        return clf.fit(x_train, train.labels).predict(x_test)
+
+    info = {"n_train": len(train), "C": C, "embedding": "mean-pooled last hidden state"}
+    eager = fit_predict()
+    if backend == "eager":
+        return eager, info
+    ours = fit_predict(backend_mod.forward_fn(model, backend))
+    return ours, {**info, "backend": backend, **backend_mod.agreement(ours, eager)}
 
 
 def check_labels_match(train: Classification, data: Classification) -> None:

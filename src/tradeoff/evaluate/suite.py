@@ -16,7 +16,8 @@ from tradeoff.record import Record
 
 
 def _label(record: Record) -> str:
-    return f"{record.model}:{record.details.get('mode', record.cell.get('mode', '?'))}"
+    backend = record.details.get("backend", "eager")
+    return f"{record.model}:{record.details.get('mode', record.cell.get('mode', '?'))}" + (f"@{backend}" if backend != "eager" else "")
 
 
 @dataclass
@@ -27,6 +28,8 @@ class EvalResult:
 
     def table(self) -> tuple[list[str], list[dict]]:
         columns = ["model", "task", "mode", "metric", "value [95% CI]", "n", f"retained vs {self.baseline}", "McNemar p"]
+        if any("agreement_with_eager" in r.details for r in self.records):
+            columns.insert(3, "agrees with eager")
         rows = []
         for r in self.records:
             label = _label(r)
@@ -37,7 +40,9 @@ class EvalResult:
                 continue
             name = PRIMARY[task]
             comp = self.retained.get(label, {})
-            rows.append({"model": r.model, "task": task, "mode": r.details["mode"], "metric": name.replace("_", " "),
+            agree = r.details.get("agreement_with_eager")
+            rows.append({"model": r.model, "task": task, "mode": r.details["mode"] + (f" @{r.details['backend']}" if agree is not None else ""),
+                         "agrees with eager": f"{agree:.1f}%" if agree is not None else "", "metric": name.replace("_", " "),
                          "value [95% CI]": r.metrics[name].fmt(3), "n": r.details.get("n", ""),
                          f"retained vs {self.baseline}": "baseline" if label == self.baseline else
                          (comp["retained"].fmt(3) if "retained" in comp else "-"),
@@ -57,27 +62,32 @@ class EvalResult:
 
 
 def plan(models: list[str], cell: dict, modes: list[str]) -> list[tuple[str, dict]]:
-    """(model, cell) pairs for every model x applicable mode; raises BadInput if anything cannot run."""
+    """(model, cell) pairs for every model x applicable mode x backend; raises BadInput if anything cannot run."""
     if not models:
         raise BadInput("no models given", "name at least one model, e.g. `tradeoff eval all-MiniLM-L6-v2 --data ...`")
-    s = settings(cell)
+    backends = cell.get("backend") or ["eager"]
+    backends = list(dict.fromkeys([backends] if isinstance(backends, str) else backends))
+    s = settings({**cell, "backend": backends[0]})
+    for name in backends[1:]:
+        settings({**s, "backend": name})
     cells = []
     for model in models:
         ref = parse_ref(model)
         role = ref.role()
         chosen = []
         for mode in modes:
-            try:
-                chosen.append(resolve_mode({**s, "mode": mode}, role))
-            except BadInput:
-                if len(modes) == 1:
-                    raise
+            for name in backends:
+                try:
+                    chosen.append((resolve_mode({**s, "mode": mode, "backend": name}, role), name))
+                except BadInput:
+                    if len(modes) == 1 and len(backends) == 1:
+                        raise
         if not chosen:
-            raise BadInput(f"none of the modes {modes} applies to {ref.name} ({role}) on {s['task']}",
+            raise BadInput(f"none of the modes {modes} with backends {backends} applies to {ref.name} ({role}) on {s['task']}",
                            "add a mode that fits it (encoders: finetune, probe, checkpoint; decoders: zero-shot, k-shot)")
         check_weights(ref, "pretrained")
-        for mode in dict.fromkeys(chosen):
-            cells.append((model, {**cell, "task": s["task"], "mode": mode}))
+        for mode, name in dict.fromkeys(chosen):
+            cells.append((model, {**cell, "task": s["task"], "mode": mode, "backend": name}))
     return cells
 
 

@@ -37,16 +37,8 @@ class Onnx(Backend):
         return None
 
     def load(self, source, device: str, threads: int, status=lambda _: None) -> Loaded:
-        import onnxruntime as ort
-
         path = self.model_file(source, status)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        providers = ["CUDAExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]
-        session = ort.InferenceSession(str(path), options, providers=providers)
+        session = open_session(path, device, threads)
         output = session.get_outputs()[0].name
 
         def forward(feed):
@@ -63,17 +55,21 @@ class Onnx(Backend):
 
     def model_file(self, source, status=lambda _: None) -> Path:
         folder = cache_dir() / "onnx" / f"{source.name}-{source.cache_key()}"
+        return self.files(folder, lambda path: export(source, path), source.name, source.config.model_type, status)
+
+    def files(self, folder: Path, export_to, name: str, model_type: str, status=lambda _: None) -> Path:
+        """The cached model file in `folder`: exported by `export_to(path)` (and quantized) on first use."""
         fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
         if not fp32.is_file():
-            status(f"exporting {source.name} to ONNX")
+            status(f"exporting {name} to ONNX")
             try:
-                export(source, fp32)
+                export_to(fp32)
             except (MemoryError, KeyboardInterrupt):
                 raise
             except Exception as e:  # exporter failures come in many types; the reason is what matters
-                raise CannotRun(f"{self.name}: ONNX export of {source.config.model_type} failed: {_first_line(e)}") from e
+                raise CannotRun(f"{self.name}: ONNX export of {model_type} failed: {_first_line(e)}") from e
         if self.int8 and not int8.is_file():
-            status(f"quantizing {source.name} to int8")
+            status(f"quantizing {name} to int8")
             try:
                 quantize(fp32, int8)
             except (MemoryError, KeyboardInterrupt):
@@ -81,6 +77,18 @@ class Onnx(Backend):
             except Exception as e:
                 raise CannotRun(f"onnx-int8: dynamic quantization failed: {_first_line(e)}") from e
         return int8 if self.int8 else fp32
+
+
+def open_session(path: Path, device: str, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    providers = ["CUDAExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]
+    return ort.InferenceSession(str(path), options, providers=providers)
 
 
 def _first_line(e: Exception) -> str:
@@ -94,12 +102,15 @@ def _attention(source) -> str:
 
 def export(source, target: Path) -> None:
     """Export the shared forward computation with dynamic batch and sequence axes; atomic write."""
+    export_module(forward_module(source.build(), source.role), target, source.max_positions())
+
+
+def export_module(module, target: Path, max_positions: int) -> None:
+    """Export `module(input_ids, attention_mask)` with dynamic batch and sequence axes; atomic write."""
     import torch
 
-    model = source.build()
-    module = forward_module(model, source.role)
     example = {"input_ids": torch.ones(2, 16, dtype=torch.long), "attention_mask": torch.ones(2, 16, dtype=torch.long)}
-    batch, seq = torch.export.Dim("batch", min=1, max=4096), torch.export.Dim("seq", min=2, max=source.max_positions())
+    batch, seq = torch.export.Dim("batch", min=1, max=4096), torch.export.Dim("seq", min=2, max=max_positions)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     onnx_log = logging.getLogger("torch.onnx")
