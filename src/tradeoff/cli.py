@@ -249,7 +249,7 @@ def eval_command(
     patience: int = typer.Option(2, "--patience", help="Dev evaluations without improvement before stopping."),
     k: int = typer.Option(4, "--k", help="Demonstrations for k-shot."),
     calibrate: bool = typer.Option(False, "--calibrate", help="Decoders: contextual calibration with a content-free input."),
-    template: Optional[str] = typer.Option(None, "--template", help="Decoder prompt with {text} (and optionally {choices})."),
+    template: Optional[str] = typer.Option(None, "--template", help="Decoder prompt with {text} (and optionally {choices}); default 'Text: {text}\\nSentiment:', for sentiment."),
     label_names: Optional[str] = typer.Option(None, "--label-names", help="Comma list of names for labels 0..K-1 (or the tag list for NER)."),
     verbalisers: Optional[str] = typer.Option(None, "--verbalisers", help="Comma list of words a decoder scores per label."),
     text_column: str = typer.Option("text", "--text-column"),

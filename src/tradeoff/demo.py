@@ -58,6 +58,8 @@ def run(out: Path, quick: bool = False, store_path: str | None = None, on_status
         eval_cell = {"data": f"{DATA}:test", "train": f"{DATA}:train", "mode": plan.encoder_mode, "limit": plan.test_limit,
                      "train_limit": plan.train_limit, "epochs": plan.epochs, "max_length": plan.max_length}
         modes[DECODER] = "zero-shot"
+        # "other" (under five stars) is no word a language model answers with: score sentiment words instead
+        eval_cell.update(template="Review: {text}\nSentiment:", verbalisers=["negative", "positive"])
         comparison = compare(
             [*ARCHITECTURES, *quality_refs], baseline=ARCHITECTURES[0], backends=plan.backends, shapes=("1x128",),
             eval_cell=eval_cell, eval_refs=quality_refs, eval_modes=modes, quality_baseline=TEACHER, store=store,

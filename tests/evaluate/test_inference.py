@@ -67,3 +67,26 @@ def test_first_token_shortcut_gives_the_full_models_logits(tiny_bert):
         short = inference.classify_logits(model, batch)
         again = model(**batch).logits  # the shortcut is undone afterwards
     assert torch.allclose(full, short, atol=1e-5) and torch.equal(full, again)
+
+
+def _reference_scores(model, tok, prompt: str, words: list[str]) -> list[float]:
+    """log P(word | prompt) from one unpadded sequence per (prompt, word): the definition."""
+    out = []
+    for w in words:
+        p_ids, w_ids = tok(prompt)["input_ids"], tok(w, add_special_tokens=False)["input_ids"]
+        ids = torch.tensor([p_ids + w_ids])
+        with torch.inference_mode():
+            logprobs = torch.log_softmax(model(input_ids=ids).logits[0].float(), -1)
+        out.append(sum(float(logprobs[len(p_ids) - 1 + j, t]) for j, t in enumerate(w_ids)))
+    return out
+
+
+def test_label_scores_left_padded_last_columns_equal_unpadded_scoring(tiny_llama):
+    from tradeoff.evaluate.decoder import label_scores
+
+    model, tok = load_pretrained(str(tiny_llama), task="causal-lm"), load_tokenizer(str(tiny_llama))
+    prompts = ["the movie was good . sentiment :", "bad", "john went to paris and the film was very very bad . review :"]
+    for words in ([" positive", " negative"], [" very good", " bad"]):  # single- and multi-token verbalisers
+        batched = label_scores(model, tok, prompts, words, batch_size=8)
+        expected = np.array([_reference_scores(model, tok, p, words) for p in prompts])
+        assert np.allclose(batched, expected, atol=1e-4), (words, batched, expected)

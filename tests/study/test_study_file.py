@@ -113,6 +113,11 @@ def test_bad_study_file_names_line_and_field(tmp_path, name, text, words):
     ('models = ["./missing-folder"]\n[inspect]\n', ["s.toml:1", "./missing-folder", "no such file"]),
     ('models = ["distilbert"]\n\n[inspect]\nbackend = "onnx"\n', ["s.toml:3", "inspect cell", "only seq_len", "backend"]),
     ('models = ["distilbert"]\n[inspect]\nseq_len = [64, -1]\n', ["s.toml:2", "seq_len=-1", "positive integer"]),
+    ('models = ["distilbert"]\n[eval]\ntask = "classification"\ndata = "d.jsonl"\nbackend = "tensorrt"\n',
+     ["s.toml:2", "eval cell", "backend=tensorrt", "unknown eval backend"]),
+    ('models = ["distilbert"]\n[eval]\ntask = "classification"\ndata = "d.jsonl"\n', ["eval cell", "no pretrained weights"]),
+    ('models = ["distilbert"]\n[distill]\nmode = "task"\ndata = "d.jsonl"\nepoch = 3\n',
+     ["s.toml:2", "distill cell", "unknown distillation option", "epoch"]),
 ])
 def test_whole_grid_is_validated_before_anything_runs(tmp_path, text, words):
     with pytest.raises(BadInput) as err:

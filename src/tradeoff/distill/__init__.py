@@ -10,7 +10,7 @@ from pathlib import Path
 from tradeoff.errors import BadInput, TradeoffError
 from tradeoff.record import Record
 
-__all__ = ["distill", "run_cell"]
+__all__ = ["distill", "run_cell", "validate_cell"]
 
 
 def _modes():
@@ -20,8 +20,14 @@ def _modes():
 
 
 def _call(fn, options: dict):
-    """Call a mode with the options it takes; options only the other mode takes must be left at their
-    defaults (or None), so `--test` with `--corpus` is an error rather than silently ignored."""
+    """Call a mode with the options it takes."""
+    params = _check_options(fn, options)
+    return fn(**{k: v for k, v in options.items() if k in params})
+
+
+def _check_options(fn, options: dict):
+    """Options only the other mode takes must be left at their defaults (or None), so `--test` with
+    `--corpus` is an error rather than silently ignored. Returns fn's parameters."""
     params = inspect.signature(fn).parameters
     known = {name for mode in _modes().values() for name in inspect.signature(mode).parameters}
     unknown = sorted(set(options) - known)
@@ -32,7 +38,7 @@ def _call(fn, options: dict):
         if name in other and value is not None and not _is_default_elsewhere(name, value):
             raise BadInput(f"--{name.replace('_', '-')} does not apply to this kind of distillation",
                            "use --corpus for task-agnostic options and --data for task-specific ones")
-    return fn(**{k: v for k, v in options.items() if k in params})
+    return params
 
 
 def _is_default_elsewhere(name: str, value) -> bool:
@@ -64,13 +70,12 @@ def distill(teacher: str, *, corpus: str | Path | None = None, data: str | None 
     return result
 
 
-def run_cell(model: str, cell: dict, weights: str = "pretrained") -> Record:
-    """One distillation as a study cell: `cell` holds `mode` ("corpus" | "task"), `data` (the corpus or
-    the labelled set) and any option of that mode; the distilled student's Record comes back.
+def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> tuple[str, str, str, dict]:
+    """Raise BadInput for a distill cell that cannot run, before any cell of a study runs.
 
-    Bad input raises before any work; a failure while running comes back as a Record with status error.
-    """
-    from tradeoff.env import environment
+    Returns (mode, the data keyword of that mode, the data, the other options)."""
+    from tradeoff.distill.run import checked_ref
+    from tradeoff.evaluate.cell import check_weights
 
     if weights != "pretrained":
         raise BadInput(f"distillation needs a pretrained teacher, not {weights!r} weights",
@@ -82,8 +87,26 @@ def run_cell(model: str, cell: dict, weights: str = "pretrained") -> Record:
     if "data" not in options:
         raise BadInput("distill cell needs `data` (a text corpus or a labelled set)", "add data to the cell")
     source = options.pop("data")
-    options.setdefault("progress", False)
     key = "corpus" if mode == "corpus" else "data"
+    _check_options(_modes()[mode], {"teacher": model, key: source, **options})
+    ref, _, role = checked_ref(model)
+    check_weights(ref, weights)
+    if mode == "task" and role != "encoder":
+        raise BadInput(f"task-specific distillation needs an encoder classifier; {model} is a decoder",
+                       "use mode = \"corpus\" for a decoder")
+    return mode, key, source, options
+
+
+def run_cell(model: str, cell: dict, weights: str = "pretrained") -> Record:
+    """One distillation as a study cell: `cell` holds `mode` ("corpus" | "task"), `data` (the corpus or
+    the labelled set) and any option of that mode; the distilled student's Record comes back.
+
+    Bad input raises before any work; a failure while running comes back as a Record with status error.
+    """
+    from tradeoff.env import environment
+
+    mode, key, source, options = validate_cell(model, cell, weights)
+    options.setdefault("progress", False)
     try:
         result = _call(_modes()[mode], {"teacher": model, key: source, **options})
     except TradeoffError as e:

@@ -88,6 +88,13 @@ def check_weights(ref: ModelRef, weights: str) -> None:
                        "(random weights would give a meaningless number)", hint or install_hint(ref))
 
 
+def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> None:
+    """Raise BadInput for an eval cell that cannot run, before any cell of a study runs."""
+    ref = parse_ref(model)
+    resolve_mode(settings(cell), ref.role())
+    check_weights(ref, weights)
+
+
 def run_cell(model: str, cell: dict, weights: str = "pretrained", *, save_dir: str | Path | None = None,
              progress: bool = False) -> Record:
     """Score `model` on the cell's task and data; bad input raises before any work, failures become error records."""

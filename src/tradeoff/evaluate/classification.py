@@ -15,10 +15,14 @@ from tradeoff.models.refs import ModelRef
 from tradeoff.models.weights import require_weights
 
 
-def predict(model, tokenizer, texts: list[str], batch_size: int = 32, max_length: int | None = None,
-            backend: str = "eager") -> tuple[np.ndarray, dict]:
-    """Predicted labels; through another backend, also how often they agree with eager's."""
-    eager = inference.logits(model, tokenizer, texts, batch_size, max_length).argmax(-1)
+def predict(model, tokenizer, texts: list[str], batch_size: int = 32, max_length: int | None = None) -> np.ndarray:
+    return inference.logits(model, tokenizer, texts, batch_size, max_length).argmax(-1)
+
+
+def predict_through(model, tokenizer, texts: list[str], batch_size: int = 32, max_length: int | None = None,
+                    backend: str = "eager") -> tuple[np.ndarray, dict]:
+    """Predicted labels through `backend`, and (unless eager) how often they agree with eager's."""
+    eager = predict(model, tokenizer, texts, batch_size, max_length)
     if backend == "eager":
         return eager, {}
     forward = backend_mod.forward_fn(model, backend)
@@ -27,8 +31,7 @@ def predict(model, tokenizer, texts: list[str], batch_size: int = 32, max_length
 
 
 def _accuracy(model, tokenizer, data: Classification, hp: HyperParams) -> float:
-    pred, _ = predict(model, tokenizer, data.texts, hp.batch_size, hp.max_length)
-    return float(np.mean(pred == np.asarray(data.labels)))
+    return float(np.mean(predict(model, tokenizer, data.texts, hp.batch_size, hp.max_length) == np.asarray(data.labels)))
 
 
 def evaluate_checkpoint(ref: ModelRef, data: Classification, batch_size: int = 32, max_length: int | None = None,
@@ -43,7 +46,7 @@ def evaluate_checkpoint(ref: ModelRef, data: Classification, batch_size: int = 3
         raise BadInput(f"{ref.name} predicts {config.num_labels} classes but the data has {len(data.label_names)}",
                        "score it on data with the labels it was trained on")
     model = load_pretrained(ref, task="sequence-classification")
-    return predict(model, load_tokenizer(ref), data.texts, batch_size, max_length, backend)
+    return predict_through(model, load_tokenizer(ref), data.texts, batch_size, max_length, backend)
 
 
 def finetune_and_predict(ref: ModelRef, train: Classification, data: Classification, *, seed: int, hp: HyperParams,
@@ -63,7 +66,7 @@ def finetune_and_predict(ref: ModelRef, train: Classification, data: Classificat
     if save_dir is not None:
         save(model, tokenizer, save_dir, info)
         info = {**info, "saved_to": str(save_dir)}
-    pred, scored = predict(model, tokenizer, data.texts, hp.batch_size, hp.max_length, backend)
+    pred, scored = predict_through(model, tokenizer, data.texts, hp.batch_size, hp.max_length, backend)
     return pred, {**info, **scored, "n_dev": len(dev), "cache_key": key}
 
 

@@ -3,6 +3,7 @@ with optional contextual calibration), and perplexity on a text corpus with a sl
 """
 from __future__ import annotations
 
+import inspect
 import random
 
 import numpy as np
@@ -12,7 +13,10 @@ from tradeoff.errors import BadInput
 from tradeoff.evaluate.data import Classification
 from tradeoff.evaluate.inference import length_buckets
 
-DEFAULT_TEMPLATE = "{text}\nQuestion: is this text {choices}?\nAnswer:"
+# A sentiment prompt: SmolLM2-135M scored 82.5% with it on 200 SST-2 validation examples, where
+# "{text}\nQuestion: is this text {choices}?\nAnswer:" scored 46% (always "negative"). Other tasks
+# should pass their own --template.
+DEFAULT_TEMPLATE = "Text: {text}\nSentiment:"
 CONTENT_FREE = "N/A"
 
 
@@ -36,7 +40,9 @@ def label_scores(model, tokenizer, prompts: list[str], words: list[str], batch_s
     """log P(verbaliser | prompt) for every prompt and label: shape (n, labels).
 
     Single-token verbalisers need one forward pass per prompt (the next-token distribution); longer ones
-    score each prompt+verbaliser sequence.
+    score each prompt+verbaliser sequence. Batches are padded on the left (positions counted from each
+    row's first real token), so every row ends at the same column and the vocabulary projection runs
+    for the last few columns only, not for every token of a long review.
     """
     verb_ids = [tokenizer(w, add_special_tokens=False)["input_ids"] for w in words]
     prompt_ids = [tokenizer(p)["input_ids"] for p in prompts]
@@ -46,6 +52,7 @@ def label_scores(model, tokenizer, prompts: list[str], words: list[str], batch_s
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     single = all(len(v) == 1 for v in verb_ids)
     seqs = prompt_ids if single else [p + v for p in prompt_ids for v in verb_ids]
+    keep = 1 if single else longest + 1  # columns whose next-token distributions are read
     out = np.zeros((len(prompts), len(words)))
     model.eval()
     with torch.inference_mode():
@@ -54,19 +61,25 @@ def label_scores(model, tokenizer, prompts: list[str], words: list[str], batch_s
             ids = torch.full((len(idx), width), pad, dtype=torch.long)
             mask = torch.zeros((len(idx), width), dtype=torch.long)
             for row, i in enumerate(idx):
-                ids[row, :len(seqs[i])] = torch.tensor(seqs[i])
-                mask[row, :len(seqs[i])] = 1
-            logprobs = torch.log_softmax(model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float(), -1)
+                ids[row, width - len(seqs[i]):] = torch.tensor(seqs[i])
+                mask[row, width - len(seqs[i]):] = 1
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            logprobs = torch.log_softmax(_last_logits(model, ids.to(device), mask.to(device), positions.to(device), keep), -1)
             for row, i in enumerate(idx):
                 if single:
-                    last = len(seqs[i]) - 1
-                    out[i] = [float(logprobs[row, last, v[0]]) for v in verb_ids]
-                else:
+                    out[i] = [float(logprobs[row, -1, v[0]]) for v in verb_ids]
+                else:  # column -1 predicts nothing we read; -1-len(v)+j predicts the verbaliser's token j
                     example, label = divmod(i, len(words))
                     v = verb_ids[label]
-                    start = len(seqs[i]) - len(v)
-                    out[example, label] = float(sum(logprobs[row, start - 1 + j, t] for j, t in enumerate(v)))
+                    out[example, label] = float(sum(logprobs[row, -1 - len(v) + j, t] for j, t in enumerate(v)))
     return out
+
+
+def _last_logits(model, ids, mask, positions, keep: int) -> torch.Tensor:
+    """Float logits of the last `keep` columns (computing only those where the model allows it)."""
+    kwargs = {"logits_to_keep": keep} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
+    logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, **kwargs).logits
+    return logits[:, -keep:].float()
 
 
 def classify(model, tokenizer, data: Classification, *, train: Classification | None = None, k: int = 0,

@@ -7,6 +7,8 @@ writes into a temporary folder that is renamed into place, so an interrupted run
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import sys
@@ -166,9 +168,10 @@ def _from_gguf(gguf: Path, target: Path, assemble: bool) -> Path | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
-        try:
-            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        try:  # transformers' GGUF reader draws its own progress bar on stderr: keep it out of our output
+            with contextlib.redirect_stderr(io.StringIO()):
+                model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+                tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         except Exception as e:  # gguf raises many types for an unsupported or corrupt file
             raise Failure(f"cannot dequantise {gguf.name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}",
                           "check that the GGUF file is complete and its architecture is supported by transformers") from None
