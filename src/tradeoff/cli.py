@@ -5,8 +5,10 @@ unexpected exception becomes one line too, with TRADEOFF_DEBUG=1 to see the trac
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import time
 from typing import Optional
 
 import typer
@@ -416,11 +418,11 @@ def compare(
     if data:
         eval_cell = {"data": data, "task": task, "mode": mode, "limit": limit, "train_limit": train_limit, "epochs": epochs}
         eval_cell = {k: v for k, v in eval_cell.items() if v is not None}
-    with err.status("comparing") as status:
+    with progress("comparing") as status:
         comparison = api.compare(refs, baseline=baseline, backends=backend, shapes=shape, eval_cell=eval_cell,
                                  eval_refs=_csv_list(quality_models), quality_baseline=quality_baseline,
                                  constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer),
-                                 store=store, budget_s=budget, on_status=lambda text: status.update(text[:80]))
+                                 store=store, budget_s=budget, on_status=status)
     _show_comparison(comparison, fmt, html, markdown_out, png)
 
 
@@ -477,11 +479,21 @@ def demo(
 
     from tradeoff import demo as demo_mod
 
-    with err.status("demo") as status:
-        comparison, paths = demo_mod.run(Path(out), quick=quick, store_path=store, on_status=lambda text: status.update(text[:80]))
+    with progress("demo") as status:
+        comparison, paths = demo_mod.run(Path(out), quick=quick, store_path=store, on_status=status)
     _show_comparison(comparison, "table", None, None, None)
     print(f"\nHTML report: {paths['html']}\nMarkdown: {paths['markdown']}\nFigures: {', '.join(map(str, paths['figures']))}\n"
           f"Every figure is a record in {comparison.store_path}")
+
+
+@contextlib.contextmanager
+def progress(label: str):
+    """A status line on a terminal; timestamped lines in a log (where a spinner would show nothing)."""
+    if err.is_terminal:
+        with err.status(label) as status:
+            yield lambda text: status.update(text[:80])
+        return
+    yield lambda text: err.print(f"[{time.strftime('%H:%M:%S')}] {text}", markup=False, highlight=False)
 
 
 def _quiet_libraries() -> None:

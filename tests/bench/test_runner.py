@@ -132,3 +132,15 @@ def test_run_cell_contract(tiny):
     assert r.kind == "bench" and r.cell == cell and r.status == "ok" and r.model == "tiny-distil"
     with pytest.raises(BadInput):
         run_cell(tiny["tiny-distil"], {"backend": "eager", "batch": 0, "seq_len": 8})
+
+
+def test_a_model_with_no_cell_the_backend_can_time_is_skipped_before_any_export(tiny, monkeypatch):
+    from tradeoff.bench.backends.onnx import Onnx
+
+    def no_export(self, source, status):
+        raise AssertionError("exported a model none of whose cells can run")
+
+    monkeypatch.setattr(Onnx, "model_file", no_export)
+    cell = {"backend": "onnx", "device": "cpu", "workload": "generate", "batch": 1, "seq_len": 8, "new_tokens": 4}
+    (r,), _ = run([tiny["tiny-llama"]], backend="onnx", cells=[cell])
+    assert r.status == "skipped" and "forward passes only" in r.error

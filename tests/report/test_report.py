@@ -43,6 +43,15 @@ def test_inconclusive_when_interval_straddles(records):
     assert {c.id: c.verdict for c in comparison(records).claims}["C5"] == "inconclusive"
 
 
+def test_speed_claims_are_checked_on_eager_even_when_an_int8_ratio_comes_later(records):
+    from report_records import speedup
+
+    int8 = speedup("distilbert-base-uncased", "bert-base-uncased", 1.30, 1.20, 1.40, backend="onnx-int8")
+    for order in ([*records, int8], [int8, *records]):
+        c5 = {c.id: c for c in comparison(order).claims}["C5"]
+        assert c5.verdict == "held" and "1.92x" in c5.measured and c5.context.startswith("eager")
+
+
 def test_recommendation_under_budget(records):
     c = comparison(records, constraints={"max_latency_ms": 100, "min_retained": 0.95})
     assert c.recommendation.best.model == "all-MiniLM-L6-v2"

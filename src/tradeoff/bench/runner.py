@@ -91,6 +91,12 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
         except Exception:  # utilisation is a bonus, never a reason to fail a cell
             pass
 
+    for m, source in list(sources.items()):
+        reasons = [workloads.unsupported(backend, source, c) for c in group.cells]
+        if all(reasons):  # nothing this backend can time for this model: no export, no load
+            for c, why in zip(group.cells, reasons):
+                on_record(record(m, c, "skipped", why))
+            del sources[m]
     prepared: dict[str, float] = {}
     for m, source in list(sources.items()):  # one-off work (code imports, ONNX export) before memory is measured
         try:
@@ -132,6 +138,9 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
         for m, (model, _, _) in loaded.items():
             source = sources[m]
             try:
+                why = workloads.unsupported(backend, source, cell_dict)
+                if why:
+                    raise workloads.Unsupported(why)
                 work = workloads.BUILDERS[cell.workload](model, source, cell.as_dict(), peak, settings.seed)
             except workloads.Unsupported as e:
                 on_record(record(m, cell_dict, "skipped", str(e)))

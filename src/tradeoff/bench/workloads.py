@@ -65,11 +65,17 @@ def achieved(flops: float, seconds: float, peak_flops: float | None, prefix: str
     return out
 
 
+def unsupported(backend, source, cell: dict) -> str | None:
+    """Why `backend` cannot run this cell for this model, known before any export or load."""
+    if cell.get("workload") == "generate":
+        if source.role != "decoder":
+            return "generate: encoders do not generate text; use the fixed workload"
+        if not backend.generates:
+            return f"generate: the {backend.name} backend times forward passes only (no KV-cache generation)"
+    return None
+
+
 def generate(loaded, source, cell: dict, peak_flops: float | None, seed: int = 0) -> Workload:
-    if source.role != "decoder":
-        raise Unsupported("generate: encoders do not generate text; use the fixed workload")
-    if loaded.generate is None:
-        raise Unsupported(f"generate: the {cell['backend']} backend times forward passes only (no KV-cache generation)")
     batch, seq, new = cell["batch"], cell["seq_len"], int(cell.get("new_tokens", 32))
     inputs = loaded.prepare(random_tokens(source.config, batch, seq, seed))
     prefill = source.forward_flops(batch, seq)

@@ -32,6 +32,7 @@ class Loaded:
 class Backend:
     name: str = ""
     dtype: str = "fp32"
+    generates: bool = False  # can time KV-cache generation (the generate workload), not only forward passes
 
     def unavailable(self, device: str) -> str | None:
         """Why this backend cannot run on `device` here, or None."""

@@ -11,6 +11,8 @@ DTYPES = {"fp32": "float32", "bf16": "bfloat16", "int8": "float32"}  # int8 quan
 
 
 class Eager(Backend):
+    generates = True
+
     def __init__(self, name: str = "eager", dtype: str = "fp32"):
         self.name, self.dtype = name, dtype
 
