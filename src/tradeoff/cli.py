@@ -480,8 +480,10 @@ def demo(
     from tradeoff import demo as demo_mod
 
     with progress("demo") as status:
-        comparison, paths = demo_mod.run(Path(out), quick=quick, store_path=store, on_status=status)
+        comparison, paths, distillation = demo_mod.run(Path(out), quick=quick, store_path=store, on_status=status)
     _show_comparison(comparison, "table", None, None, None)
+    if distillation:
+        print(f"\n{distillation}")
     print(f"\nHTML report: {paths['html']}\nMarkdown: {paths['markdown']}\nFigures: {', '.join(map(str, paths['figures']))}\n"
           f"Every figure is a record in {comparison.store_path}")
 
@@ -493,7 +495,7 @@ def progress(label: str):
         with err.status(label) as status:
             yield lambda text: status.update(text[:80])
         return
-    yield lambda text: err.print(f"[{time.strftime('%H:%M:%S')}] {text}", markup=False, highlight=False)
+    yield lambda text: err.print(f"[{time.strftime('%H:%M:%S')}] {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _quiet_libraries() -> None:

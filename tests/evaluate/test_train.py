@@ -89,6 +89,13 @@ def test_early_stopping_keeps_the_best_weights(tiny_bert, sentiment_rows):
     assert all(torch.equal(a, b) for a, b in zip(snapshots[1], model.parameters()))
 
 
+def test_a_flat_start_does_not_stop_training_before_one_epoch(tiny_bert, sentiment_rows):
+    loader = _setup(tiny_bert, sentiment_rows(48))
+    result = fit(_model(tiny_bert), loader, _loss, epochs=3, lr=1e-3, eval_fn=lambda m: 0.5, eval_every=1, patience=1,
+                 progress=False)
+    assert result.steps == len(loader)  # stopped at the first evaluation allowed: the end of epoch 1
+
+
 def test_bad_arguments_are_bad_input(tiny_bert, sentiment_rows):
     from tradeoff.errors import BadInput
 
