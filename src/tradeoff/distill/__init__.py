@@ -89,11 +89,8 @@ def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> tuple[
     source = options.pop("data")
     key = "corpus" if mode == "corpus" else "data"
     _check_options(_modes()[mode], {"teacher": model, key: source, **options})
-    ref, _, role = checked_ref(model)
+    ref, _, _ = checked_ref(model, task=mode == "task")
     check_weights(ref, weights)
-    if mode == "task" and role != "encoder":
-        raise BadInput(f"task-specific distillation needs an encoder classifier; {model} is a decoder",
-                       "use mode = \"corpus\" for a decoder")
     return mode, key, source, options
 
 

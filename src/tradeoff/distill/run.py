@@ -56,12 +56,17 @@ def _fmt_weights(weights: dict[str, float]) -> str:
 # ---------------------------------------------------------------- teacher and student
 
 
-def checked_ref(teacher: str):
+def checked_ref(teacher: str, task: bool = False):
+    """(ref, config, role) of a teacher; a task-specific teacher must be an encoder classifier."""
     from tradeoff.models.refs import parse_ref
 
     ref = parse_ref(teacher)
     config = ref.config()
-    return ref, config, ref.role(config)
+    role = ref.role(config)
+    if task and role != "encoder":
+        raise BadInput(f"task-specific distillation needs an encoder classifier; {ref.name} is a decoder",
+                       "distil a decoder on a text corpus with --corpus (mode = \"corpus\" in a study)")
+    return ref, config, role
 
 
 def load_with_head(ref, task: str):
@@ -355,10 +360,7 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
     from tradeoff.models.load import load_pretrained, load_tokenizer
     from tradeoff.models.refs import parse_ref
 
-    ref, config, role = checked_ref(teacher)
-    if role != "encoder":
-        raise BadInput(f"task-specific distillation needs an encoder classifier; {ref.name} is a decoder",
-                       "distil a decoder on a text corpus with --corpus")
+    ref, config, role = checked_ref(teacher, task=True)
     spec = layer_map
     kept = make_map(spec, config.num_hidden_layers, layers)
     weights = parse_weights(loss, TASK_WEIGHTS)

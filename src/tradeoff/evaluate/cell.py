@@ -88,11 +88,15 @@ def check_weights(ref: ModelRef, weights: str) -> None:
                        "(random weights would give a meaningless number)", hint or install_hint(ref))
 
 
-def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> None:
-    """Raise BadInput for an eval cell that cannot run, before any cell of a study runs."""
+def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> tuple[ModelRef, dict, str]:
+    """Raise BadInput for an eval cell that cannot run, before any cell of a study runs.
+
+    Returns the model's ref, the cell's full settings and the mode it runs in."""
     ref = parse_ref(model)
-    resolve_mode(settings(cell), ref.role())
+    s = settings(cell)
+    mode = resolve_mode(s, ref.role())
     check_weights(ref, weights)
+    return ref, s, mode
 
 
 def run_cell(model: str, cell: dict, weights: str = "pretrained", *, save_dir: str | Path | None = None,
@@ -100,11 +104,7 @@ def run_cell(model: str, cell: dict, weights: str = "pretrained", *, save_dir: s
     """Score `model` on the cell's task and data; bad input raises before any work, failures become error records."""
     from tradeoff.evaluate.finetune import HyperParams
 
-    ref = parse_ref(model)
-    s = settings(cell)
-    role = ref.role()
-    mode = resolve_mode(s, role)
-    check_weights(ref, weights)
+    ref, s, mode = validate_cell(model, cell, weights)
     if save_dir is not None and mode != "finetune":
         raise BadInput("--save keeps a fine-tuned model; this run does not fine-tune", "use --mode finetune with --save")
     check_save_dir(save_dir)

@@ -53,6 +53,7 @@ def label_scores(model, tokenizer, prompts: list[str], words: list[str], batch_s
     single = all(len(v) == 1 for v in verb_ids)
     seqs = prompt_ids if single else [p + v for p in prompt_ids for v in verb_ids]
     keep = 1 if single else longest + 1  # columns whose next-token distributions are read
+    only_kept = {"logits_to_keep": keep} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
     out = np.zeros((len(prompts), len(words)))
     model.eval()
     with torch.inference_mode():
@@ -64,7 +65,9 @@ def label_scores(model, tokenizer, prompts: list[str], words: list[str], batch_s
                 ids[row, width - len(seqs[i]):] = torch.tensor(seqs[i])
                 mask[row, width - len(seqs[i]):] = 1
             positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            logprobs = torch.log_softmax(_last_logits(model, ids.to(device), mask.to(device), positions.to(device), keep), -1)
+            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
+                           **only_kept).logits
+            logprobs = torch.log_softmax(logits[:, -keep:].float(), -1)
             for row, i in enumerate(idx):
                 if single:
                     out[i] = [float(logprobs[row, -1, v[0]]) for v in verb_ids]
@@ -73,13 +76,6 @@ def label_scores(model, tokenizer, prompts: list[str], words: list[str], batch_s
                     v = verb_ids[label]
                     out[example, label] = float(sum(logprobs[row, -1 - len(v) + j, t] for j, t in enumerate(v)))
     return out
-
-
-def _last_logits(model, ids, mask, positions, keep: int) -> torch.Tensor:
-    """Float logits of the last `keep` columns (computing only those where the model allows it)."""
-    kwargs = {"logits_to_keep": keep} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
-    logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, **kwargs).logits
-    return logits[:, -keep:].float()
 
 
 def classify(model, tokenizer, data: Classification, *, train: Classification | None = None, k: int = 0,
