@@ -75,15 +75,18 @@ def fit(model, batches: Iterable[dict], loss_fn: Callable[[torch.nn.Module, dict
         epochs: int = 1, max_steps: int | None = None, lr: float = 5e-5, weight_decay: float = 0.01,
         warmup_ratio: float = 0.06, grad_accum: int = 1, seed: int = 0, mixed_precision: str = "no",
         checkpoint_dir: str | Path | None = None, checkpoint_every: int = 0, resume: bool = True,
-        eval_fn: Callable[[torch.nn.Module], float] | None = None, eval_every: int = 0,
+        eval_fn: Callable[[torch.nn.Module], float] | None = None, eval_every: int = 0, evals_per_epoch: int = 0,
         patience: int | None = None, progress: bool = True, label: str = "train",
         max_grad_norm: float | None = 1.0) -> FitResult:
     """Train `model` in place; returns what happened. With eval_fn, the best weights are kept.
 
     Each epoch starts from `seed + epoch`, so a shuffling DataLoader draws the same order on a resumed
     run; the checkpoint's RNG state then takes over, making a resumed run match an uninterrupted one.
-    eval_fn runs every `eval_every` optimizer steps (or once per epoch when 0); `patience` evaluations
-    without improvement stop training, once at least one epoch is done.
+    Dev checks (eval_fn) are counted in optimizer steps, never micro-batches: every `eval_every` steps, or
+    `evals_per_epoch` times an epoch (at even fractions, the last at the epoch's end; once when both are 0),
+    and once more at the end of training when the last step was not checked, so restoring the best weights
+    never throws away the steps after the last scheduled check. `patience` checks without improvement stop
+    training, once at least one epoch is done.
     """
     from accelerate.utils import set_seed
     from safetensors.torch import load_file, save_file
@@ -91,8 +94,10 @@ def fit(model, batches: Iterable[dict], loss_fn: Callable[[torch.nn.Module, dict
 
     if grad_accum < 1 or epochs < 1 or (max_steps is not None and max_steps < 1):
         raise BadInput("epochs, grad_accum and max_steps must be at least 1", "pass positive values")
-    if eval_fn is None and (patience is not None or eval_every):
-        raise BadInput("early stopping needs an eval_fn", "pass eval_fn, or drop patience/eval_every")
+    if eval_fn is None and (patience is not None or eval_every or evals_per_epoch):
+        raise BadInput("early stopping needs an eval_fn", "pass eval_fn, or drop patience/eval_every/evals_per_epoch")
+    if eval_every < 0 or evals_per_epoch < 0 or (eval_every and evals_per_epoch):
+        raise BadInput("dev checks are scheduled by eval_every or evals_per_epoch, not both", "pass one non-negative value")
     try:
         micro_per_epoch = len(batches)  # type: ignore[arg-type]
     except TypeError:
@@ -103,6 +108,10 @@ def fit(model, batches: Iterable[dict], loss_fn: Callable[[torch.nn.Module, dict
         raise BadInput("batches has no length", "pass max_steps, or batches with a length (a DataLoader)")
     steps_per_epoch = math.ceil(micro_per_epoch / grad_accum) if micro_per_epoch else max_steps
     total = min(max_steps or steps_per_epoch * epochs, steps_per_epoch * epochs)
+    check_in_epoch = {math.ceil(j * steps_per_epoch / (evals_per_epoch or 1)) for j in range(1, (evals_per_epoch or 1) + 1)}
+
+    def check_due(at: int) -> bool:
+        return at % eval_every == 0 if eval_every else (at - 1) % steps_per_epoch + 1 in check_in_epoch
 
     set_seed(seed)
     accelerator = _new_accelerator(mixed_precision)
@@ -113,13 +122,13 @@ def fit(model, batches: Iterable[dict], loss_fn: Callable[[torch.nn.Module, dict
     ckpt_root = Path(checkpoint_dir) if checkpoint_dir else None
 
     step, tokens, losses = 0, 0, []
-    best_metric, best_state, bad_evals = None, None, 0
+    best_metric, best_state, bad_evals, checked_at = None, None, 0, None
     resumed_from = None
     latest = _latest_checkpoint(ckpt_root) if resume else None
     if latest is not None:
         state = json.loads((latest / STATE_FILE).read_text())
         step, tokens, losses = state["step"], state["tokens"], state["losses"]
-        best_metric, bad_evals = state["best_metric"], state["bad_evals"]
+        best_metric, bad_evals, checked_at = state["best_metric"], state["bad_evals"], state.get("checked_at")
         if (latest / BEST_FILE).is_file():
             best_state = load_file(str(latest / BEST_FILE))
         resumed_from = step
@@ -133,7 +142,8 @@ def fit(model, batches: Iterable[dict], loss_fn: Callable[[torch.nn.Module, dict
         if best_state is not None:
             save_file(best_state, str(tmp / BEST_FILE))
         (tmp / STATE_FILE).write_text(json.dumps({"step": step, "tokens": tokens, "losses": losses,
-                                                  "best_metric": best_metric, "bad_evals": bad_evals}))
+                                                  "best_metric": best_metric, "bad_evals": bad_evals,
+                                                  "checked_at": checked_at}))
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         for old in ckpt_root.glob("step-*"):
@@ -142,8 +152,9 @@ def fit(model, batches: Iterable[dict], loss_fn: Callable[[torch.nn.Module, dict
 
     def evaluate() -> bool:
         """Run eval_fn; True when patience is exhausted."""
-        nonlocal best_metric, best_state, bad_evals
+        nonlocal best_metric, best_state, bad_evals, checked_at
         value = float(eval_fn(accelerator.unwrap_model(model)))
+        checked_at = step
         model.train()
         if best_metric is None or value > best_metric:
             best_metric, bad_evals = value, 0
@@ -154,6 +165,14 @@ def fit(model, batches: Iterable[dict], loss_fn: Callable[[torch.nn.Module, dict
         # Never before one full epoch: a dev metric often sits at the majority-class rate for the first
         # steps (MiniLM on 900 fine-food reviews stopped at step 42 of 87, still predicting one class).
         return patience is not None and bad_evals >= patience and step >= steps_per_epoch
+
+    def after_step() -> bool:
+        """Progress, the dev check and the checkpoint due at this optimizer step; True when training should stop."""
+        bar.advance(losses[-1], (tokens - tokens_before) / max(time.perf_counter() - started, 1e-9))
+        stop_now = eval_fn is not None and check_due(step) and evaluate()
+        if ckpt_root is not None and checkpoint_every and step % checkpoint_every == 0:
+            save_checkpoint()
+        return stop_now or step >= total
 
     bar = _progress(progress, label, total)
     tokens_before = tokens
@@ -190,25 +209,19 @@ def fit(model, batches: Iterable[dict], loss_fn: Callable[[torch.nn.Module, dict
             step += 1
             losses.append(running / pending)
             pending, running = 0, 0.0
-            bar.advance(losses[-1], (tokens - tokens_before) / max(time.perf_counter() - started, 1e-9))
-            if eval_fn is not None and eval_every and step % eval_every == 0 and evaluate():
-                stop = True
-            if ckpt_root is not None and checkpoint_every and step % checkpoint_every == 0:
-                save_checkpoint()
-            if stop or step >= total:
+            if after_step():
                 stop = True
                 break
         if pending and not stop:  # the epoch's last, shorter accumulation group
             _optimizer_step(accelerator, model, optimizer, scheduler, max_grad_norm)
             step += 1
             losses.append(running / pending)
-            bar.advance(losses[-1], (tokens - tokens_before) / max(time.perf_counter() - started, 1e-9))
+            stop = after_step()
         epoch += 1
-        if eval_fn is not None and not eval_every and not stop and evaluate():
-            stop = True
-        stop = stop or step >= total
     bar.close()
-    if eval_fn is not None and not eval_every and best_metric is None:
+    if latest is not None:  # resumed a run that had already finished: its weights are the checkpoint's
+        accelerator.load_state(str(latest))
+    if eval_fn is not None and checked_at != step:  # the steps after the last scheduled check count too
         evaluate()
     seconds = time.perf_counter() - started
     unwrapped = accelerator.unwrap_model(model)

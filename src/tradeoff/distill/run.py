@@ -407,7 +407,7 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
                      grad_accum=grad_accum, mixed_precision=mixed_precision, checkpoint_dir=ckpt if checkpoint_every else None,
                      checkpoint_every=checkpoint_every, resume=resume, progress=progress, label=label,
                      eval_fn=dev_accuracy,
-                     eval_every=max(1, len(loader) // hp.evals_per_epoch), patience=hp.patience)
+                     evals_per_epoch=hp.evals_per_epoch, patience=hp.patience)
         student = student.cpu().eval()
         return student, result, clf.predict(student, tokenizer, scored.texts, batch_size, max_length)
 
