@@ -1,7 +1,10 @@
-"""Intervals for every measured number: bootstrap (percentile) over independent or paired samples.
+"""Intervals for every measured number: bootstrap (percentile) over independent or paired samples, and
+the exact binomial interval for a plain proportion.
 
-One resampling routine serves latency medians, accuracy, F1 and ratios, so every interval in
-tradeoff means the same thing: a 95% percentile-bootstrap interval, seeded and reproducible.
+One resampling routine serves latency medians, F1 and ratios: a 95% percentile-bootstrap interval,
+seeded and reproducible. A proportion (accuracy) gets the exact Clopper-Pearson interval instead,
+because the bootstrap of 30 out of 30 is [100, 100]: every resample is perfect, yet 30 trials cannot
+tell 100% from 90%.
 """
 from __future__ import annotations
 
@@ -36,6 +39,16 @@ def bootstrap(statistic: Callable[..., float], *samples, n_boot: int = 2000, con
     alpha = (1 - confidence) / 2
     low, high = np.nanquantile(stats, [alpha, 1 - alpha])
     return point, float(low), float(high)
+
+
+def exact_proportion(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson (exact binomial) interval of successes / trials; [0, 1] when there were no trials."""
+    from scipy.stats import binomtest
+
+    if trials == 0:
+        return 0.0, 1.0
+    ci = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=confidence, method="exact")
+    return float(ci.low), float(ci.high)
 
 
 def metric(statistic: Callable[..., float], *samples, unit: str = "", **kw) -> Metric:

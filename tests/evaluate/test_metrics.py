@@ -78,10 +78,67 @@ def test_entity_f1_matches_seqeval():
     assert m.value == pytest.approx(100 * f1_score(true, pred))
 
 
-def test_macro_f1_matches_sklearn_with_an_absent_class():
+def test_macro_f1_averages_over_true_and_predicted_classes_as_sklearn_does():
     from sklearn.metrics import f1_score
 
     y = np.array([0, 0, 1, 1, 2, 2, 0])
-    p = np.array([0, 1, 1, 1, 0, 2, 3])
-    expected = f1_score(y, p, labels=np.unique(y), average="macro", zero_division=0)
-    assert M.STATISTICS["macro_f1"].fn(y, p) == pytest.approx(expected)
+    p = np.array([0, 1, 1, 1, 0, 2, 3])  # class 3 is predicted but never true: its F1 of 0 counts
+    assert M.STATISTICS["macro_f1"].fn(y, p) == pytest.approx(f1_score(y, p, average="macro"))
+    y, p = np.array([0, 0, 0, 0, 1]), np.array([0, 0, 0, 0, 2])
+    assert M.STATISTICS["macro_f1"].fn(y, p) == pytest.approx(f1_score(y, p, average="macro"))  # 1/3, not 1/2
+
+
+def test_macro_f1_equals_sklearn_on_random_labels():
+    import warnings
+
+    from hypothesis import given, settings, strategies as st
+    from sklearn.metrics import f1_score
+
+    pairs = st.integers(1, 60).flatmap(lambda n: st.tuples(st.lists(st.integers(0, 5), min_size=n, max_size=n),
+                                                          st.lists(st.integers(0, 5), min_size=n, max_size=n)))
+
+    @settings(max_examples=300, deadline=None)
+    @given(pairs)
+    def check(pair):
+        y, p = map(np.asarray, pair)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = f1_score(y, p, average="macro")
+        assert M.STATISTICS["macro_f1"].fn(y, p) == pytest.approx(expected, abs=1e-12)
+
+    check()
+
+
+def _all_right(n=30):
+    y = np.arange(n) % 2
+    return {"y_true": y.tolist(), "y_pred": y.tolist()}
+
+
+def test_accuracy_gets_the_exact_binomial_interval_that_stays_honest_at_100_and_0_percent():
+    from scipy.stats import binomtest
+
+    perfect = M.compute("accuracy", _all_right(30))
+    assert (perfect.value, perfect.high) == (100.0, 100.0)
+    assert perfect.low == pytest.approx(88.43, abs=0.01)  # 30 of 30: [88.4, 100], not [100, 100]
+    wrong = _all_right(30)
+    wrong["y_pred"] = [1 - v for v in wrong["y_pred"]]
+    none = M.compute("accuracy", wrong)
+    assert (none.value, none.low) == (0.0, 0.0) and none.high == pytest.approx(11.57, abs=0.01)
+    s = _scores(200)
+    k = int(np.sum(np.asarray(s["y_true"]) == np.asarray(s["y_pred"])))
+    ci = binomtest(k, 200).proportion_ci(method="exact")
+    m = M.compute("accuracy", s)
+    assert (m.low, m.high) == pytest.approx((100 * ci.low, 100 * ci.high))
+
+
+def test_f1_scores_at_a_boundary_do_not_claim_certainty():
+    perfect = M.task_metrics("classification", _all_right(30))["macro_f1"]
+    assert perfect.value == 100.0 and perfect.low == pytest.approx(88.43, abs=0.01) and perfect.high == 100.0
+    counts = {"tp": [2, 1, 3] * 10, "fp": [0] * 30, "fn": [0] * 30}  # 60 entities, every one found
+    for name in ("entity_f1", "entity_precision", "entity_recall"):
+        m = M.compute(name, counts)
+        assert m.value == 100.0 and m.high == 100.0 and 90.0 < m.low < 100.0, (name, m)
+    found_none = M.compute("entity_f1", {"tp": [0] * 30, "fp": [1] * 30, "fn": [2] * 30})
+    assert found_none.value == 0.0 and found_none.low == 0.0 and found_none.high > 0.0
+    inside = M.compute("macro_f1", _scores(200))  # away from the boundary: the bootstrap, as before
+    assert inside.low < inside.value < inside.high < 100.0

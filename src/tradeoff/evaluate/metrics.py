@@ -1,4 +1,10 @@
-"""Task metrics with 95% bootstrap intervals, paired comparisons, and "performance retained".
+"""Task metrics with 95% intervals, paired comparisons, and "performance retained".
+
+Accuracy, a plain proportion, gets the exact binomial (Clopper-Pearson) interval; the other metrics a
+percentile bootstrap over examples. A bootstrap collapses to zero width at 0% and 100% (every resample
+of 30 perfect predictions is perfect), so there the interval falls back to the exact interval of the
+proportion the metric rests on (see `Statistic.proportion`): a perfect score on few examples is never
+printed as a certainty.
 
 Each metric is a statistic of per-example arrays kept in a record's details (`scores`): predictions and
 labels for classification, per-sentence entity counts for NER, per-window log-loss for perplexity. Keeping
@@ -14,23 +20,26 @@ import numpy as np
 
 from tradeoff.errors import BadInput
 from tradeoff.record import Metric
-from tradeoff.stats import bootstrap
+from tradeoff.stats import bootstrap, exact_proportion
 
 
 def _accuracy(y_true, y_pred) -> float:
     return float(np.mean(y_true == y_pred))
 
 
+def _correct(y_true, y_pred) -> tuple[int, int]:
+    return int(np.sum(y_true == y_pred)), len(y_true)
+
+
 def _macro_f1(y_true, y_pred) -> float:
-    """Mean per-class F1 over the classes present in y_true (sklearn's macro F1, in numpy: the
-    bootstrap calls it thousands of times)."""
+    """Mean per-class F1 over every class in y_true or y_pred, as sklearn's f1_score(average="macro"): a
+    class the model predicts but the data never has counts with F1 0. In numpy: the bootstrap calls it
+    thousands of times."""
     k = int(max(y_true.max(), y_pred.max())) + 1
     tp = np.bincount(y_true[y_true == y_pred], minlength=k)
-    true_count, pred_count = np.bincount(y_true, minlength=k), np.bincount(y_pred, minlength=k)
-    present = true_count > 0
-    denom = true_count + pred_count
-    f1 = np.divide(2 * tp, denom, out=np.zeros(k), where=denom > 0)
-    return float(f1[present].mean())
+    denom = np.bincount(y_true, minlength=k) + np.bincount(y_pred, minlength=k)  # 2tp + fp + fn
+    seen = denom > 0
+    return float((2 * tp[seen] / denom[seen]).mean())
 
 
 def _entity_f1(tp, fp, fn) -> float:
@@ -58,14 +67,27 @@ class Statistic:
     keys: tuple[str, ...]  # which per-example arrays it reads, in order
     unit: str
     higher_is_better: bool = True
+    # (successes, trials) of the proportion the metric is, or rests on, and the metric as a function of that
+    # proportion; its exact interval replaces a zero-width bootstrap at 0% and 100%.
+    proportion: Callable[..., tuple[int, int]] | None = None
+    from_proportion: Callable[[float], float] = lambda p: p
+    exact: bool = False  # the metric is the proportion itself: always the exact interval
 
 
 STATISTICS: dict[str, Statistic] = {
-    "accuracy": Statistic(_accuracy, ("y_true", "y_pred"), "%"),
-    "macro_f1": Statistic(_macro_f1, ("y_true", "y_pred"), "%"),
-    "entity_f1": Statistic(_entity_f1, ("tp", "fp", "fn"), "%"),
-    "entity_precision": Statistic(_entity_precision, ("tp", "fp", "fn"), "%"),
-    "entity_recall": Statistic(_entity_recall, ("tp", "fp", "fn"), "%"),
+    "accuracy": Statistic(_accuracy, ("y_true", "y_pred"), "%", proportion=_correct, exact=True),
+    # Macro-F1 is 100% exactly when every example is right (0% when none is), so at the boundary its interval is
+    # that of the proportion correct. With rare classes macro-F1 can fall below accuracy, so read that interval
+    # as the least uncertainty there is, not as a bound.
+    "macro_f1": Statistic(_macro_f1, ("y_true", "y_pred"), "%", proportion=_correct),
+    # Entity F1 = 2p / (1 + p) with p = tp / (tp + fp + fn), the share of entity decisions that were right.
+    "entity_f1": Statistic(_entity_f1, ("tp", "fp", "fn"), "%",
+                           proportion=lambda tp, fp, fn: (int(tp.sum()), int(tp.sum() + fp.sum() + fn.sum())),
+                           from_proportion=lambda p: 2 * p / (1 + p)),
+    "entity_precision": Statistic(_entity_precision, ("tp", "fp", "fn"), "%",
+                                  proportion=lambda tp, fp, fn: (int(tp.sum()), int(tp.sum() + fp.sum()))),
+    "entity_recall": Statistic(_entity_recall, ("tp", "fp", "fn"), "%",
+                               proportion=lambda tp, fp, fn: (int(tp.sum()), int(tp.sum() + fn.sum()))),
     "perplexity": Statistic(_perplexity, ("nll", "tokens"), "", higher_is_better=False),
 }
 METRICS_BY_TASK = {"classification": ("accuracy", "macro_f1"),
@@ -82,10 +104,18 @@ def _arrays(scores: dict, stat: Statistic) -> list[np.ndarray]:
 
 
 def compute(name: str, scores: dict, seed: int = 0, n_boot: int = 2000) -> Metric:
-    """The metric with its 95% percentile-bootstrap interval over examples."""
+    """The metric with its 95% interval: exact for a proportion, else the percentile bootstrap over examples,
+    widened to the exact interval of the underlying proportion where the bootstrap has zero width at 0 or 100%."""
     stat = STATISTICS[name]
     scale = 100.0 if stat.unit == "%" else 1.0
-    point, low, high = bootstrap(stat.fn, *_arrays(scores, stat), seed=seed, n_boot=n_boot)
+    arrays = _arrays(scores, stat)
+    if stat.exact:
+        point = stat.fn(*arrays)
+        low, high = exact_proportion(*stat.proportion(*arrays))
+    else:
+        point, low, high = bootstrap(stat.fn, *arrays, seed=seed, n_boot=n_boot)
+        if stat.proportion is not None and low == high and point in (0.0, 1.0):
+            low, high = map(stat.from_proportion, exact_proportion(*stat.proportion(*arrays)))
     return Metric(value=point * scale, unit=stat.unit, low=low * scale, high=high * scale)
 
 
