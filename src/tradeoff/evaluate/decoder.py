@@ -108,9 +108,13 @@ def perplexity_windows(model, tokenizer, text: str, *, window: int = 1024, strid
                        max_tokens: int | None = None) -> tuple[dict, dict]:
     """Per-window summed negative log-likelihood and token counts for a sliding-window perplexity.
 
-    Each window predicts only the tokens the previous one did not, with up to `window - stride` tokens
-    of left context, so every token is scored exactly once (the first has no context and is skipped).
+    Every token but the first (which has no context) is scored exactly once. The first window scores its
+    tokens 2..window; each later one scores the next min(stride, window - 1) tokens and reads the
+    `window` tokens ending with them, so a scored token always has at least window - stride tokens of
+    left context, and at least one (the previous window's last) when stride == window.
     """
+    if window < 2:
+        raise BadInput(f"window {window} is too short: a token needs one token of context", "e.g. --window 1024")
     if stride < 1 or stride > window:
         raise BadInput(f"stride {stride} must be between 1 and the window {window}", "e.g. --window 1024 --stride 512")
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -122,22 +126,19 @@ def perplexity_windows(model, tokenizer, text: str, *, window: int = 1024, strid
     if limit and window > limit:
         raise BadInput(f"window {window} exceeds the model's context of {limit}", f"use --window {limit} or less")
     ids_t = torch.tensor(ids)
+    device = next(model.parameters()).device
     nll, counts = [], []
-    prev_end = 0
+    scored_to = 1  # tokens [1, scored_to) are scored
     model.eval()
     with torch.inference_mode():
-        for begin in range(0, len(ids), stride):
-            end = min(begin + window, len(ids))
-            new = end - max(prev_end, begin + 1)  # tokens this window predicts for the first time
-            if new <= 0:
-                break
-            chunk = ids_t[begin:end].unsqueeze(0).to(next(model.parameters()).device)
+        while scored_to < len(ids):
+            end = min(len(ids), window if scored_to == 1 else scored_to + min(stride, window - 1))
+            chunk = ids_t[max(0, end - window):end].unsqueeze(0).to(device)
             logits = model(input_ids=chunk).logits[0, :-1].float()
             token_nll = torch.nn.functional.cross_entropy(logits, chunk[0, 1:], reduction="none")
+            new = end - scored_to
             nll.append(float(token_nll[-new:].sum()))
             counts.append(new)
-            prev_end = end
-            if end == len(ids):
-                break
-    return {"nll": nll, "tokens": counts}, {"n_tokens": len(ids), "window": window, "stride": stride,
-                                            "windows": len(counts), "max_tokens": max_tokens}
+            scored_to = end
+    return {"nll": nll, "tokens": counts}, {"n_tokens": len(ids), "n_tokens_scored": sum(counts), "window": window,
+                                            "stride": stride, "windows": len(counts), "max_tokens": max_tokens}
