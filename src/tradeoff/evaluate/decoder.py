@@ -18,6 +18,9 @@ from tradeoff.evaluate.inference import length_buckets
 # should pass their own --template.
 DEFAULT_TEMPLATE = "Text: {text}\nSentiment:"
 CONTENT_FREE = "N/A"
+# The longest prompt read by default, whatever the model's context: the batches of label_scores hold
+# batch_size prompts of the longest length, and on CPU attention can take batch x heads x length^2 floats.
+MAX_PROMPT_TOKENS = 4096
 
 
 def _verbalisers(label_names: list[str], verbalisers: list[str] | None) -> list[str]:
@@ -35,26 +38,63 @@ def _prompt(template: str, text: str, words: list[str]) -> str:
     return template.format(text=text.strip(), choices=choices)
 
 
+def prompt_budget(model, max_length: int | None = None) -> int:
+    """Tokens a prompt and its verbaliser may take: `max_length`, else the model's context (capped at
+    MAX_PROMPT_TOKENS); a length beyond what the model reads is refused."""
+    context = getattr(model.config, "max_position_embeddings", None)
+    if max_length is None:
+        return min(context or MAX_PROMPT_TOKENS, MAX_PROMPT_TOKENS)
+    if context and max_length > context:
+        raise BadInput(f"max_length {max_length} exceeds the model's context of {context}", f"use {context} or less")
+    return max_length
+
+
+def _encode(tokenizer, prompts: list[str], words: list[str], max_length: int):
+    """(prompt ids, verbaliser ids, tokens each prompt lost): prompts longer than max_length minus the longest
+    verbaliser lose tokens from the start (the first demonstrations), keeping a leading BOS and the question."""
+    verb_ids = [tokenizer(w, add_special_tokens=False)["input_ids"] for w in words]
+    keep = max_length - max(len(v) for v in verb_ids)
+    if keep < 2:
+        raise BadInput(f"max_length {max_length} leaves no room for a prompt before the verbalisers",
+                       "raise max_length or use shorter verbalisers")
+    prompt_ids, lost = [], []
+    for prompt in prompts:
+        ids = tokenizer(prompt)["input_ids"]
+        lost.append(max(0, len(ids) - keep))
+        if lost[-1]:
+            head = ids[:1] if tokenizer.bos_token_id is not None and ids[0] == tokenizer.bos_token_id else []
+            ids = head + ids[len(ids) - keep + len(head):]
+        prompt_ids.append(ids)
+    return prompt_ids, verb_ids, lost
+
+
 def label_scores(model, tokenizer, prompts: list[str], words: list[str], batch_size: int = 16,
-                 max_length: int = 512) -> np.ndarray:
+                 max_length: int | None = None) -> np.ndarray:
     """log P(verbaliser | prompt) for every prompt and label: shape (n, labels).
+
+    Prompts are read up to `max_length` tokens with the verbaliser (default: the model's context, see
+    prompt_budget); longer ones lose their first tokens.
+    """
+    prompt_ids, verb_ids, _ = _encode(tokenizer, prompts, words, prompt_budget(model, max_length))
+    return _score(model, tokenizer, prompt_ids, verb_ids, batch_size)
+
+
+def _score(model, tokenizer, prompt_ids: list[list[int]], verb_ids: list[list[int]], batch_size: int) -> np.ndarray:
+    """label_scores on token ids.
 
     Single-token verbalisers need one forward pass per prompt (the next-token distribution); longer ones
     score each prompt+verbaliser sequence. Batches are padded on the left (positions counted from each
     row's first real token), so every row ends at the same column and the vocabulary projection runs
     for the last few columns only, not for every token of a long review.
     """
-    verb_ids = [tokenizer(w, add_special_tokens=False)["input_ids"] for w in words]
-    prompt_ids = [tokenizer(p)["input_ids"] for p in prompts]
     longest = max(len(v) for v in verb_ids)
-    prompt_ids = [ids[-(max_length - longest):] for ids in prompt_ids]  # keep the question at the end
     device = next(model.parameters()).device
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     single = all(len(v) == 1 for v in verb_ids)
     seqs = prompt_ids if single else [p + v for p in prompt_ids for v in verb_ids]
     keep = 1 if single else longest + 1  # columns whose next-token distributions are read
     only_kept = {"logits_to_keep": keep} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
-    out = np.zeros((len(prompts), len(words)))
+    out = np.zeros((len(prompt_ids), len(verb_ids)))
     model.eval()
     with torch.inference_mode():
         for idx in length_buckets([len(s) for s in seqs], batch_size):
@@ -72,7 +112,7 @@ def label_scores(model, tokenizer, prompts: list[str], words: list[str], batch_s
                 if single:
                     out[i] = [float(logprobs[row, -1, v[0]]) for v in verb_ids]
                 else:  # column -1 predicts nothing we read; -1-len(v)+j predicts the verbaliser's token j
-                    example, label = divmod(i, len(words))
+                    example, label = divmod(i, len(verb_ids))
                     v = verb_ids[label]
                     out[example, label] = float(sum(logprobs[row, -1 - len(v) + j, t] for j, t in enumerate(v)))
     return out
@@ -80,8 +120,13 @@ def label_scores(model, tokenizer, prompts: list[str], words: list[str], batch_s
 
 def classify(model, tokenizer, data: Classification, *, train: Classification | None = None, k: int = 0,
              seed: int = 0, template: str = DEFAULT_TEMPLATE, verbalisers: list[str] | None = None,
-             calibrate: bool = False, batch_size: int = 16, max_length: int = 512):
-    """Predicted labels and details for zero-shot (k=0) or k-shot classification by label likelihood."""
+             calibrate: bool = False, batch_size: int = 16, max_length: int | None = None):
+    """Predicted labels and details for zero-shot (k=0) or k-shot classification by label likelihood.
+
+    Prompts are read up to `max_length` tokens (default: the model's context, see prompt_budget); the
+    details count the prompts cut to fit (`truncated_prompts`, which lost their first demonstrations, or
+    with `truncated_into_text` all of them and the start of their own text) and the tokens lost.
+    """
     words = _verbalisers(data.label_names, verbalisers)
     if "{text}" not in template:
         raise BadInput("the prompt template has no {text} slot", "e.g. --template '{text}\\nSentiment:'")
@@ -93,11 +138,16 @@ def classify(model, tokenizer, data: Classification, *, train: Classification | 
         shots = random.Random(seed).sample(range(len(train)), min(k, len(train)))
         context = "".join(_prompt(template, train.texts[i], words) + words[train.labels[i]] + "\n\n" for i in shots)
     prompts = [context + _prompt(template, t, words) for t in data.texts]
-    scores = label_scores(model, tokenizer, prompts, words, batch_size, max_length)
-    details = {"template": template, "verbalisers": [w.strip() for w in words], "k": k, "calibrated": calibrate,
-               "demonstrations": shots}
+    budget = prompt_budget(model, max_length)
+    prompt_ids, verb_ids, lost = _encode(tokenizer, prompts, words, budget)
+    scores = _score(model, tokenizer, prompt_ids, verb_ids, batch_size)
+    context_tokens = len(tokenizer(context, add_special_tokens=False)["input_ids"]) if context else 0
+    details = {"template": template, "verbalisers": [w.strip() for w in words], "k": k, "k_used": len(shots),
+               "calibrated": calibrate, "demonstrations": shots, "max_length": budget,
+               "truncated_prompts": sum(n > 0 for n in lost), "truncated_tokens": sum(lost),
+               "truncated_into_text": sum(n > context_tokens for n in lost)}
     if calibrate:  # Zhao et al. 2021: divide out the label prior the prompt alone induces
-        cf = label_scores(model, tokenizer, [context + _prompt(template, CONTENT_FREE, words)], words, 1, max_length)[0]
+        cf = label_scores(model, tokenizer, [context + _prompt(template, CONTENT_FREE, words)], words, 1, budget)[0]
         prior = cf - np.logaddexp.reduce(cf)
         scores = scores - np.logaddexp.reduce(scores, axis=1, keepdims=True) - prior
         details["content_free_prior"] = np.exp(prior).round(4).tolist()
