@@ -142,3 +142,16 @@ def test_f1_scores_at_a_boundary_do_not_claim_certainty():
     assert found_none.value == 0.0 and found_none.low == 0.0 and found_none.high > 0.0
     inside = M.compute("macro_f1", _scores(200))  # away from the boundary: the bootstrap, as before
     assert inside.low < inside.value < inside.high < 100.0
+
+
+def test_the_accuracy_interval_covers_the_truth_near_100_percent():
+    """A 98%-accurate model on 30 examples is perfect more than half the time; a [100, 100] interval then misses
+    the truth. The exact interval holds it at least 95% of the time."""
+    rng = np.random.default_rng(0)
+    hits = 0
+    for _ in range(400):
+        y = rng.integers(0, 2, 30)
+        pred = np.where(rng.random(30) < 0.98, y, 1 - y)
+        m = M.compute("accuracy", {"y_true": y.tolist(), "y_pred": pred.tolist()})
+        hits += m.low <= 98.0 <= m.high
+    assert hits / 400 >= 0.95
