@@ -99,19 +99,20 @@ def _unique(refs):
 
 
 def catalog_models() -> list[dict]:
-    """Every catalog entry, whether its real weights are on this machine, and how to get them if not."""
-    from tradeoff.models.weights import availability
+    """Every catalog entry, where its real weights are on this machine (packaged, assembled, the Hugging
+    Face cache with the snapshot's revision), and how to get them if not."""
+    from tradeoff.models.weights import locate
 
     rows = []
     for name, entry in catalog.entries().items():
         ref = parse_ref(name)
         a = inspect_ref(ref)
-        state, how = availability(ref)
+        w = locate(ref)
         rows.append({"model": name, "family": entry.family, "year": entry.year, "role": a.role,
-                     "parameters": human_count(a.parameters), "context": a.max_context,
-                     "offline weights": ", ".join(entry.weights.packages[:1]) + (" (+more)" if entry.weights and len(entry.weights.packages) > 1 else "") if entry.weights else "config only (random weights)",
-                     "weights here": state, "how to get them": how,
-                     "hub id": entry.hub_id})
+                     "parameters": human_count(a.parameters), "context": a.max_context, "hub id": entry.hub_id,
+                     "packaged weights": ", ".join(entry.weights.packages[:1]) + (" (+more)" if len(entry.weights.packages) > 1 else "") if entry.weights else "-",
+                     "weights here": w.state, "where": str(w.folder or ""), "revision": w.revision or "",
+                     "how to get them": w.hint})
     return rows
 
 

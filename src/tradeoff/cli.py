@@ -67,7 +67,8 @@ def inspect(
 
 @app.command()
 def models(json_: bool = typer.Option(False, "--json")):
-    """The catalog: known models, their family, size and whether real weights are available offline."""
+    """The catalog: known models, their family and size, and where their real weights are here (packaged,
+    assembled, or the Hugging Face cache with the snapshot's revision) or how to get them."""
     from tradeoff import api
     from tradeoff.render import emit
 

@@ -45,6 +45,8 @@ class CatalogEntry(BaseModel):
     name: str
     aliases: list[str] = Field(default_factory=list)
     hub_id: str
+    # Ids the hub still redirects to hub_id (e.g. "bert-base-uncased"): older downloads are cached under them.
+    hub_aliases: list[str] = Field(default_factory=list)
     family: str
     year: int
     paper: str
@@ -69,9 +71,14 @@ def entries() -> dict[str, CatalogEntry]:
 def _alias_index() -> dict[str, str]:
     index = {}
     for entry in entries().values():
-        for alias in [entry.name, entry.hub_id, *entry.aliases]:
+        for alias in [entry.name, entry.hub_id, *entry.hub_aliases, *entry.aliases]:
             index[alias.lower()] = entry.name
     return index
+
+
+def hub_ids(entry: CatalogEntry) -> list[str]:
+    """Where the Hugging Face cache may hold this model: its hub id first, then ids it was known by."""
+    return [entry.hub_id, *entry.hub_aliases]
 
 
 def lookup(text: str) -> CatalogEntry | None:

@@ -1,5 +1,5 @@
 """Get a model into memory: random weights from an exact config (speed and memory only), or
-pretrained weights from a local folder.
+pretrained weights from the folder `models.weights` finds (packaged, assembled, or the Hugging Face cache).
 
 Encoders load as their base model (no task head) unless a task asks for one; decoders load
 with their LM head, as released.

@@ -14,6 +14,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
 from tradeoff.errors import BadConfig, BadInput, UnknownModel, UnsupportedArchitecture
 from tradeoff.models import catalog
@@ -175,13 +176,39 @@ def _config_from_gguf(path: Path):
                         "check that the file is a complete GGUF model") from None
 
 
-@functools.lru_cache(maxsize=1)
+_TRUE = {"1", "ON", "YES", "TRUE"}  # huggingface_hub's reading of HF_HUB_OFFLINE
+
+
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE), read now: huggingface_hub reads it once, at import."""
+    return any((os.environ.get(v) or "").strip().upper() in _TRUE for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def hub_cache_dir() -> Path:
+    """The Hugging Face hub cache as huggingface_hub resolves it (HF_HUB_CACHE, then HF_HOME/hub), read
+    now rather than at import, so a changed environment (or a test's) is honoured."""
+    explicit = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
+    if explicit:
+        return Path(os.path.expandvars(os.path.expanduser(explicit)))
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                                                     "huggingface")
+    return Path(os.path.expandvars(os.path.expanduser(home))) / "hub"
+
+
 def hub_reachable() -> bool:
-    """Resolve the hub's name once; offline machines fail at once instead of retrying for 30 s."""
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
-        return False
+    """Whether downloading from the hub may be tried: not offline by choice, and the hub answered."""
+    return not hub_offline() and _hub_answers(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+
+
+@functools.lru_cache(maxsize=4)
+def _hub_answers(endpoint: str) -> bool:
+    """One TCP connect with a 3 s timeout, once per process: an offline or firewalled machine fails at
+    once instead of waiting through huggingface_hub's retries. Behind a proxy the proxy decides."""
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    url = urlparse(endpoint)
     try:
-        socket.getaddrinfo("huggingface.co", 443)
+        socket.create_connection((url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)), timeout=3).close()
         return True
     except OSError:
         return False
@@ -191,7 +218,8 @@ def _config_from_hub(hub_id: str, trust_remote_code: bool):
     from transformers import AutoConfig
 
     try:
-        return AutoConfig.from_pretrained(hub_id, trust_remote_code=trust_remote_code, local_files_only=not hub_reachable())
+        return AutoConfig.from_pretrained(hub_id, trust_remote_code=trust_remote_code, cache_dir=str(hub_cache_dir()),
+                                          local_files_only=not hub_reachable())
     except ValueError as e:
         if "trust_remote_code" in str(e):
             raise UnsupportedArchitecture(f"{hub_id} needs custom code and remote code is off", "review the code, then pass --trust-remote-code") from None
