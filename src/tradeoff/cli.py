@@ -16,6 +16,7 @@ from rich.console import Console
 
 from tradeoff import __version__
 from tradeoff.errors import BadInput, TradeoffError
+from tradeoff.evaluate import data as data_defaults
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Which transformer should I use? Architecture, speed, memory and quality, measured side by side.")
@@ -77,6 +78,8 @@ def models(json_: bool = typer.Option(False, "--json")):
 
 
 STORE_HELP = "Results store (SQLite file); default $TRADEOFF_STORE, else results.db in the user data folder."
+TEST_FRACTION = typer.Option(data_defaults.TEST_FRACTION, "--test-fraction", help="With one labelled file and no separate training or test data: "
+                             "the share of its rows held out (stratified, fixed seed) as test rows, never trained on.")
 
 
 @app.command("run")
@@ -184,7 +187,8 @@ def distill(
     teacher: str = typer.Argument(..., help="Teacher: a catalog model with offline weights, or a folder."),
     corpus: Optional[str] = typer.Option(None, "--corpus", help="Task-agnostic: a plain UTF-8 text file to distil on."),
     data: Optional[str] = typer.Option(None, "--data", help="Task-specific: labelled training data (JSONL/CSV/Parquet, a folder, or fine-foods)."),
-    test: Optional[str] = typer.Option(None, "--test", help="Labelled data to score on (default: the eval split of --data)."),
+    test: Optional[str] = typer.Option(None, "--test", help="Labelled data to score on (default: a folder's eval split, or rows of --data held out and never trained on)."),
+    test_fraction: float = TEST_FRACTION,
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Folder for the student (default: in the tradeoff cache)."),
     layer_map: str = typer.Option("alternate", "--layer-map", help="alternate | uniform | first | a list such as 0,2,4,7,9,11."),
     layers: Optional[int] = typer.Option(None, "--layers", "-k", help="Student depth (uniform/first; alternate keeps half)."),
@@ -221,6 +225,7 @@ def distill(
     result = api.distill(teacher, corpus=corpus, data=data, test=test, out=out, layer_map=layer_map, layers=layers,
                          epochs=epochs, max_steps=max_steps, block_size=block_size, max_length=max_length,
                          temperature=temperature, loss=loss, train_limit=train_limit, test_limit=test_limit,
+                         test_fraction=test_fraction,
                          ablation=ablation, seed=seed, grad_accum=grad_accum, mixed_precision=mixed_precision,
                          checkpoint_every=checkpoint_every, resume=resume, bench_budget_s=bench_budget,
                          progress=not quiet, store=store, **options)
@@ -240,7 +245,8 @@ def eval_command(
     data: str = typer.Option(..., "--data", "-d", help="Evaluation data: JSONL/CSV/Parquet, a folder of splits, a .txt (perplexity), or fine-foods[:train|test]."),
     task: str = typer.Option("auto", "--task", help="classification | ner | perplexity (auto: from the data)."),
     mode: str = typer.Option("auto", "--mode", "-m", help="Comma list of checkpoint, finetune, probe (encoders), zero-shot, k-shot (decoders); each model runs the ones that apply."),
-    train: Optional[str] = typer.Option(None, "--train", help="Training data (default: the train split beside --data)."),
+    train: Optional[str] = typer.Option(None, "--train", help="Training data (default: a folder's train split, or the rows of --data not held out as test rows)."),
+    test_fraction: float = TEST_FRACTION,
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="MODEL or MODEL:MODE for performance retained (default: the first row)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Score a seeded subset of this many examples."),
     train_limit: Optional[int] = typer.Option(None, "--train-limit", help="Train on a seeded subset of this many examples."),
@@ -276,7 +282,8 @@ def eval_command(
 
     fmt = output_format(json_, markdown, csv_)
     result = api.evaluate(models, data, modes=_csv_list(mode), baseline=baseline, store=store, save=save,
-                          progress=not quiet, task=task, train=train, limit=limit, train_limit=train_limit, seed=seed,
+                          progress=not quiet, task=task, train=train, test_fraction=test_fraction, limit=limit,
+                          train_limit=train_limit, seed=seed,
                           epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, patience=patience, k=k,
                           calibrate=calibrate, template=template, label_names=_csv_list(label_names),
                           verbalisers=_csv_list(verbalisers), text_column=text_column, label_column=label_column,
@@ -286,7 +293,7 @@ def eval_command(
         print(to_json(result.as_json()))
         return
     columns, rows = result.table()
-    emit(columns, rows, fmt, title=f"Task quality on {data}")
+    emit(columns, rows, fmt, title=f"Task quality on {data}; {result.test_rows_line()}")
 
 
 @app.command()
@@ -398,6 +405,8 @@ def compare(
     data: Optional[str] = typer.Option(None, "--data", "-d", help="Score quality on this data (see `tradeoff eval --help`)."),
     task: str = typer.Option("auto", "--task"),
     mode: str = typer.Option("auto", "--mode", help="Eval mode: finetune, probe, checkpoint, zero-shot, k-shot."),
+    train: Optional[str] = typer.Option(None, "--train", help="Eval: training data (default: a folder's train split, or the rows of --data not held out)."),
+    test_fraction: float = TEST_FRACTION,
     limit: Optional[int] = typer.Option(None, "--limit", help="Eval: score a seeded subset."),
     train_limit: Optional[int] = typer.Option(None, "--train-limit", help="Eval: train on a seeded subset."),
     epochs: int = typer.Option(3, "--epochs"),
@@ -417,7 +426,8 @@ def compare(
     fmt = output_format(json_, markdown, False)
     eval_cell = None
     if data:
-        eval_cell = {"data": data, "task": task, "mode": mode, "limit": limit, "train_limit": train_limit, "epochs": epochs}
+        eval_cell = {"data": data, "train": train, "test_fraction": test_fraction, "task": task, "mode": mode, "limit": limit,
+                     "train_limit": train_limit, "epochs": epochs}
         eval_cell = {k: v for k, v in eval_cell.items() if v is not None}
     with progress("comparing") as status:
         comparison = api.compare(refs, baseline=baseline, backends=backend, shapes=shape, eval_cell=eval_cell,

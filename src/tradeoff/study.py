@@ -327,6 +327,12 @@ def validate(study: Study, where: _Locator | None = None) -> Study:
                 coords = ", ".join(f"{k}={v}" for k, v in cell.cell.items())
                 raise BadInput(f"{where.at((cell.kind,))}: {cell.kind} cell ({cell.model}{', ' + coords if coords else ''}): "
                                f"{e.message}", e.hint) from None
+        identify = getattr(module, "identified", None)  # stages whose results depend on file contents
+        if identify is not None:
+            try:
+                cell = dataclasses.replace(cell, cell=identify(dict(cell.cell)))
+            except TradeoffError as e:
+                raise BadInput(f"{where.at((cell.kind,))}: {cell.kind} cell ({cell.model}): {e.message}", e.hint) from None
         checked.append(dataclasses.replace(cell, model_name=names[cell.model]))
     return Study(study.name, study.source, checked)
 

@@ -37,7 +37,8 @@ def test_finetune_record_is_complete_seeded_and_cached(tiny_bert, sst):
     acc = first.metrics["accuracy"]
     assert acc.low <= acc.value <= acc.high and acc.unit == "%"
     d = first.details
-    assert d["n"] == 40 and d["train_n"] == 160 and d["n_dev"] == 16 and len(d["sha256"]) == 64
+    assert d["n"] == 40 and d["train_n"] + d["overlap_removed_from_train"] == 160 and len(d["sha256"]) == 64
+    assert d["n_dev"] == d["train_n"] // 10 and d["test_rows"]["n"] == 40 and d["dev_rows"]["n"] == d["n_dev"]
     assert d["mode"] == "finetune" and d["hyper_parameters"]["lr"] == 3e-3 and not d["cached"]
     again = run_cell(str(tiny_bert), cell)
     assert again.details["cached"] and again.metrics == first.metrics and again.key == first.key
@@ -78,7 +79,9 @@ def test_ner_finetune_scores_entity_f1(tiny_bert, tmp_path, write_jsonl):
     rows = [{"tokens": ["john", "went", "to", "paris"], "tags": ["B-person", "O", "O", "B-location"]},
             {"tokens": ["acme", "corp", "plays"], "tags": ["B-corporation", "I-corporation", "O"]}] * 20
     write_jsonl(folder / "train.jsonl", rows)
-    write_jsonl(folder / "validation.jsonl", rows[:6])
+    unseen = [{"tokens": ["john", "went", "to", "london"], "tags": ["B-person", "O", "O", "B-location"]},
+              {"tokens": ["acme", "corp", "play"], "tags": ["B-corporation", "I-corporation", "O"]}] * 3
+    write_jsonl(folder / "validation.jsonl", unseen)  # sentences the model never trains on
     (folder / "tags.json").write_text(json.dumps(["O", "B-person", "I-person", "B-location", "I-location",
                                                   "B-corporation", "I-corporation"]))
     r = run_cell(str(tiny_bert), {"data": str(folder), "epochs": 10, "lr": 5e-3, "batch_size": 8, "patience": 10})

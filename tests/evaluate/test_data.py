@@ -30,10 +30,13 @@ def test_folder_of_splits_and_seeded_limit(tmp_path, write_jsonl, sentiment_rows
     write_jsonl(tmp_path / "train.jsonl", sentiment_rows(50))
     write_jsonl(tmp_path / "validation.jsonl", sentiment_rows(30, seed=1))
     train = D.load_classification(tmp_path, "train")
-    test = D.load_classification(tmp_path, "eval", limit=10, seed=3)
     assert len(train) == 50 and train.source.endswith("train.jsonl")
-    assert len(test) == 10 and test.texts == D.load_classification(tmp_path, "eval", limit=10, seed=3).texts
-    assert D.load_classification(tmp_path, "eval", limit=10, seed=4).texts != test.texts
+    split = D.train_test_split(lambda src, sp, names: D.load_classification(src, sp, label_names=names), tmp_path, None,
+                               needs_train=False, limit=10)
+    assert len(split.test) == 10 and split.test.source.endswith("validation.jsonl") and split.train is None
+    again = D.train_test_split(lambda src, sp, names: D.load_classification(src, sp, label_names=names), tmp_path, None,
+                               needs_train=False, limit=10)
+    assert split.test.rows == again.test.rows  # the same subset every time, whatever the training seed
 
 
 @pytest.mark.parametrize("content, message", [

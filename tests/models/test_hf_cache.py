@@ -236,8 +236,6 @@ def test_eval_scores_bert_and_distilbert_from_the_cache(hub_cache, sentiment_fil
     assert no_network == []
 
 
-@pytest.mark.xfail(strict=True, reason="evaluate/cell.py run_cell does not yet put weights_revision(ref) into "
-                                       "details['model_revision'] (the store's provenance reads it from there)")
 def test_eval_record_names_the_snapshot_revision(hub_cache, sentiment_files, capsys):
     test, train = sentiment_files
     out = _json_out(capsys, ["eval", "distilbert-base-uncased", "--data", test, "--train", train, "--mode", "probe", "--json"])

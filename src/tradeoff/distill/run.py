@@ -15,6 +15,7 @@ import torch
 
 from tradeoff import stats
 from tradeoff.errors import BadInput
+from tradeoff.evaluate.data import TEST_FRACTION
 from tradeoff.record import Metric, Record
 
 CORPUS_WEIGHTS = {"kl": 5.0, "lm": 2.0, "cos": 1.0}  # DistilBERT's alpha_ce, alpha_mlm, alpha_cos
@@ -340,6 +341,7 @@ def _token_accuracy(student, teacher, blocks: torch.Tensor, tokenizer, role: str
 def distill_task(teacher: str, data: str, test: str | None = None, out: str | Path | None = None, *,
                  layer_map: str = "alternate", layers: int | None = None, text_column: str = "text",
                  label_column: str = "label", train_limit: int | None = None, test_limit: int | None = None,
+                 test_fraction: float = TEST_FRACTION,
                  max_length: int = 128, batch_size: int = 32, epochs: int = 3, max_steps: int | None = None,
                  lr: float = 1e-4, temperature: float = 2.0, loss: str | dict | None = None, ablation: bool = True,
                  seed: int = 0, grad_accum: int = 1, mixed_precision: str = "no", checkpoint_every: int = 0,
@@ -354,25 +356,33 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
     from tradeoff.distill.losses import TaskLoss
     from tradeoff.distill.student import layer_map as make_map, make_student, save_model
     from tradeoff.evaluate import classification as clf, inference
-    from tradeoff.evaluate.data import load_classification, train_dev_split
+    from tradeoff.evaluate.data import load_classification, source_sha256, train_dev_split, train_test_split
     from tradeoff.evaluate.finetune import HyperParams
     from tradeoff.evaluate.metrics import compute, paired_difference, retained as retained_metric
     from tradeoff.models.load import load_pretrained, load_tokenizer
     from tradeoff.models.refs import parse_ref
+    from tradeoff.models.weights import weights_revision
 
     ref, config, role = checked_ref(teacher, task=True)
     spec = layer_map
     kept = make_map(spec, config.num_hidden_layers, layers)
     weights = parse_weights(loss, TASK_WEIGHTS)
     TaskLoss(None, temperature, **weights)  # reject bad weights before any work
-    train = load_classification(data, "train", text_column, label_column, limit=train_limit, seed=seed)
-    scored = load_classification(test or data, "eval", text_column, label_column, train.label_names,
-                                 limit=test_limit, seed=seed)
+
+    def load(source, split, names):
+        return load_classification(source, split, text_column, label_column, names)
+
+    # With --test the two are used as given; without it a folder's splits, or a held-out part of one file.
+    rows = train_test_split(load, test or data, data if test else None, needs_train=True, test_fraction=test_fraction,
+                            limit=test_limit, train_limit=train_limit)
+    train, scored = rows.train, rows.test
     clf.check_labels_match(train, scored)
     hp = HyperParams(epochs=epochs, batch_size=batch_size, max_length=max_length)
 
     out = Path(out) if out else _default_out(ref.name, "task", _layers_label(kept))
     if any(a.endswith("ForSequenceClassification") for a in (config.architectures or [])):
+        scored = clf.in_checkpoint_labels(ref, scored)
+        train = clf.in_checkpoint_labels(ref, train)
         teacher_pred, teacher_info = clf.evaluate_checkpoint(ref, scored, batch_size, max_length)
         teacher_ref = ref
     else:
@@ -427,12 +437,15 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
                "retained": retained_metric("accuracy", scores, base, seed)}
     metrics = {**size_metrics(teacher_model, student), **timing, **quality, **_fit_metrics(result)}
     cell = {"mode": "task", "data": train.source, "test": scored.source, "train_limit": train_limit,
-            "test_limit": test_limit, "layer_map": spec if isinstance(spec, str) else ",".join(map(str, spec)),
+            "test_limit": test_limit, "test_fraction": test_fraction, "data_sha256": source_sha256(data, test),
+            "layer_map": spec if isinstance(spec, str) else ",".join(map(str, spec)),
             "layers": kept, "max_length": max_length, "batch_size": batch_size, "epochs": epochs, "max_steps": max_steps,
             "lr": lr, "loss": _fmt_weights(weights), "temperature": temperature, "seed": seed}
     details = {"student_dir": str(out), "teacher_dir": str(teacher_ref.location), "quality_name": "accuracy (%)",
+               "model_revision": weights_revision(ref),
                "teacher": teacher_info, "n_train": len(fit_part), "n_dev": len(dev), "n_test": len(scored),
                "train_sha256": train.sha256, "test_sha256": scored.sha256, "best_dev_accuracy": result.best_metric,
+               **rows.details(), "dev_rows": dev.describe(listed=True), "fit_rows": fit_part.describe(),
                "resumed_from_step": result.resumed_from_step, "timing": noise,
                "bench_shape": list(bench_inputs["input_ids"].shape),
                "scores": {"y_true": y_true.tolist(), "y_pred": scores["y_pred"].tolist(), "teacher_y_pred": base["y_pred"].tolist()}}

@@ -14,7 +14,7 @@ from tradeoff.evaluate import backend
 from tradeoff.evaluate import data as data_mod
 from tradeoff.evaluate.metrics import task_metrics
 from tradeoff.models.refs import ModelRef, parse_ref
-from tradeoff.models.weights import availability, install_hint
+from tradeoff.models.weights import availability, install_hint, weights_revision
 from tradeoff.record import Record
 
 TASKS = ("classification", "ner", "perplexity")
@@ -24,7 +24,8 @@ DEFAULTS = {"task": "auto", "data": None, "train": None, "mode": "auto", "seed":
             "train_limit": None, "epochs": 3, "lr": 5e-5, "batch_size": 32, "max_length": 128, "patience": 2,
             "k": 4, "calibrate": False, "template": None, "verbalisers": None, "text_column": "text",
             "label_column": "label", "label_names": None, "tokens_column": "tokens", "tags_column": "tags",
-            "window": 1024, "stride": 512, "max_tokens": None, "backend": "eager"}
+            "window": 1024, "stride": 512, "max_tokens": None, "backend": "eager", "test_fraction": data_mod.TEST_FRACTION,
+            "data_sha256": None}
 
 
 def settings(cell: dict) -> dict:
@@ -37,6 +38,10 @@ def settings(cell: dict) -> dict:
     for name in ("limit", "train_limit", "max_tokens"):
         if s[name] is not None and int(s[name]) < 1:
             raise BadInput(f"{name} must be at least 1, got {s[name]}", "drop it to use all the data")
+    data_mod.check_test_fraction(float(s["test_fraction"]))
+    if s["data_sha256"] is not None and s["data_sha256"] != data_mod.source_sha256(s["data"], s["train"]):
+        raise BadInput(f"{s['data']} changed since this cell was planned (its content hash differs)",
+                       "plan it again (re-run the command) so the new content gets its own result")
     if s["task"] == "auto":
         s["task"] = data_mod.detect_task(s["data"], s["tokens_column"])
     if s["task"] not in TASKS:
@@ -99,6 +104,13 @@ def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> tuple[
     return ref, s, mode
 
 
+def identified(cell: dict) -> dict:
+    """The cell with the content hash of its data, so a stored result is reused only for the same bytes."""
+    if cell.get("data_sha256") or not cell.get("data"):
+        return cell
+    return {**cell, "data_sha256": data_mod.source_sha256(cell["data"], cell.get("train"))}
+
+
 def run_cell(model: str, cell: dict, weights: str = "pretrained", *, save_dir: str | Path | None = None,
              progress: bool = False) -> Record:
     """Score `model` on the cell's task and data; bad input raises before any work, failures become error records."""
@@ -125,7 +137,7 @@ def run_cell(model: str, cell: dict, weights: str = "pretrained", *, save_dir: s
         status = "oom" if "out of memory" in first.lower() else "error"
         return record.model_copy(update={"status": status, "error": first[:300]})
     details.update({"task": s["task"], "mode": mode, "seed": s["seed"], "seconds": round(time.perf_counter() - started, 1),
-                    "scores": scores})
+                    "model_revision": weights_revision(ref), "scores": scores})
     if mode == "finetune":
         details["hyper_parameters"] = {"epochs": hp.epochs, "lr": hp.lr, "batch_size": hp.batch_size,
                                        "max_length": hp.max_length, "patience": hp.patience,
@@ -157,28 +169,31 @@ def _run(ref: ModelRef, s: dict, mode: str, hp, save_dir, progress: bool) -> tup
         model, tokenizer = load_pretrained(ref, task="causal-lm"), load_tokenizer(ref)
         scores, info = decoder.perplexity_windows(model, tokenizer, corpus.text, window=int(s["window"]),
                                                   stride=int(s["stride"]), max_tokens=s["max_tokens"])
-        return scores, {"data": corpus.source, "sha256": corpus.sha256, "n": info["n_tokens"], **info}
+        return scores, {"data": corpus.source, "sha256": corpus.sha256, "n": info["n_tokens_scored"], **info}
 
     needs_train = mode in ("finetune", "probe", "k-shot")
-    train_source = s["train"] or s["data"]
-    if needs_train and not s["train"] and not data_mod.has_split(train_source, "train"):
-        raise BadInput(f"mode {mode} needs training data and {s['data']} has no train split", "pass --train PATH")
-
+    rows = dict(needs_train=needs_train, test_fraction=float(s["test_fraction"]), limit=s["limit"],
+                train_limit=s["train_limit"])
     if s["task"] == "ner":
-        kw = dict(tokens_column=s["tokens_column"], tags_column=s["tags_column"], tag_names=s["label_names"], seed=seed)
-        test = data_mod.load_tagging(s["data"], "eval", limit=s["limit"], **kw)
-        train = data_mod.load_tagging(train_source, "train", limit=s["train_limit"], **kw)
+        def load(source, split, names):
+            return data_mod.load_tagging(source, split, s["tokens_column"], s["tags_column"], s["label_names"] or names)
+
+        split = data_mod.train_test_split(load, s["data"], s["train"], **rows)
+        train, test = split.train, split.test
         if train.tag_names != test.tag_names:
             raise BadInput("training and evaluation tag sets differ", "pass --label-names with the full tag list")
         scores, info = ner.finetune_and_predict(ref, train, test, seed=seed, hp=hp, progress=progress, save_dir=save_dir)
-        return scores, {**_data_details(test), **_data_details(train, "train_"), **info}
+        return scores, {**_data_details(test), **_data_details(train, "train_"), **split.details(), **info}
 
-    kw = dict(text_column=s["text_column"], label_column=s["label_column"], label_names=s["label_names"], seed=seed)
-    test = data_mod.load_classification(s["data"], "eval", limit=s["limit"], **kw)
-    train = data_mod.load_classification(train_source, "train", limit=s["train_limit"], **kw) if needs_train else None
+    def load(source, split, names):
+        return data_mod.load_classification(source, split, s["text_column"], s["label_column"], s["label_names"] or names)
+
+    split = data_mod.train_test_split(load, s["data"], s["train"], **rows)
+    train, test = split.train, split.test
     if train is not None:
         classification.check_labels_match(train, test)
     if mode == "checkpoint":
+        test = classification.in_checkpoint_labels(ref, test)
         pred, info = classification.evaluate_checkpoint(ref, test, hp.batch_size, hp.max_length, s["backend"])
     elif mode == "finetune":
         pred, info = classification.finetune_and_predict(ref, train, test, seed=seed, hp=hp, progress=progress,
@@ -191,7 +206,9 @@ def _run(ref: ModelRef, s: dict, mode: str, hp, save_dir, progress: bool) -> tup
         pred, info = decoder.classify(model, tokenizer, test, train=train, k=int(s["k"]) if mode == "k-shot" else 0, seed=seed,
                                       template=s["template"] or decoder.DEFAULT_TEMPLATE, verbalisers=s["verbalisers"],
                                       calibrate=bool(s["calibrate"]), batch_size=max(1, hp.batch_size // 2))
-    details = {**_data_details(test), "label_names": test.label_names, **info}
+        if info.get("demonstrations"):  # name demonstrations by their source rows, like every other row set
+            info["demonstration_rows"] = [train.rows[i] for i in info["demonstrations"]]
+    details = {**_data_details(test), "label_names": test.label_names, **split.details(), **info}
     if train is not None:
         details.update(_data_details(train, "train_"))
     return {"y_true": list(map(int, test.labels)), "y_pred": [int(p) for p in pred]}, details

@@ -3,6 +3,8 @@ training split (early stopping on a held-out dev split), or fit a linear probe o
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from tradeoff.errors import BadInput
@@ -60,14 +62,15 @@ def finetune_and_predict(ref: ModelRef, train: Classification, data: Classificat
     encodings = inference.encode(tokenizer, fit_part.texts, hp.max_length)
     for enc, label in zip(encodings, fit_part.labels):
         enc["labels"] = label
-    key = cache_key(ref, require_weights(ref), "sequence-classification", train.sha256, len(train), seed, hp, train.label_names)
+    key = cache_key(ref, require_weights(ref), "sequence-classification", fit_part, seed, hp)
     model, tokenizer, info = finetune(ref, "sequence-classification", train.label_names, encodings,
                                       lambda m, tok: _accuracy(m, tok, dev, hp), key=key, seed=seed, hp=hp, progress=progress)
     if save_dir is not None:
         save(model, tokenizer, save_dir, info)
         info = {**info, "saved_to": str(save_dir)}
     pred, scored = predict_through(model, tokenizer, data.texts, hp.batch_size, hp.max_length, backend)
-    return pred, {**info, **scored, "n_dev": len(dev), "cache_key": key}
+    return pred, {**info, **scored, "n_dev": len(dev), "dev_rows": dev.describe(listed=True), "fit_rows": fit_part.describe(),
+                  "cache_key": key}
 
 
 def probe(ref: ModelRef, train: Classification, data: Classification, *, seed: int, batch_size: int = 32,
@@ -94,6 +97,23 @@ def probe(ref: ModelRef, train: Classification, data: Classification, *, seed: i
         return eager, info
     ours = fit_predict(backend_mod.forward_fn(model, backend))
     return ours, {**info, "backend": backend, **backend_mod.agreement(ours, eager)}
+
+
+def in_checkpoint_labels(ref: ModelRef, data: Classification) -> Classification:
+    """The data's labels renumbered into the checkpoint's own label ids (its `label2id`), so "great" is scored as the
+    class the checkpoint calls "great", not as whatever sorted order gives. Integer labels (names "0", "1", ...) are
+    taken as the checkpoint's ids; generic checkpoint names (LABEL_0, ...) name no classes. Names that differ are refused."""
+    config = ref.config()
+    names = [str(config.id2label[i]) for i in range(config.num_labels)] if getattr(config, "id2label", None) else []
+    generic = all(n == f"LABEL_{i}" for i, n in enumerate(names))
+    numbered = data.label_names == [str(i) for i in range(len(data.label_names))]
+    if generic or numbered or names == data.label_names:
+        return data
+    if sorted(names) != sorted(data.label_names):
+        raise BadInput(f"{ref.name} predicts classes {names} but the data's labels are {data.label_names}",
+                       "score it on data with the labels it was trained on (or name them with --label-names)")
+    relabel = [names.index(n) for n in data.label_names]
+    return replace(data, labels=[relabel[y] for y in data.labels], label_names=names)
 
 
 def check_labels_match(train: Classification, data: Classification) -> None:

@@ -11,8 +11,9 @@ import os
 import random
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 from tradeoff.errors import BadData, BadInput
 from tradeoff.paths import cache_dir
@@ -27,36 +28,85 @@ FINE_FOODS_LABELS = ["other", "great"]
 
 
 @dataclass
-class Classification:
-    texts: list[str]
-    labels: list[int]
-    label_names: list[str]
+class Rows:
+    """Examples read from one source, remembering which source rows they are, so every quality record can name
+    its train, dev and test rows exactly (and a reviewer can check that they never overlap)."""
+
     source: str
     sha256: str
+    rows: list[int]  # row numbers in the source (0-based), one per example
+    split: str  # how these rows were chosen, in words
+
+    fields: ClassVar[tuple[str, ...]] = ()
 
     def __len__(self) -> int:
-        return len(self.texts)
+        return len(self.rows)
 
-    def subset(self, indices) -> "Classification":
+    def subset(self, indices, split: str | None = None):
         idx = list(indices)
-        return Classification([self.texts[i] for i in idx], [self.labels[i] for i in idx], self.label_names,
-                              self.source, self.sha256)
+        picked = {f: [getattr(self, f)[i] for i in idx] for f in self.fields}
+        return replace(self, **picked, rows=[self.rows[i] for i in idx], split=split or self.split)
+
+    def without(self, indices, split: str):
+        drop = set(indices)
+        return self.subset([i for i in range(len(self)) if i not in drop], split)
+
+    def describe(self, listed: bool = False) -> dict:
+        """What a record says about these rows: source, content hash, count, how chosen, a hash of the exact rows and,
+        when `listed` (test and dev sets, small enough to keep), the row numbers themselves."""
+        ident = json.dumps([self.sha256, self.rows]).encode()
+        out = {"source": self.source, "sha256": self.sha256, "n": len(self), "split": self.split,
+               "rows_sha256": hashlib.sha256(ident).hexdigest()[:16]}
+        return {**out, "rows": list(self.rows)} if listed else out
+
+    def content_sha256(self) -> str:
+        """Hash of the examples themselves (text and labels), for caches that must change when the content does."""
+        payload = json.dumps([getattr(self, f) for f in self.fields] + [self.names], default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def normalised(self) -> list[str]:
+        """Each example's text, case- and space-folded: equal strings are the same example for leak checks."""
+        raise NotImplementedError
+
+    @property
+    def names(self) -> list[str]:
+        raise NotImplementedError
 
 
 @dataclass
-class Tagging:
-    tokens: list[list[str]]
-    tags: list[list[int]]
-    tag_names: list[str]
-    source: str
-    sha256: str
+class Classification(Rows):
+    texts: list[str] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    label_names: list[str] = field(default_factory=list)
 
-    def __len__(self) -> int:
-        return len(self.tokens)
+    fields: ClassVar[tuple[str, ...]] = ("texts", "labels")
 
-    def subset(self, indices) -> "Tagging":
-        idx = list(indices)
-        return Tagging([self.tokens[i] for i in idx], [self.tags[i] for i in idx], self.tag_names, self.source, self.sha256)
+    def normalised(self) -> list[str]:
+        return [_fold(t) for t in self.texts]
+
+    @property
+    def names(self) -> list[str]:
+        return self.label_names
+
+
+@dataclass
+class Tagging(Rows):
+    tokens: list[list[str]] = field(default_factory=list)
+    tags: list[list[int]] = field(default_factory=list)
+    tag_names: list[str] = field(default_factory=list)
+
+    fields: ClassVar[tuple[str, ...]] = ("tokens", "tags")
+
+    def normalised(self) -> list[str]:
+        return [_fold(" ".join(t)) for t in self.tokens]
+
+    @property
+    def names(self) -> list[str]:
+        return self.tag_names
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 @dataclass
@@ -77,6 +127,26 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def source_sha256(*sources: str | Path | None) -> str:
+    """Content hash of every file a cell reads, so an edited file at the same path makes a new cell, not a stale hit."""
+    h = hashlib.sha256()
+    for source in sources:
+        if source is None:
+            continue
+        text = str(source)
+        if text.startswith(FINE_FOODS):
+            split = text.partition(":")[2]
+            paths = [fine_foods_file(split)] if split else [fine_foods_file("train"), fine_foods_file("test")]
+        else:
+            path = Path(source).expanduser()
+            if not path.exists():
+                raise BadData(f"no such data file or folder: {source}", "check the path (JSONL, CSV, Parquet or a data folder)")
+            paths = [path]
+        for path in paths:
+            h.update(sha256_of(path).encode())
+    return h.hexdigest()[:16]
+
+
 def split_file(source: str | Path, split: str) -> Path:
     """A file for `split` ("train", "eval") inside a folder of split files, or the file itself."""
     path = Path(source).expanduser()
@@ -90,13 +160,6 @@ def split_file(source: str | Path, split: str) -> Path:
             if (path / f"{name}{suffix}").is_file():
                 return path / f"{name}{suffix}"
     raise BadData(f"folder {source} has no {' / '.join(names)} file", f"add {names[0]}.jsonl, or pass the file itself")
-
-
-def has_split(source: str | Path, split: str) -> bool:
-    try:
-        return str(source).startswith(FINE_FOODS) or split_file(source, split) is not None
-    except BadData:
-        return False
 
 
 def _is_datasets_dir(path: Path) -> bool:
@@ -210,9 +273,8 @@ def _label_index(values: list, label_names: list[str] | None, source: str) -> tu
 
 
 def load_classification(source: str | Path, split: str = "eval", text_column: str = "text",
-                        label_column: str = "label", label_names: list[str] | None = None,
-                        limit: int | None = None, seed: int = 0) -> Classification:
-    """Texts and integer labels; `limit` takes a seeded random subset (the same one for every model)."""
+                        label_column: str = "label", label_names: list[str] | None = None) -> Classification:
+    """Every row's text and integer label (string labels map through `label_names`, given or sorted)."""
     rows, resolved, sha = read_rows(source, split)
     if str(source).startswith(FINE_FOODS) and label_names is None:
         label_names = FINE_FOODS_LABELS
@@ -221,12 +283,11 @@ def load_classification(source: str | Path, split: str = "eval", text_column: st
     if bad is not None:
         raise BadData(f"{resolved}: row {bad + 1} has no text in {text_column!r}", "every row needs non-empty text")
     labels, names = _label_index(_column(rows, label_column, resolved), label_names, resolved)
-    data = Classification(texts, labels, names, resolved, sha)
-    return data.subset(_sample(len(data), limit, seed)) if limit else data
+    return Classification(resolved, sha, list(range(len(texts))), f"all of {Path(resolved).name}", texts, labels, names)
 
 
 def load_tagging(source: str | Path, split: str = "eval", tokens_column: str = "tokens", tags_column: str = "tags",
-                 tag_names: list[str] | None = None, limit: int | None = None, seed: int = 0) -> Tagging:
+                 tag_names: list[str] | None = None) -> Tagging:
     """Pre-tokenised sentences with BIO tags (strings, or integers with names from `tags.json` beside the file)."""
     rows, resolved, sha = read_rows(source, split)
     tokens = _column(rows, tokens_column, resolved)
@@ -255,8 +316,8 @@ def load_tagging(source: str | Path, split: str = "eval", tokens_column: str = "
     bad_name = next((n for n in names if n != "O" and not n.startswith(("B-", "I-"))), None)
     if bad_name is not None:
         raise BadData(f"{resolved}: tag {bad_name!r} is not BIO", "tags must be O, B-TYPE or I-TYPE")
-    data = Tagging([[str(t) for t in seq] for seq in tokens], ids, names, resolved, sha)
-    return data.subset(_sample(len(data), limit, seed)) if limit else data
+    return Tagging(resolved, sha, list(range(len(tokens))), f"all of {Path(resolved).name}",
+                   [[str(t) for t in seq] for seq in tokens], ids, names)
 
 
 def load_corpus(source: str | Path) -> Corpus:
@@ -275,14 +336,114 @@ def load_corpus(source: str | Path) -> Corpus:
     return Corpus(text, str(path), sha256_of(path))
 
 
-def _sample(n: int, limit: int | None, seed: int) -> list[int]:
+SPLIT_SEED = 0  # fixed: which rows are test rows never depends on the training seed
+MIN_TEST_ROWS = 20
+TEST_FRACTION = 0.2  # of one labelled file, held out as test rows
+
+
+def check_test_fraction(fraction: float) -> None:
+    if not 0 < fraction < 1:
+        raise BadInput(f"--test-fraction must be between 0 and 1 (exclusive), got {fraction}",
+                       "e.g. --test-fraction 0.2 holds out a fifth of a single labelled file for testing")
+
+
+def has_separate_splits(source: str | Path) -> bool:
+    """True for the built-in fine foods and for folders holding both a train file and an evaluation file."""
+    if str(source).startswith(FINE_FOODS):
+        return True
+    path = Path(source).expanduser()
+    if (path / "dataset_dict.json").is_file():
+        splits = set(json.loads((path / "dataset_dict.json").read_text()).get("splits", []))
+        return "train" in splits and bool(splits & {"validation", "dev", "test"})
+    if not path.is_dir() or _is_datasets_dir(path):
+        return False
+    try:
+        return split_file(path, "train") != split_file(path, "eval")
+    except BadData:
+        return False
+
+
+def _sample(n: int, limit: int | None) -> list[int]:
+    """A seeded random subset, the same one for every model and every training seed."""
     if not limit or limit >= n:
         return list(range(n))
-    return sorted(random.Random(seed).sample(range(n), limit))
+    return sorted(random.Random(SPLIT_SEED).sample(range(n), limit))
+
+
+def held_out_indices(strata: list | None, n: int, fraction: float) -> list[int]:
+    """Test positions for a seeded, stratified hold-out: `fraction` of each class (of all rows without strata)."""
+    groups: dict = {}
+    for i in range(n):
+        groups.setdefault(strata[i] if strata is not None else 0, []).append(i)
+    rng = random.Random(SPLIT_SEED)
+    test = []
+    for key in sorted(groups, key=str):
+        members = groups[key]
+        rng.shuffle(members)
+        test += members[:round(len(members) * fraction)]
+    return sorted(test)
+
+
+@dataclass
+class Split:
+    train: Rows | None  # None when the mode trains nothing
+    test: Rows
+    overlap_removed: int = 0  # training rows dropped because their text is also a test row
+
+    def details(self) -> dict:
+        out = {"test_rows": self.test.describe(listed=True)}
+        if self.train is not None:
+            out.update({"train_rows": self.train.describe(), "overlap_removed_from_train": self.overlap_removed})
+        return out
+
+
+def train_test_split(load, source: str | Path, train_source: str | Path | None, *, needs_train: bool,
+                     test_fraction: float = TEST_FRACTION, limit: int | None = None, train_limit: int | None = None) -> Split:
+    """Train and test rows that cannot leak into each other.
+
+    `load(source, split, names)` reads every row. With `train_source` the two files are used as they are (an
+    identical file is refused); a folder of splits (or fine-foods) uses its train and evaluation files; a single
+    labelled file gets a seeded, stratified held-out test split of `test_fraction`, the same for every mode, so a
+    zero-shot decoder and a fine-tuned encoder are scored on the same rows. Training rows whose text also occurs
+    among the test rows are removed (and counted); a test set entirely inside the training data is refused.
+    `limit` / `train_limit` take seeded subsets that do not depend on the training seed.
+    """
+    check_test_fraction(test_fraction)
+    if train_source or has_separate_splits(source):
+        train = load(train_source or source, "train", None) if needs_train else None
+        test = load(source, "eval", train.names if train is not None else None)
+        if train is not None and train.sha256 == test.sha256:
+            raise BadInput(f"the training data {train.source} is the same file as the test data",
+                           "pass a different --train, or drop --train to hold out a test split of --data")
+    else:
+        whole = load(source, "eval", None)
+        test_idx = held_out_indices(getattr(whole, "labels", None), len(whole), test_fraction)
+        how = f"{test_fraction:.0%} held out of {Path(whole.source).name}, stratified, seed {SPLIT_SEED}"
+        test = whole.subset(test_idx, f"test: {how}")
+        if len(test) < MIN_TEST_ROWS:
+            raise BadData(f"{whole.source}: the held-out test split has {len(test)} rows (fewer than {MIN_TEST_ROWS})",
+                          "use more labelled rows, a larger --test-fraction, or pass separate --train data")
+        train = whole.without(test_idx, f"train: the rest of {Path(whole.source).name}") if needs_train else None
+    if limit:
+        test = test.subset(_sample(len(test), limit), f"{test.split}; {min(limit, len(test))} sampled, seed {SPLIT_SEED}")
+    removed = 0
+    if train is not None:
+        test_texts = set(test.normalised())
+        inside = [i for i, t in enumerate(train.normalised()) if t in test_texts]
+        if inside and test_texts <= {train.normalised()[i] for i in inside}:
+            raise BadInput(f"every test row of {test.source} also occurs in the training data {train.source}",
+                           "score on rows the model does not train on (a separate test file, or drop --train)")
+        if inside:
+            train = train.without(inside, f"{train.split}; {len(inside)} rows also in the test set removed")
+            removed = len(inside)
+        if train_limit:
+            train = train.subset(_sample(len(train), train_limit),
+                                 f"{train.split}; {min(train_limit, len(train))} sampled, seed {SPLIT_SEED}")
+    return Split(train, test, removed)
 
 
 def train_dev_split(n: int, dev_fraction: float = 0.1, max_dev: int = 500, seed: int = 0) -> tuple[list[int], list[int]]:
-    """Seeded split of training indices into train and a dev set for early stopping."""
+    """Seeded split of training indices into train and a dev set for early stopping (never test rows)."""
     order = list(range(n))
     random.Random(seed).shuffle(order)
     dev = max(1, min(max_dev, int(n * dev_fraction)))

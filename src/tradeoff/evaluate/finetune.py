@@ -1,6 +1,6 @@
 """Fine-tune a task head (and the whole encoder) through the shared `tradeoff.train.fit` loop.
 
-The result is cached under the cache dir, keyed by model, training data hash, seed and every
+The result is cached under the cache dir, keyed by model, the training examples' content, seed and every
 hyper-parameter, so re-scoring a model (or using it as a distillation teacher) costs nothing the
 second time. The saved folder is an ordinary checkpoint: `from_pretrained` loads it.
 """
@@ -36,10 +36,11 @@ class HyperParams:
     evals_per_epoch: int = 2
 
 
-def cache_key(ref: ModelRef, weights: Path, task: str, train_sha: str, n_train: int, seed: int, hp: HyperParams,
-              labels: list[str]) -> str:
-    ident = {"model": ref.name, "weights": str(weights), "task": task, "train": train_sha, "n_train": n_train,
-             "seed": seed, "hp": asdict(hp), "labels": labels}
+def cache_key(ref: ModelRef, weights: Path, task: str, train, seed: int, hp: HyperParams) -> str:
+    """Everything that changes the trained model: model, weights, task, the training examples' content
+    (texts, labels, label names: so another column or an edited file is another model), seed and hyper-parameters."""
+    ident = {"model": ref.name, "weights": str(weights), "task": task, "train": train.content_sha256(),
+             "seed": seed, "hp": asdict(hp)}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:20]
 
 

@@ -94,7 +94,7 @@ def finetune_and_predict(ref: ModelRef, train: Tagging, data: Tagging, *, seed: 
     def dev_f1(model, tok):
         return _f1(entity_counts(dev_true, predict_tags(model, tok, dev, hp)[0]))
 
-    key = cache_key(ref, require_weights(ref), "token-classification", train.sha256, len(train), seed, hp, train.tag_names)
+    key = cache_key(ref, require_weights(ref), "token-classification", fit_part, seed, hp)
     model, tokenizer, info = finetune(ref, "token-classification", train.tag_names, encodings, dev_f1,
                                       key=key, seed=seed, hp=hp, progress=progress)
     if save_dir is not None:
@@ -102,4 +102,5 @@ def finetune_and_predict(ref: ModelRef, train: Tagging, data: Tagging, *, seed: 
         info = {**info, "saved_to": str(save_dir)}
     predicted, truncated = predict_tags(model, tokenizer, data, hp)
     true = [[data.tag_names[t] for t in seq] for seq in data.tags]
-    return entity_counts(true, predicted), {**info, "n_dev": len(dev), "cache_key": key, "truncated_words": truncated}
+    return entity_counts(true, predicted), {**info, "n_dev": len(dev), "dev_rows": dev.describe(listed=True), "fit_rows": fit_part.describe(),
+                                            "cache_key": key, "truncated_words": truncated}

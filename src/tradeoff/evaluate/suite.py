@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from tradeoff.errors import BadInput
-from tradeoff.evaluate.cell import DECODER_MODES, ENCODER_MODES, check_weights, resolve_mode, run_cell, settings
+from tradeoff.evaluate.cell import DECODER_MODES, ENCODER_MODES, check_weights, identified, resolve_mode, run_cell, settings
 from tradeoff.evaluate.metrics import PRIMARY, STATISTICS, mcnemar, retained
 from tradeoff.models.refs import parse_ref
 from tradeoff.record import Record
@@ -27,7 +27,7 @@ class EvalResult:
     retained: dict[str, dict] = field(default_factory=dict)  # label -> {"retained": Metric, "mcnemar": {...}}
 
     def table(self) -> tuple[list[str], list[dict]]:
-        columns = ["model", "task", "mode", "metric", "value [95% CI]", "n", f"retained vs {self.baseline}", "McNemar p"]
+        columns = ["model", "task", "mode", "metric", "value [95% CI]", "test rows", f"retained vs {self.baseline}", "McNemar p"]
         if any("agreement_with_eager" in r.details for r in self.records):
             columns.insert(3, "agrees with eager")
         rows = []
@@ -43,11 +43,16 @@ class EvalResult:
             agree = r.details.get("agreement_with_eager")
             rows.append({"model": r.model, "task": task, "mode": r.details["mode"] + (f" @{r.details['backend']}" if agree is not None else ""),
                          "agrees with eager": f"{agree:.1f}%" if agree is not None else "", "metric": name.replace("_", " "),
-                         "value [95% CI]": r.metrics[name].fmt(3), "n": r.details.get("n", ""),
+                         "value [95% CI]": r.metrics[name].fmt(3), "test rows": r.details.get("n", ""),
                          f"retained vs {self.baseline}": "baseline" if label == self.baseline else
                          (comp["retained"].fmt(3) if "retained" in comp else "-"),
                          "McNemar p": f"{comp['mcnemar']['p_value']:.3g}" if "mcnemar" in comp else ""})
         return columns, rows
+
+    def test_rows_line(self) -> str:
+        """Which rows every figure was scored on (count, source and how they were split off), for the table's title."""
+        seen = dict.fromkeys(_rows_text(r) for r in self.records if r.status == "ok")
+        return "test rows: " + (" | ".join(seen) if seen else "none scored")
 
     def as_json(self) -> dict:
         out = []
@@ -87,7 +92,7 @@ def plan(models: list[str], cell: dict, modes: list[str]) -> list[tuple[str, dic
                            "add a mode that fits it (encoders: finetune, probe, checkpoint; decoders: zero-shot, k-shot)")
         check_weights(ref, "pretrained")
         for mode, name in dict.fromkeys(chosen):
-            cells.append((model, {**cell, "task": s["task"], "mode": mode, "backend": name}))
+            cells.append((model, identified({**cell, "task": s["task"], "mode": mode, "backend": name})))
     return cells
 
 
@@ -126,6 +131,21 @@ def _baseline_label(baseline: str, cells: list[tuple[str, dict]]) -> str:
     return matches[0]
 
 
+def _rows_text(r: Record) -> str:
+    rows = r.details.get("test_rows")
+    if rows:
+        return f"{rows['n']} ({rows['split']})"
+    return f"{r.details.get('n', '?')} of {r.details.get('data', '?')}"
+
+
+def test_rows_id(r: Record) -> tuple:
+    """Identity of the exact rows a record was scored on: paired statistics need the same rows, not the same count."""
+    rows = r.details.get("test_rows")
+    if rows:
+        return ("rows", rows["rows_sha256"])
+    return ("file", r.details.get("sha256"), r.details.get("n"), r.cell.get("limit"))  # records made before test_rows
+
+
 def compare_all(records: list[Record], base_label: str | None) -> dict[str, dict]:
     """Retained % (paired bootstrap) and, for classification, McNemar's test against the baseline record."""
     base = next((r for r in records if _label(r) == base_label and r.status == "ok"), None)
@@ -135,6 +155,8 @@ def compare_all(records: list[Record], base_label: str | None) -> dict[str, dict
     for r in records:
         if r.status != "ok" or r is base or r.details.get("task") != base.details.get("task"):
             continue
+        if test_rows_id(r) != test_rows_id(base):
+            continue  # other rows: no paired comparison
         name = PRIMARY[r.details["task"]]
         a, b = r.details["scores"], base.details["scores"]
         try:
