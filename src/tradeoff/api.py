@@ -211,7 +211,7 @@ def bench(models: list[str], *, backends="eager,onnx,onnx-int8", devices="cpu", 
         return run(models, store=s, **options)
 
 
-def compare(refs: list[str], *, baseline: str | None = None, backends: str = "eager", shapes: str = "1x128",
+def compare(refs: list[str], *, baseline: str | None = None, backends: str | None = None, shapes: str = "1x128",
             eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
             constraints: dict | None = None, store: str | None = None, budget_s: float | None = None, on_status=None):
     """Anatomy, speed, memory and quality side by side (measuring only what the store lacks), claims
@@ -223,7 +223,7 @@ def compare(refs: list[str], *, baseline: str | None = None, backends: str = "ea
     settings = Settings(**({"budget_s": budget_s} if budget_s else {})).check()
     parse_shapes(shapes)
     with Store.open(store) as s:
-        return run(refs, baseline=baseline, backends=parse_list(backends, BACKENDS, "backend"), shapes=shapes.split(","),
+        return run(refs, baseline=baseline, backends=parse_list(backends, BACKENDS, "backend") if backends else None, shapes=shapes.split(","),
                    eval_cell=eval_cell, eval_refs=eval_refs, quality_baseline=quality_baseline, constraints=constraints,
                    store=s, settings=settings, on_status=on_status or (lambda _: None))
 

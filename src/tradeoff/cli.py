@@ -399,7 +399,7 @@ def _show_comparison(comparison, fmt: str, html: Optional[str], markdown_out: Op
 def compare(
     refs: list[str] = typer.Argument(..., help="Models to put side by side (catalog names, hub ids, folders, .gguf files)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed and size ratios against this model (default: the first)."),
-    backend: str = typer.Option("eager", "--backend", help="Comma list of bench backends (eager, onnx, onnx-int8, ...)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="Comma list of bench backends (eager, onnx, onnx-int8, ...); default eager, plus eager-bf16 where bf16 is native."),
     shape: str = typer.Option("1x128", "--shape", help="Comma list of BATCHxSEQ."),
     budget: Optional[float] = typer.Option(None, "--budget", help="Seconds of timing per bench cell at most."),
     data: Optional[str] = typer.Option(None, "--data", "-d", help="Score quality on this data (see `tradeoff eval --help`)."),

@@ -3,18 +3,358 @@ published claims, and recommend — every figure backed by a record in the store
 
 compare() measures what the store lacks (bench, eval), then builds a Comparison from the store
 alone; report and recommend read that Comparison.
+
+Like for like: quality records are grouped by how they were scored (task, exact test rows, mode,
+backend); each group is its own table row, several seeds are averaged, never maxed, and retained %
+is only ever against a baseline scored the same way on the same rows (a distilled student's baseline
+is its teacher). Speed and memory come per backend and shape, and a decision is made at one shape.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
 
 from tradeoff import claims as claims_mod
 from tradeoff.anatomy import Anatomy, inspect_ref
-from tradeoff.decide import Candidate, Recommendation, check_budgets, recommend, use_cases
+from tradeoff.decide import Candidate, Judgement, Recommendation, check_budgets, recommend, use_cases
+from tradeoff.errors import BadInput
 from tradeoff.models import parse_ref
 from tradeoff.record import Metric, Record, number
 
 MB = 1e6
+EAGER = "eager"
+
+
+# -- quality: scored the same way, or not compared ------------------------------------------------
+
+def rows_id(r: Record) -> tuple:
+    """Identity of the exact rows an eval record was scored on (paired statistics need the same rows)."""
+    from tradeoff.evaluate.suite import test_rows_id
+
+    rows = test_rows_id(r)
+    # Before records named their rows, a --limit subset was drawn with the run's own seed.
+    return (*rows, r.details.get("seed")) if rows[0] == "file" and r.cell.get("limit") else rows
+
+
+def _data_name(r: Record) -> str:
+    data = str(r.cell.get("data") or r.details.get("data", "?"))
+    return data.rstrip("/").rsplit("/", 1)[-1] or data
+
+
+def _n_rows(r: Record):
+    return (r.details.get("test_rows") or {}).get("n", r.details.get("n", "?"))
+
+
+@dataclass(eq=False)
+class Scored:
+    """One model's quality scored one way (task, exact rows, mode, backend): one record per seed."""
+
+    model: str
+    task: str
+    metric: str
+    rows: tuple
+    mode: str
+    backend: str
+    records: list[Record]
+    value: Metric | None = None  # one seed: the record's metric; several: their mean, interval over rows
+    retained: Metric | None = None  # as a fraction of `retained_vs`'s score on the same rows
+    retained_vs: str | None = None  # the baseline's model name; None for the baseline itself
+    vs_teacher: bool = False
+    retained_p: float | None = None
+    _pairs: dict = field(default_factory=dict, repr=False)  # id(other) -> (other, paired difference)
+
+    def against(self) -> str | None:
+        return None if self.retained_vs is None else self.retained_vs + (" (its teacher)" if self.vs_teacher else "")
+
+    @property
+    def scope(self) -> tuple:
+        return (self.task, self.rows)
+
+    @property
+    def group(self) -> tuple:
+        return (self.task, self.rows, self.mode, self.backend)
+
+    @property
+    def scores(self) -> list[dict]:
+        return [r.details["scores"] for r in self.records]
+
+    @property
+    def higher_is_better(self) -> bool:
+        from tradeoff.evaluate.metrics import STATISTICS
+
+        return STATISTICS[self.metric].higher_is_better
+
+    def agreement(self) -> float | None:
+        values = [r.details["agreement_with_eager"] for r in self.records if r.details.get("agreement_with_eager") is not None]
+        return float(np.mean(values)) if values else None
+
+
+def scored_groups(records: list[Record]) -> list[Scored]:
+    """Every (model, task, rows, mode, backend) with real-weight eval records; a rerun of a seed replaces it."""
+    from tradeoff.evaluate.metrics import PRIMARY
+
+    by_key: dict[tuple, dict] = {}
+    for r in records:
+        task = r.details.get("task")
+        if r.kind != "eval" or r.status != "ok" or r.weights != "pretrained" or task not in PRIMARY or PRIMARY[task] not in r.metrics:
+            continue
+        mode = str(r.details.get("mode", r.cell.get("mode", "?")))
+        key = (r.model, task, rows_id(r), mode, r.details.get("backend", EAGER))
+        seeds = by_key.setdefault(key, {})
+        seed = r.details.get("seed", r.cell.get("seed", 0))
+        if seed not in seeds or r.created >= seeds[seed].created:
+            seeds[seed] = r
+    out = []
+    for (model, task, rows, mode, backend), seeds in by_key.items():
+        s = Scored(model, task, PRIMARY[task], rows, mode, backend, [seeds[k] for k in sorted(seeds, key=str)])
+        s.value = s.records[0].metrics[s.metric] if len(s.records) == 1 else _seed_mean(s)
+        out.append(s)
+    return out
+
+
+def _seed_bootstrap(metric: str, sides: list[list[dict]], combine, seed: int = 0) -> tuple[float, float, float]:
+    """combine(mean over seeds of the metric, for each side), with a bootstrap over rows: every side's seeds
+    were scored on the same rows, so resampling a row resamples it for all of them."""
+    from tradeoff.evaluate.metrics import STATISTICS
+    from tradeoff.stats import bootstrap
+
+    stat = STATISTICS[metric]
+    k = len(stat.keys)
+    arrays = [np.column_stack([np.asarray(s[key]) for s in side]) for side in sides for key in stat.keys]
+
+    def statistic(*arr):
+        means = []
+        for i, side in enumerate(sides):
+            cols = arr[i * k:(i + 1) * k]
+            means.append(np.mean([stat.fn(*[c[:, j] for c in cols]) for j in range(len(side))]))
+        return combine(*means)
+
+    return bootstrap(statistic, *arrays, seed=seed, n_boot=1000)
+
+
+def _scale(metric: str) -> float:
+    from tradeoff.evaluate.metrics import STATISTICS
+
+    return 100.0 if STATISTICS[metric].unit == "%" else 1.0
+
+
+def _seed_mean(s: Scored) -> Metric:
+    """The seeds' mean, its interval from resampling rows; without per-example scores, the mean alone."""
+    scale, unit = _scale(s.metric), s.records[0].metrics[s.metric].unit
+    try:
+        point, low, high = _seed_bootstrap(s.metric, [s.scores], lambda m: m)
+    except (KeyError, ValueError):
+        return Metric(value=float(np.mean([r.metrics[s.metric].value for r in s.records])), unit=unit)
+    return Metric(value=point * scale, unit=unit, low=low * scale, high=high * scale)
+
+
+def paired_difference(a: Scored, b: Scored) -> tuple[Metric, float | None] | None:
+    """a − b on the same rows (paired bootstrap) and McNemar's p for single-seed classification, or None
+    when the two cannot be paired (other rows, no per-example scores). Computed once per pair."""
+    if a.scope != b.scope:
+        return None
+    if id(b) in a._pairs:
+        return a._pairs[id(b)][1]
+    if id(a) in b._pairs:  # the same resamples, negated
+        flipped = b._pairs[id(a)][1]
+        if flipped is None:
+            return None
+        d, p = flipped
+        return Metric(value=-d.value, unit=d.unit, low=-d.high, high=-d.low), p
+    a._pairs[id(b)] = (b, _paired_difference(a, b))
+    return a._pairs[id(b)][1]
+
+
+def _paired_difference(a: Scored, b: Scored) -> tuple[Metric, float | None] | None:
+    from tradeoff.evaluate import metrics
+
+    try:
+        if len(a.records) == len(b.records) == 1:
+            diff = metrics.paired_difference(a.metric, a.scores[0], b.scores[0])
+            p = metrics.mcnemar(a.scores[0], b.scores[0])["p_value"] if "y_pred" in a.scores[0] else None
+            return diff, p
+        point, low, high = _seed_bootstrap(a.metric, [a.scores, b.scores], lambda x, y: x - y)
+    except (BadInput, KeyError, ValueError):
+        return None
+    scale = _scale(a.metric)
+    unit = "pp" if scale == 100 else ""
+    return Metric(value=point * scale, unit=unit, low=low * scale, high=high * scale), None
+
+
+def _retained(a: Scored, base: Scored) -> Metric | None:
+    """a's score as a fraction of base's on the same rows (baseline / a for lower-is-better), paired interval."""
+    from tradeoff.evaluate import metrics
+
+    try:
+        if len(a.records) == len(base.records) == 1:
+            r = metrics.retained(a.metric, a.scores[0], base.scores[0])
+            return Metric(value=r.value / 100, low=r.low / 100, high=r.high / 100)
+        up = a.higher_is_better
+        point, low, high = _seed_bootstrap(a.metric, [a.scores, base.scores],
+                                           lambda x, y: (x / y if up else y / x) if (y if up else x) else np.nan)
+    except (BadInput, KeyError, ValueError):
+        return None
+    return Metric(value=point, low=low, high=high)
+
+
+def _fmt_diff(d: Metric, p: float | None, metric: str) -> str:
+    nums = f"{d.value:+.1f} pp [{d.low:+.1f}, {d.high:+.1f}]" if d.unit == "pp" else \
+        f"{d.value:+.3g} {metric.replace('_', ' ')} [{d.low:+.3g}, {d.high:+.3g}]"
+    return nums + (f", McNemar p = {p:.2g}" if p is not None else "")
+
+
+def assign_retained(scored: list[Scored], quality_baseline: str | None, teachers: dict[str, str]) -> None:
+    """Retained % only against a baseline scored on the same rows: a student's teacher (eager, any mode),
+    else the quality baseline scored the same way (same mode, eager). The baseline itself gets 1."""
+    def find(model: str, like: Scored, same_mode: bool) -> Scored | None:
+        return next((o for o in scored if o.model == model and o.scope == like.scope and o.backend == EAGER
+                     and (o.mode == like.mode or not same_mode)), None)
+
+    for s in scored:
+        base, teacher = None, teachers.get(s.model)
+        if teacher:
+            base = find(teacher, s, True) or find(teacher, s, False)
+        if base is None and quality_baseline:
+            base = find(quality_baseline, s, True)
+        if base is None:
+            continue
+        if base is s:
+            s.retained, s.retained_vs = Metric(value=1.0), None
+            continue
+        s.retained = _retained(s, base)
+        if s.retained is not None:
+            s.retained_vs, s.vs_teacher = base.model, base.model == teacher
+            paired = paired_difference(s, base)
+            s.retained_p = paired[1] if paired else None
+
+
+def _default_quality_baseline(scored: list[Scored], models: list[str]) -> str | None:
+    """Without --quality-baseline: the first listed model that was scored (eager)."""
+    return next((m for m in models if any(s.model == m and s.backend == EAGER for s in scored)), None)
+
+
+def teachers_of(models: list[str]) -> dict[str, str]:
+    """student -> teacher, among the compared models, from the provenance distillation saves with a student."""
+    names = {}
+    for m in models:
+        try:
+            ref = parse_ref(m)
+        except BadInput:
+            continue
+        names[ref.name] = ref
+    out = {}
+    for name, ref in names.items():
+        path = Path(ref.location) / "distill.json" if ref.kind == "folder" else None
+        if path is None or not path.is_file():
+            continue
+        try:
+            teacher = json.loads(path.read_text()).get("teacher")
+        except (OSError, ValueError):
+            continue
+        if not teacher:
+            continue
+        try:
+            teacher_name = parse_ref(str(teacher)).name
+        except BadInput:
+            teacher_name = Path(str(teacher)).name
+        if teacher_name in names and teacher_name != name:
+            out[name] = teacher_name
+    return out
+
+
+def _beside(models: list[str], teachers: dict[str, str]) -> list[str]:
+    """Each student right after its teacher, so the table shows what distillation kept."""
+    out: list[str] = []
+
+    def place(m: str) -> None:
+        if m not in out:
+            out.append(m)
+            for s in models:
+                if teachers.get(s) == m:
+                    place(s)
+
+    for m in models:
+        if teachers.get(m) not in models:
+            place(m)
+    for m in models:  # a cycle of teachers: whatever is left, in order
+        place(m)
+    return out
+
+
+def has_weights(model: str) -> bool:
+    from tradeoff.models.weights import availability
+
+    try:
+        return availability(parse_ref(model))[0] != "missing"
+    except Exception:
+        return False
+
+
+# -- speed and memory: per backend and shape ------------------------------------------------------
+
+def shape_of(r: Record) -> str:
+    """BATCHxSEQ, with the device when not the CPU and the workload when it is real sentences."""
+    c = r.cell
+    extra = [c["device"]] if c.get("device", "cpu") != "cpu" else []
+    if c.get("workload") == "real":
+        extra.append(f"real {c.get('dataset', '')}".strip())
+    return f"{c.get('batch', '?')}x{c.get('seq_len', '?')}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def _latency(r: Record) -> Metric | None:
+    """One forward pass over the prompt: an encoder's latency, a decoder's time to first token (what
+    classifying by label likelihood costs), so encoders and decoders compare like for like."""
+    if r.kind != "bench" or r.status != "ok" or r.cell.get("baseline"):
+        return None
+    return r.metrics.get("ttft_p50_ms") if r.cell.get("workload") == "generate" else r.metrics.get("latency_p50_ms")
+
+
+def timed(records: list[Record]) -> dict[tuple[str, str, str], Record]:
+    """(model, backend, shape) -> its latest bench record with a latency."""
+    out: dict[tuple[str, str, str], Record] = {}
+    for r in records:
+        if _latency(r) is None:
+            continue
+        key = (r.model, r.cell.get("backend", "?"), shape_of(r))
+        if key not in out or r.created >= out[key].created:
+            out[key] = r
+    return out
+
+
+def _memory(r: Record) -> Metric | None:
+    return r.metrics.get("peak_rss_mb") or r.metrics.get("weight_mb")
+
+
+def decision_shape(bench: dict[tuple[str, str, str], Record]) -> str | None:
+    """The shape most models were timed at (ties: the smallest), so candidates are compared at one shape."""
+    counts: dict[str, set] = {}
+    for model, _, shape in bench:
+        counts.setdefault(shape, set()).add(model)
+    if not counts:
+        return None
+
+    def size(shape: str) -> float:
+        try:
+            b, s = shape.split(" ")[0].split("x")
+            return int(b) * int(s)
+        except ValueError:
+            return float("inf")
+
+    return min(counts, key=lambda s: (-len(counts[s]), size(s)))
+
+
+# -- the comparison -------------------------------------------------------------------------------
+
+@dataclass
+class Scope:
+    """Quality measured on one task and one set of rows: the candidates decided on it."""
+
+    label: str
+    candidates: list[Candidate]
+    recommendation: Recommendation | None
 
 
 @dataclass
@@ -24,12 +364,16 @@ class Comparison:
     models: list[str]
     anatomy: dict[str, Anatomy]
     records: list[Record]
-    candidates: list[Candidate]
+    candidates: list[Candidate]  # the first scope's, at the decision shape
     claims: list[claims_mod.ClaimResult]
-    recommendation: Recommendation | None
-    quality: dict[str, Quality] = field(default_factory=dict)
+    recommendation: Recommendation | None  # the first scope's
+    scored: list[Scored] = field(default_factory=list)
+    scopes: list[Scope] = field(default_factory=list)
     quality_name: str = "quality"
     quality_baseline: str | None = None
+    teachers: dict[str, str] = field(default_factory=dict)
+    shape: str | None = None
+    notes: list[str] = field(default_factory=list)
     latency_samples: dict[str, list[float]] = field(default_factory=dict)
     store_path: str | None = None
     tool_version: str = ""
@@ -47,175 +391,238 @@ class Comparison:
         return (f"Measured on {e.get('cpu', '?')} ({e.get('cores', '?')} cores, {e.get('threads', '?')} threads, "
                 f"{e.get('ram_gb', '?')} GB RAM{gpu}); torch {e.get('torch', '?')}, transformers {e.get('transformers', '?')}.")
 
-    def _best_candidate(self, model: str) -> Candidate | None:
-        mine = [c for c in self.candidates if c.model == model and c.latency_ms is not None]
-        return min(mine, key=lambda c: c.latency_ms) if mine else None
-
     def summary_table(self) -> tuple[list[str], list[dict]]:
-        """The seed-style table: one column per model, one row per question people ask."""
-        uses = use_cases(self.candidates)
+        """One column per model, one row per question: speed per backend and shape, quality per way of scoring."""
         rows: dict[str, dict] = {}
 
         def put(label, model, value):
             rows.setdefault(label, {"": label})[model] = value
 
+        base = self.anatomy[self.baseline].parameters
         for m in self.models:
             a = self.anatomy[m]
             put("layers", m, a.layers)
             put("attention heads", m, f"{a.heads}" + (f" ({a.kv_heads} KV)" if a.kv_heads != a.heads else ""))
             put("hidden size", m, a.hidden)
-            base = self.anatomy[self.baseline].parameters
             put("parameters", m, f"{a.parameters / 1e6:,.1f}M" + ("" if m == self.baseline else f" ({(a.parameters / base - 1) * 100:+.1f}%)"))
             put("context window", m, f"{a.max_context:,}")
             put("KV cache (fp16, full context)", m, f"{a.kv_cache_bytes_full_context / 2**30:.2f} GiB" if a.kv_cache_bytes_full_context else "n/a (encoder)")
             put("weights fp32 / int8", m, f"{a.weight_bytes['fp32'] / MB:,.0f} / {a.weight_bytes['int8'] / MB:,.0f} MB")
-            c = self._best_candidate(m)
-            if c is None:
-                for label in ("latency p50 (decoders: first token)", "latency p95", "throughput (decoders: tokens/s)", "peak memory", "speed-up vs baseline"):
-                    put(label, m, "not measured")
-            else:
-                tag = " (estimate)" if c.weights == "estimate" else ""
-                gen = a.role == "decoder" and c.weights != "estimate"
-                names = ("ttft_p50_ms", "ttft_p95_ms", "decode_tokens_per_s") if gen else ("latency_p50_ms", "latency_p95_ms", "throughput_per_s")
-                p50, p95, thr = (self._metric(m, c.backend, k) for k in names)
-                put("latency p50 (decoders: first token)", m, (p50.fmt(3) if p50 else f"{number(c.latency_ms)} ms") + f" [{c.backend}]{tag}")
-                put("latency p95", m, p95.fmt(3) if p95 else "-")
-                put("throughput (decoders: tokens/s)", m, thr.fmt(3) if thr else "-")
-                put("peak memory", m, f"{c.memory_mb:,.0f} MB{tag}" if c.memory_mb else "-")
-                sp = self._speedup(m)
-                put("speed-up vs baseline", m, "baseline" if m == self.baseline else (f"{sp.value:.2f}x [{sp.low:.2f}, {sp.high:.2f}]" if sp and sp.low is not None else "-"))
-            q = self.quality.get(m)
-            put(self.quality_name, m, _fmt_quality(q) if q else "not measured (no real weights here)" if not has_weights(m) else "not measured")
-            r = q.retained if q else None
-            put("performance retained", m, "baseline" if m == self.quality_baseline and q else
-                f"{r.value:.1%} [{r.low:.1%}, {r.high:.1%}]" if r and r.low is not None else "-")
-            put("best use case", m, uses.get(m, "-"))
+        if self.teachers:
+            for m in self.models:
+                students = [s for s, t in self.teachers.items() if t == m]
+                put("distillation", m, f"distilled from {self.teachers[m]}" if m in self.teachers else
+                    f"teacher of {', '.join(students)}" if students else "-")
+        self._speed_rows(put)
+        self._quality_rows(put)
+        uses = use_cases(self.candidates, candidate_judgement) if self.candidates else {}
+        several = len(self.scopes) > 1 or len({sh for (_, _, sh) in timed(self.records)}) > 1
+        for m in self.models:
+            put("best use case" + (f" ({self.shape}, {self.quality_name})" if several else ""), m, uses.get(m, "-"))
         return ["", *self.models], list(rows.values())
 
+    def _speed_rows(self, put) -> None:
+        bench = timed(self.records)
+        estimates = {(m, s): r for (m, b, s), r in bench.items() if b == "estimate"}
+        blocks = list(dict.fromkeys((b, s) for (_, b, s) in bench if b != "estimate"))
+        blocks += [(EAGER, s) for (_, s) in estimates if (EAGER, s) not in blocks]
+        blocks.sort(key=lambda bs: (bs[1] != self.shape, bs[1]))  # the decision shape first, backends as run
+        if not blocks:
+            for label in ("latency p50, p95", "peak memory", "speed-up vs baseline"):
+                for m in self.models:
+                    put(label, m, "not measured")
+            return
+        for backend, shape in blocks:
+            where = f" [{backend}, {shape}]"
+            for m in self.models:
+                r = bench.get((m, backend, shape)) or (estimates.get((m, shape)) if backend == EAGER else None)
+                if r is None:
+                    for label in ("latency p50, p95", "throughput", "peak memory", "speed-up vs " + self.baseline):
+                        put(label + where, m, "-")
+                    continue
+                put("latency p50, p95" + where, m, self._latency_cell(m, r))
+                put("throughput" + where, m, self._throughput_cell(r))
+                mem = _memory(r)
+                put("peak memory" + where, m, "-" if mem is None else
+                    f"≥ {mem.value:,.0f} MB (estimate: bf16 weights only)" if r.weights == "estimate" else f"{mem.value:,.0f} MB")
+                sp = self._speedup(m, backend, r)
+                put("speed-up vs " + self.baseline + where, m, "baseline" if m == self.baseline else
+                    f"{sp.value:.2f}x [{sp.low:.2f}, {sp.high:.2f}]" if sp and sp.low is not None else "-")
+
+    def _latency_cell(self, model: str, r: Record) -> str:
+        if r.weights == "estimate":
+            return f"≥ {number(_latency(r).value)} ms (estimate: a compute-bound lower bound)"
+        gen = r.cell.get("workload") == "generate"
+        p50 = _latency(r)
+        p95 = r.metrics.get("ttft_p95_ms" if gen else "latency_p95_ms")
+        return p50.fmt(3) + (" to first token" if gen else "") + (f", p95 {number(p95.value)}" if p95 else "")
+
+    @staticmethod
+    def _throughput_cell(r: Record) -> str:
+        if r.weights == "estimate":
+            return "-"
+        m = r.metrics.get("decode_tokens_per_s") if r.cell.get("workload") == "generate" else r.metrics.get("throughput_per_s")
+        return (("decode " if r.cell.get("workload") == "generate" else "") + m.fmt(3)) if m else "-"
+
+    def _speedup(self, model: str, backend: str, timed_record: Record) -> Metric | None:
+        """The paired ratio from the same backend and shape as the latency next to it."""
+        for r in self.records:
+            if (r.kind == "bench" and r.status == "ok" and r.model == model and r.cell.get("baseline") == self.baseline
+                    and r.cell.get("backend") == backend and shape_of(r) == shape_of(timed_record) and "speedup" in r.metrics):
+                return r.metrics["speedup"]
+        return None
+
+    def _quality_rows(self, put) -> None:
+        if not self.scored:
+            for m in self.models:
+                put("quality", m, "not measured (no real weights here)" if not has_weights(m) else "not measured")
+            return
+        groups = list(dict.fromkeys(s.group for s in self.scored))
+        first_scope = self.scored[0].scope
+        groups.sort(key=lambda g: (g[:2] != first_scope, g[3] != EAGER))
+        labels = _group_labels(self.scored, groups)
+        scored_models = {s.model for s in self.scored}
+        for i, g in enumerate(groups):
+            mine = {s.model: s for s in self.scored if s.group == g}
+            label = labels[g]
+            for m in self.models:
+                s = mine.get(m)
+                if s is None:
+                    put(label, m, "not measured (no real weights here)" if i == 0 and m not in scored_models and not has_weights(m) else "-")
+                else:
+                    put(label, m, _fmt_scored(s))
+            if any(s.retained_vs for s in mine.values()):  # someone measured against a baseline, not just the baseline
+                baselines = {s.retained_vs for s in mine.values() if s.retained_vs}
+                for m in self.models:
+                    s = mine.get(m)
+                    put(f"{label}: retained", m, "-" if s is None else _fmt_retained(s) if s.retained_vs else
+                        "baseline" if s.retained is not None or m in baselines else "-")
+
     def recommendation_lines(self) -> list[str]:
-        rec = self.recommendation
-        if rec is None:
-            return ["nothing measured for speed or quality yet: run `tradeoff compare` with benchmarks to get a recommendation"]
-        lines = [rec.summary()]
-        lines += [f"{v.candidate.label}: {'; '.join(v.reasons)}" for v in rec.verdicts if v.candidate is not rec.best and v.reasons]
-        lines.append(f"Pareto frontier over {', '.join(rec.frontier_axes) or 'nothing measured'}: " + ", ".join(c.label for c in rec.frontier))
-        if rec.quality_frontier:
-            lines.append("Pareto frontier over latency, memory, quality (models scored with real weights): "
-                         + ", ".join(c.label for c in rec.quality_frontier))
-        return lines
+        scopes = [s for s in self.scopes if s.recommendation is not None]
+        if not scopes:
+            return ["nothing measured for speed or quality yet: run `tradeoff compare` with benchmarks to get a recommendation",
+                    *[f"note: {n}" for n in self.notes]]
+        lines = []
+        for scope in scopes:
+            rec = scope.recommendation
+            head = f"on {scope.label}: " if len(scopes) > 1 else ""
+            lines.append(head + rec.summary())
+            lines += [f"{v.candidate.label}: {'; '.join([*v.reasons, *v.notes])}" for v in rec.verdicts
+                      if v.candidate is not rec.best and v.reasons]
+            lines.append(f"Pareto frontier over {', '.join(rec.frontier_axes) or 'nothing measured'}: "
+                         + ", ".join(c.label for c in rec.frontier))
+            if rec.quality_frontier:
+                lines.append("Pareto frontier over latency, memory, quality (models scored with real weights): "
+                             + ", ".join(c.label for c in rec.quality_frontier))
+        return lines + [f"note: {n}" for n in self.notes]
 
     def memory_bars(self) -> dict[str, dict[str, float]]:
         measured = {c.label: c.memory_mb for c in self.candidates if c.memory_mb and c.weights != "estimate"}
         weights = {m: self.anatomy[m].weight_bytes["fp32"] / MB for m in self.models}
         return {k: v for k, v in {"peak memory (measured)": measured, "weights fp32 (exact)": weights}.items() if v}
 
-    # -- record lookups -------------------------------------------------------------------------
-    def _records(self, kind: str, model: str) -> list[Record]:
-        return [r for r in self.records if r.kind == kind and r.model == model and r.status == "ok"]
 
-    def _metric(self, model: str, backend: str, name: str) -> Metric | None:
-        for r in self._records("bench", model):
-            if r.cell.get("backend") == backend and name in r.metrics:
-                return r.metrics[name]
+def _group_labels(scored: list[Scored], groups: list[tuple]) -> dict[tuple, str]:
+    """'accuracy, fine-foods:test (400 rows), probe[, onnx-int8]'; groups that would read the same get their rows' hash."""
+    first = {s.group: s.records[0] for s in reversed(scored)}
+    labels = {}
+    for g in groups:
+        task, rows, mode, backend = g
+        r = first[g]
+        from tradeoff.evaluate.metrics import PRIMARY
+
+        labels[g] = f"{PRIMARY[task].replace('_', ' ')}, {_data_name(r)} ({_n_rows(r)} rows), {mode}" + (f", {backend}" if backend != EAGER else "")
+    seen: dict[str, int] = {}
+    for g in groups:
+        seen[labels[g]] = seen.get(labels[g], 0) + 1
+    return {g: labels[g] + (f", rows {str(g[1][1])[:8]}" if seen[labels[g]] > 1 else "") for g in groups}
+
+
+def scope_label(s: Scored) -> str:
+    r = s.records[0]
+    return f"{s.metric.replace('_', ' ')}, {_data_name(r)} ({_n_rows(r)} rows)"
+
+
+def _fmt_scored(s: Scored) -> str:
+    v = s.value
+    text = (f"{v.value:.1f}%" + (f" [{v.low:.1f}, {v.high:.1f}]" if v.low is not None else "")) if v.unit == "%" else v.fmt(3)
+    extra = []
+    if len(s.records) > 1:
+        values = [r.metrics[s.metric].value for r in s.records]
+        extra.append(f"mean of {len(values)} seeds, {number(min(values))}-{number(max(values))}")
+    agree = s.agreement()
+    if agree is not None:
+        extra.append(f"agrees with eager {agree:.1f}%")
+    return text + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def _fmt_retained(s: Scored) -> str:
+    r = s.retained
+    return (f"{r.value:.1%} [{r.low:.1%}, {r.high:.1%}]" if r.low is not None else f"{r.value:.1%}") + f" of {s.against()}" + \
+        (f", McNemar p = {s.retained_p:.2g}" if s.retained_p is not None else "")
+
+
+def candidate_judgement(a: Candidate, b: Candidate) -> Judgement | None:
+    """decide's paired test: the two candidates' quality on the same rows, a difference significant when its interval excludes 0."""
+    if not isinstance(a.evidence, Scored) or not isinstance(b.evidence, Scored):
         return None
-
-    def _speedup(self, model: str) -> Metric | None:
-        for r in self.records:
-            if r.kind == "bench" and r.status == "ok" and r.cell.get("baseline") == self.baseline and r.model == model and "speedup" in r.metrics:
-                return r.metrics["speedup"]
+    paired = paired_difference(a.evidence, b.evidence)
+    if paired is None:
         return None
+    d, p = paired
+    significant = d.low > 0 or d.high < 0
+    direction = 1 if a.evidence.higher_is_better else -1
+    return Judgement((1 if d.value > 0 else -1) * direction if significant else 0, _fmt_diff(d, p, a.evidence.metric))
 
 
-
-def _data_name(r: Record) -> str:
-    data = str(r.cell.get("data") or r.details.get("data", "?"))
-    return data.rstrip("/").rsplit("/", 1)[-1] or data
-
-
-def _fmt_quality(q: "Quality") -> str:
-    v = q.value
-    if v.unit == "%":  # eval stores percentages: 79.0 means 79%
-        return f"{v.value:.1f}%" + (f" [{v.low:.1f}, {v.high:.1f}]" if v.low is not None else "")
-    return v.fmt(3)
-
-
-def has_weights(model: str) -> bool:
-    from tradeoff.models.weights import availability
-
-    try:
-        return availability(parse_ref(model))[0] != "missing"
-    except Exception:
-        return False
-
-
-@dataclass
-class Quality:
-    """A model's best real-weight score on the task, and what it keeps of the quality baseline's."""
-
-    record: Record
-    metric_name: str
-    value: Metric
-    retained: Metric | None  # as a fraction of the baseline's score
+def _candidate(model: str, backend: str, shape: str | None, r: Record | None, s: Scored | None, anatomy: dict,
+               variant: str | None) -> Candidate:
+    latency = _latency(r) if r is not None else None
+    mem = _memory(r) if r is not None else None
+    c = Candidate(model=model, backend=backend, shape=shape, variant=variant,
+                  latency_ms=latency.value if latency else None, memory_mb=mem.value if mem else None,
+                  latency_interval=(latency.low, latency.high) if latency is not None and latency.low is not None else None,
+                  context=anatomy[model].max_context if model in anatomy else None,
+                  weights=r.weights if r is not None else "pretrained")
+    if s is not None:
+        sign = 1 if s.higher_is_better else -1
+        v = s.value
+        c.quality, c.quality_unit, c.evidence = sign * v.value, v.unit, s
+        if v.low is not None:
+            c.quality_interval = tuple(sorted((sign * v.low, sign * v.high)))
+        if s.retained is not None:
+            c.retained, c.retained_vs = s.retained.value, s.against()
+            c.retained_interval = (s.retained.low, s.retained.high) if s.retained.low is not None else None
+        c.weights = "pretrained"
+    return c
 
 
-def quality_by_model(records: list[Record], quality_baseline: str | None) -> dict[str, Quality]:
-    from tradeoff.evaluate.metrics import PRIMARY
-    from tradeoff.evaluate.suite import _label, compare_all
-
-    best: dict[str, Record] = {}
-    for r in records:
-        eager = r.details.get("backend", "eager") == "eager"  # a quantized model's accuracy is not the model's
-        if r.kind == "eval" and r.status == "ok" and r.weights == "pretrained" and eager and r.details.get("task") in PRIMARY:
-            name = PRIMARY[r.details["task"]]
-            old = best.get(r.model)
-            better = old is None or (r.metrics[name].value < old.metrics[name].value if name == "perplexity" else r.metrics[name].value > old.metrics[name].value)
-            if better:
-                best[r.model] = r
-    base = best.get(quality_baseline) if quality_baseline else None
-    paired = compare_all(list(best.values()), _label(base)) if base else {}
-    out = {}
-    for model, r in best.items():
-        name = PRIMARY[r.details["task"]]
-        ret = paired.get(_label(r), {}).get("retained")
-        if ret is not None:
-            ret = Metric(value=ret.value / 100, unit="", low=ret.low / 100, high=ret.high / 100)
-        elif r is base:
-            ret = Metric(value=1.0)
-        out[model] = Quality(r, name, r.metrics[name], ret)
-    return out
-
-
-def _latency(r: Record) -> Metric | None:
-    """One forward pass over the prompt: an encoder's latency, a decoder's time to first token (what
-    classifying by label likelihood costs), so encoders and decoders compare like for like."""
-    if r.kind != "bench" or r.status != "ok" or r.cell.get("baseline"):
-        return None
-    return r.metrics.get("ttft_p50_ms") if r.cell.get("workload") == "generate" else r.metrics.get("latency_p50_ms")
-
-
-def candidates_from(records: list[Record], anatomy: dict[str, Anatomy], quality: dict[str, Quality]) -> list[Candidate]:
-    """One candidate per (model, backend) with a latency, at the first shape measured; quality from eval records."""
-    out, seen = [], set()
-    for r in records:
-        latency = _latency(r)
-        if latency is None:
-            continue
-        if (r.model, r.cell.get("backend")) in seen:
-            continue
-        seen.add((r.model, r.cell.get("backend")))
-        q = quality.get(r.model)
-        mem = r.metrics.get("peak_rss_mb") or r.metrics.get("weight_mb")
-        higher_better = q is not None and q.metric_name != "perplexity"
-        out.append(Candidate(model=r.model, backend=r.cell.get("backend", "?"), latency_ms=latency.value,
-                             memory_mb=mem.value if mem else None,
-                             quality=(q.value.value if higher_better else -q.value.value) if q else None,
-                             retained=q.retained.value if q and q.retained else None,
-                             context=anatomy[r.model].max_context if r.model in anatomy else None, weights=r.weights))
+def candidates_for(scope: tuple | None, shape: str | None, bench: dict, scored: list[Scored], models: list[str],
+                   anatomy: dict) -> list[Candidate]:
+    """One candidate per model x backend at `shape` (x eval mode, when a model was scored in several ways):
+    quality from that backend's eval on the scope's rows, latency and memory from that backend at that shape."""
+    mine = [s for s in scored if s.scope == scope]
+    out = []
+    for m in models:
+        backends = list(dict.fromkeys([b for (model, b, sh) in bench if model == m and sh == shape]
+                                      + [s.backend for s in mine if s.model == m]))
+        for b in backends:
+            r = bench.get((m, b, shape))
+            quality = [s for s in mine if s.model == m and s.backend == b]
+            if not quality:
+                c = _candidate(m, b, shape, r, None, anatomy, None)
+                if b != "estimate" and any(s.model == m for s in mine):
+                    c.notes.append(f"no eval through {b}")
+                out.append(c)
+            for s in quality:
+                out.append(_candidate(m, b, shape, r, s, anatomy, s.mode if len(quality) > 1 else None))
     return out
 
 
 def build_comparison(records: list[Record], refs: list[str], baseline: str, quality_baseline: str | None = None,
-                     constraints: dict | None = None, title: str | None = None, store_path: str | None = None) -> Comparison:
+                     constraints: dict | None = None, title: str | None = None, store_path: str | None = None,
+                     notes: list[str] | None = None) -> Comparison:
     """Everything the table, the claims check, the recommendation and the report need, from records alone.
 
     `refs` are what the user typed; records and the table use each ref's canonical name.
@@ -223,42 +630,61 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
     from tradeoff import __version__
 
     parsed = [parse_ref(r) for r in refs]
-    models = [p.name for p in parsed]
+    teachers = teachers_of(refs)
+    models = _beside(list(dict.fromkeys(p.name for p in parsed)), teachers)
     baseline = parse_ref(baseline).name
     quality_baseline = parse_ref(quality_baseline).name if quality_baseline else None
     anatomy = {p.name: inspect_ref(p) for p in parsed}
     records = [r for r in records if r.model in models]
-    quality = quality_by_model(records, quality_baseline)
-    cands = candidates_from(records, anatomy, quality)
+    scored = scored_groups(records)
+    scope_keys = list(dict.fromkeys(s.scope for s in scored))
+    # The first scope: where most models were scored (ties: the one the quality baseline is in, then the first).
+    scope_keys.sort(key=lambda k: (-len({s.model for s in scored if s.scope == k}),
+                                   not any(s.model == quality_baseline for s in scored if s.scope == k)))
+    scored.sort(key=lambda s: scope_keys.index(s.scope))
+    quality_baseline = quality_baseline or _default_quality_baseline(scored, models)
+    assign_retained(scored, quality_baseline, teachers)
+    bench = timed(records)
+    shape = decision_shape(bench)
+    all_notes = list(notes or [])
+    shapes = sorted({sh for (_, _, sh) in bench})
+    if len(shapes) > 1:
+        all_notes.append(f"decided at {shape}, the shape most models were timed at; "
+                         f"{', '.join(s for s in shapes if s != shape)} in the table only")
+    scopes = []
+    for key in scope_keys or [None]:
+        cands = candidates_for(key, shape, bench, scored, models, anatomy)
+        label = scope_label(next(s for s in scored if s.scope == key)) if key else "speed and memory"
+        rec = recommend(cands, **(constraints or {}), paired=candidate_judgement, scope=label) if cands else None
+        scopes.append(Scope(label, cands, rec))
     evidence = claims_mod.Evidence(anatomy=anatomy)
-    paired = [r for r in records if r.kind == "bench" and r.status == "ok" and r.cell.get("baseline")]
+    paired_bench = [r for r in records if r.kind == "bench" and r.status == "ok" and r.cell.get("baseline")]
     # Published speed and memory claims were measured with eager fp32 PyTorch: when that backend ran,
     # its ratio is the evidence (sorted last, so it is the one kept), not an int8 export's.
-    for r in sorted(paired, key=lambda r: r.cell.get("backend") == "eager"):
-        where = f"{r.cell.get('backend')}, {r.cell.get('batch')}x{r.cell.get('seq_len')}, {r.env.get('cpu', 'CPU')} ({r.weights} weights)"
+    for r in sorted(paired_bench, key=lambda r: r.cell.get("backend") == EAGER):
+        where = f"{r.cell.get('backend')}, {shape_of(r)}, {r.env.get('cpu', 'CPU')} ({r.weights} weights)"
         for q in ("speedup", "memory_ratio"):
             if q in r.metrics:
                 evidence.add(q, r.model, r.cell["baseline"], r.metrics[q], where)
-    for m, q in quality.items():
-        if q.retained is not None and m != quality_baseline:
-            evidence.add("retained", m, quality_baseline, q.retained, f"{q.metric_name} on {_data_name(q.record)}")
+    for s in reversed(scored):  # the first scope's evidence is added last, so it is the one kept
+        if s.retained is not None and s.retained_vs is not None and s.backend == EAGER:
+            evidence.add("retained", s.model, s.retained_vs, s.retained, f"{s.metric} on {_data_name(s.records[0])}, {s.mode}")
     for m in models:
         if anatomy[m].role == "encoder":
             evidence.missing[("retained", m, "bert-base-uncased")] = (
                 "needs real bert-base-uncased and distilbert weights, which are not available offline here (random weights get no accuracy)")
     samples = {}
-    for r in records:
-        if r.kind == "bench" and r.status == "ok" and r.details.get("samples_ms") and not r.cell.get("baseline"):
-            samples[f"{r.model} [{r.cell.get('backend')}, {r.cell.get('batch')}x{r.cell.get('seq_len')}]"] = r.details["samples_ms"]
-    first = next(iter(quality.values()), None)
-    qname = f"{first.metric_name} ({_data_name(first.record)})" if first else "quality"
+    for (m, b, sh), r in bench.items():
+        if r.details.get("samples_ms"):
+            samples[f"{m} [{b}, {sh}]"] = r.details["samples_ms"]
     env = next((r.env for r in records if r.kind == "bench" and r.env), {})
+    first = scopes[0]
     return Comparison(
         title=title or " vs ".join(models), baseline=baseline, models=models, anatomy=anatomy, records=records,
-        candidates=cands, claims=claims_mod.check_all(models, evidence),
-        recommendation=recommend(cands, **(constraints or {})) if cands else None,
-        quality=quality, quality_name=qname, quality_baseline=quality_baseline,
-        latency_samples=samples, store_path=store_path, tool_version=__version__, env=env)
+        candidates=first.candidates, claims=claims_mod.check_all(models, evidence), recommendation=first.recommendation,
+        scored=scored, scopes=scopes, quality_name=first.label if scored else "quality", quality_baseline=quality_baseline,
+        teachers=teachers, shape=shape, notes=all_notes, latency_samples=samples, store_path=store_path,
+        tool_version=__version__, env=env)
 
 
 # -- measuring what the store lacks --------------------------------------------------------------
@@ -309,25 +735,52 @@ def _bench_missing(refs: list[str], baseline: str, backends, shapes, store, sett
         run_isolated(group, store.put, on_status)
 
 
-def compare(refs: list[str], baseline: str | None = None, backends=("eager",), shapes=("1x128",),
+def default_backends(base: tuple[str, ...] = (EAGER,)) -> tuple[tuple[str, ...], list[str]]:
+    """The backends timed when none are named: `base`, plus eager-bf16 where this CPU runs bf16 natively
+    (there it is the fast path; elsewhere it is emulated and only slower); the note says which and why."""
+    from tradeoff.bench import hardware
+
+    native = getattr(hardware, "native_dtypes", None)
+    if native is None or "eager-bf16" in base:
+        return base, []
+    ok, why = native().get("bf16", (False, "unknown"))
+    if ok:
+        return (*base, "eager-bf16"), [f"eager-bf16 included: bf16 is native on this CPU ({why})"]
+    return base, [f"eager-bf16 left out: bf16 is not native on this CPU ({why})"]
+
+
+def eval_backends(backends) -> list[str]:
+    """The timed backends quality can be scored through, so each candidate's accuracy is its own backend's."""
+    from tradeoff.evaluate.backend import BACKENDS
+
+    return [b for b in backends if b in BACKENDS] or [EAGER]
+
+
+def compare(refs: list[str], baseline: str | None = None, backends=None, shapes=("1x128",),
             eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
             constraints: dict | None = None, store=None, settings=None, title: str | None = None,
-            eval_modes: dict[str, str] | None = None, on_status=lambda _: None) -> Comparison:
+            eval_modes: dict[str, str] | None = None, notes: list[str] | None = None,
+            on_status=lambda _: None) -> Comparison:
     """Measure what the store lacks for these models, then build the comparison from the store alone.
 
     Models too heavy for this machine get a labelled estimate instead of a run; only models with real
     weights (`eval_refs`, default: those available here) are scored on `eval_cell`'s task, each in
-    `eval_modes[ref]` if given (e.g. "checkpoint" for a model already fine-tuned on it).
+    `eval_modes[ref]` if given (e.g. "checkpoint" for a model already fine-tuned on it), through every
+    timed backend that can score (encoders; decoders are scored eager). `backends=None`: default_backends().
+    `notes` are shown with the recommendation (e.g. why a backend was left out).
     """
     import psutil
 
     from tradeoff.anatomy import run_cell as inspect_cell
-    from tradeoff.errors import BadInput
     from tradeoff.store import Store
 
     if not refs:
         raise BadInput("no models given", "e.g. `tradeoff compare bert-base-uncased distilbert-base-uncased`")
     check_budgets(**(constraints or {}))
+    notes = list(notes or [])
+    if backends is None:
+        backends, why = default_backends()
+        notes += why
     store = store or Store.open()
     parsed = [parse_ref(r) for r in refs]
     baseline = baseline or refs[0]
@@ -352,15 +805,16 @@ def compare(refs: list[str], baseline: str | None = None, backends=("eager",), s
             on_status(f"estimate {p.name} (too heavy to run here)")
             store.put(estimate_record(p, {"backend": "estimate", "device": "cpu", "workload": "fixed", "batch": batch, "seq_len": seq}, measured))
     if eval_cell:
+        cell = {**eval_cell, "backend": eval_cell.get("backend") or eval_backends(backends)}
         for ref in eval_refs or [p.text for p in parsed if has_weights(p.text)]:
-            _eval_missing(ref, {**eval_cell, "mode": (eval_modes or {}).get(ref, eval_cell.get("mode", "auto"))}, store, on_status)
+            _eval_missing(ref, {**cell, "mode": (eval_modes or {}).get(ref, cell.get("mode", "auto"))}, store, on_status)
     records = [r for p in parsed for r in store.query(model=p.name)]
     return build_comparison(records, refs, baseline, quality_baseline or (eval_refs[0] if eval_refs else None),
-                            constraints=constraints, title=title, store_path=str(store.path))
+                            constraints=constraints, title=title, store_path=str(store.path), notes=notes)
 
 
 def _eval_missing(ref: str, cell: dict, store, on_status) -> None:
-    """Score a model once per (task, data, mode); stored results are reused."""
+    """Score a model once per (task, data, mode, backend); stored results are reused."""
     from tradeoff.evaluate import run_cell
     from tradeoff.evaluate.suite import plan
 
@@ -369,5 +823,5 @@ def _eval_missing(ref: str, cell: dict, store, on_status) -> None:
         if store.has(key):
             on_status(f"reusing stored eval of {model}")
             continue
-        on_status(f"eval {model} ({c['mode']})")
+        on_status(f"eval {model} ({c['mode']}" + (f", {c['backend']})" if c.get("backend", EAGER) != EAGER else ")"))
         store.put(run_cell(model, c, "pretrained"))

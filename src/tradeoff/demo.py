@@ -1,13 +1,14 @@
 """The offline demo: BERT-base vs DistilBERT vs Llama-2-7B on anatomy, speed and memory (random
 weights from exact configs, labelled so; Llama-2-7B as a labelled estimate), plus real-weight quality
 on the fine-food reviews for two pretrained encoders (linear probes), a Llama-architecture decoder
-(zero-shot) and, in the full plan, a half-depth student distilled from the fine-tuned small encoder
-— one table, the claims check, a recommendation and a report.
+(zero-shot) and, in the full plan, a half-depth student distilled from the fine-tuned small encoder,
+shown next to that fine-tuned teacher — one table, the claims check, a recommendation and a report.
 
 Everything goes through the store in the output folder, so a second run reuses what the first measured.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,7 @@ FULL = Plan(distill=True, encoder_mode="probe", train_limit=2000, test_limit=400
 def run(out: Path, quick: bool = False, store_path: str | None = None, on_status=lambda _: None):
     """Run (or resume) the demo; returns the Comparison and the paths of what was written."""
     from tradeoff.bench.spec import Settings
-    from tradeoff.compare import compare
+    from tradeoff.compare import compare, default_backends
     from tradeoff.report import to_markdown, write_html
     from tradeoff.report.html import atomic_write_text
     from tradeoff.report.plots import write_pngs
@@ -56,19 +57,23 @@ def run(out: Path, quick: bool = False, store_path: str | None = None, on_status
     with Store.open(store_path or out / "results.db") as store:
         quality_refs, modes = [QUALITY_BASELINE, SMALL], {}
         if plan.distill:
-            student, distillation = _student(out, plan, store, on_status)
-            quality_refs.append(student)
-            modes[student] = "checkpoint"  # already trained on the task by distillation
+            teacher, student, distillation = _student(out, plan, store, on_status)
+            # Both already trained on the task: scored as saved, on the same rows, so the student's
+            # retained % is against its own teacher (not against a probe scored another way).
+            for folder in (teacher, student):
+                quality_refs.append(folder)
+                modes[folder] = "checkpoint"
         quality_refs.append(DECODER)
         eval_cell = {"data": f"{DATA}:test", "train": f"{DATA}:train", "mode": plan.encoder_mode, "limit": plan.test_limit,
                      "train_limit": plan.train_limit, "epochs": plan.epochs, "max_length": plan.max_length}
         modes[DECODER] = "zero-shot"
         # "other" (under five stars) is no word a language model answers with: score sentiment words instead
         eval_cell.update(template="Review: {text}\nSentiment:", verbalisers=["negative", "positive"])
+        backends, notes = default_backends(plan.backends)
         comparison = compare(
-            [*ARCHITECTURES, *quality_refs], baseline=ARCHITECTURES[0], backends=plan.backends, shapes=("1x128",),
+            [*ARCHITECTURES, *quality_refs], baseline=ARCHITECTURES[0], backends=backends, shapes=("1x128",),
             eval_cell=eval_cell, eval_refs=quality_refs, eval_modes=modes, quality_baseline=QUALITY_BASELINE, store=store,
-            settings=Settings(budget_s=plan.bench_budget_s), on_status=on_status,
+            settings=Settings(budget_s=plan.bench_budget_s), notes=notes, on_status=on_status,
             title="BERT-base vs DistilBERT vs Llama-2-7B, and real-weight quality on fine-food reviews")
     paths = {"html": write_html(comparison, out / "report.html"),
              "markdown": atomic_write_text(out / "report.md", to_markdown(comparison)),
@@ -76,10 +81,10 @@ def run(out: Path, quick: bool = False, store_path: str | None = None, on_status
     return comparison, paths, distillation
 
 
-def _student(out: Path, plan: Plan, store, on_status) -> tuple[str, str | None]:
+def _student(out: Path, plan: Plan, store, on_status) -> tuple[str, str, str | None]:
     """SMALL fine-tuned, then distilled to half depth (layers by `alternate`), once; records go to the store.
 
-    Returns the student's folder and a one-line summary of the distillation."""
+    Returns the fine-tuned teacher's folder, the student's folder and a one-line summary of the distillation."""
     from tradeoff.distill.run import distill_task
 
     folder = out / "students" / f"{SMALL}-3L"
@@ -92,7 +97,9 @@ def _student(out: Path, plan: Plan, store, on_status) -> tuple[str, str | None]:
             store.put(record)
     distilled = [r for r in store.query(kind="distill", model=SMALL) if r.status == "ok" and r.cell.get("method") == "distilled"
                  and r.details.get("student_dir") == str(folder)]
-    return str(folder), summary(distilled[-1]) if distilled else None
+    # The student names its teacher (the fine-tuned SMALL) in the provenance distillation saved with it.
+    teacher = json.loads((folder / "distill.json").read_text())["teacher"]
+    return teacher, str(folder), summary(distilled[-1]) if distilled else None
 
 
 def summary(r) -> str:

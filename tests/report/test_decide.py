@@ -1,7 +1,7 @@
 """Pareto frontier and recommendation logic on known candidates."""
 import pytest
 
-from tradeoff.decide import Candidate, pareto, recommend, use_cases
+from tradeoff.decide import Candidate, Judgement, pareto, recommend, use_cases
 from tradeoff.errors import BadInput
 
 A = Candidate("big", "eager", latency_ms=200, memory_mb=900, quality=0.90, retained=1.0, context=512)
@@ -50,3 +50,84 @@ def test_use_cases_come_from_measurements():
     assert uses["big"] == "best quality"
     assert "lowest latency" in uses["small"] and "smallest memory" in uses["small"]
     assert "longest context" in uses["worse"]
+
+
+# -- decided on intervals (issue 13) ---------------------------------------------------------------
+
+def cand(model, latency, memory, quality=None, q_int=None, l_int=None, **kw):
+    return Candidate(model, "eager", latency_ms=latency, memory_mb=memory, quality=quality, quality_interval=q_int,
+                     latency_interval=l_int or (latency * 0.97, latency * 1.03), quality_unit="%", context=512, **kw)
+
+
+def test_a_quality_difference_inside_the_intervals_is_a_tie_broken_by_latency():
+    decoder = cand("decoder", 213.0, 700.0, 77.5, (73.5, 81.5))
+    student = cand("student", 11.6, 250.0, 76.8, (72.5, 80.8))
+    rec = recommend([decoder, student])
+    assert rec.best is student
+    assert rec.summary() == ("use student [eager]: tied on quality with decoder [eager] (77.5 vs 76.8%, intervals overlap); "
+                             "wins on latency: 18.4x faster than decoder [eager] (11.6 vs 213 ms)")
+    assert rec.verdicts[0].reasons == ["fits and ties student [eager] on quality, but 18.4x slower than student [eager] (213 vs 11.6 ms)"]
+
+
+def test_a_significant_quality_difference_wins_even_when_slower():
+    big = cand("big", 200.0, 900.0, 90.0, (88.0, 92.0))
+    small = cand("small", 50.0, 300.0, 80.0, (78.0, 82.0))
+    rec = recommend([small, big])
+    assert rec.best is big and rec.summary().startswith("use big [eager]: wins on quality: over small [eager] (90 vs 80%, intervals separate)")
+    assert recommend([small, big], prefer="latency").best is small  # --prefer reorders the criteria
+
+
+def test_a_paired_test_decides_quality_when_given():
+    a, b = cand("a", 50.0, 300.0, 80.0, (76.0, 84.0)), cand("b", 60.0, 300.0, 78.0, (74.0, 82.0))
+
+    def paired(x, y):  # the same rows: a paired difference much narrower than either interval
+        d = x.quality - y.quality
+        return Judgement(1 if d > 0 else -1, f"{d:+.1f} pp [{d - 1:+.1f}, {d + 1:+.1f}]")
+
+    rec = recommend([b, a], prefer="memory", paired=paired)
+    assert rec.best is a and "wins on quality: over b [eager] (+2.0 pp [+1.0, +3.0])" in rec.summary()
+    assert "tied on memory with b [eager] (300 vs 300 MB, within 5%)" in rec.summary()
+
+
+def test_latency_intervals_that_overlap_tie_and_memory_breaks_it():
+    a = cand("a", 100.0, 900.0, l_int=(90.0, 110.0))
+    b = cand("b", 104.0, 400.0, l_int=(95.0, 115.0))
+    rec = recommend([a, b], prefer="latency")
+    assert rec.best is b and rec.summary() == ("use b [eager]: tied on latency with a [eager] (100 vs 104 ms, intervals overlap); "
+                                              "wins on memory: 2.25x smaller than a [eager] (400 vs 900 MB)")
+
+
+def test_the_retained_floor_says_whether_it_is_met_with_confidence():
+    sure = cand("sure", 50.0, 300.0, 80.0, (78.0, 82.0), retained=0.97, retained_interval=(0.955, 0.985), retained_vs="base")
+    point = cand("point", 40.0, 300.0, 80.0, (78.0, 82.0), retained=0.96, retained_interval=(0.93, 0.99), retained_vs="base")
+    short = cand("short", 30.0, 300.0, 80.0, (78.0, 82.0), retained=0.93, retained_interval=(0.90, 0.96), retained_vs="base")
+    rec = recommend([sure, point, short], min_retained=0.95)
+    notes = {v.candidate.model: v.notes + v.reasons for v in rec.verdicts}
+    assert notes["sure"][0] == "meets the 95% retained floor with confidence (97.0% [95.5%, 98.5%] of base)"
+    assert notes["point"][0] == "meets the 95% retained floor only at the point estimate (96.0% [93.0%, 99.0%] of base)"
+    assert notes["short"] == ["keeps too little: 93.0% [90.0%, 96.0%] of base < 95% floor"]
+    assert rec.best is point and "only at the point estimate" in rec.summary()
+
+
+def test_an_estimate_never_wins_on_its_bound():
+    est = Candidate("huge", "estimate", latency_ms=5.0, memory_mb=100.0, weights="estimate")
+    real = cand("real", 30.0, 300.0)
+    assert recommend([est, real], prefer="latency").best is real
+    assert recommend([est, real], prefer="memory").best is real
+    rec = recommend([est, real], max_latency_ms=10)
+    assert rec.best is None and rec.verdicts[0].reasons == [
+        "cannot tell whether it fits: ≥ 5 ms is an estimate's lower bound, under the 10 ms budget"]
+    slow = Candidate("huge", "estimate", latency_ms=500.0, memory_mb=100.0, weights="estimate")
+    assert recommend([slow, real], prefer="latency").verdicts[0].reasons == [
+        "fits, but 16.7x slower than real [eager] (≥ 500 vs 30 ms, a lower bound)"]
+    assert "lowest latency" not in use_cases([est, real])["huge"]
+
+
+def test_frontier_and_use_cases_need_intervals_that_separate():
+    a = cand("a", 100.0, 500.0, 80.0, (77.0, 83.0), l_int=(95.0, 105.0))
+    b = cand("b", 102.0, 510.0, 79.0, (76.0, 82.0), l_int=(97.0, 107.0))  # worse on every point, inside every interval
+    assert pareto([a, b]) == [a, b]
+    uses = use_cases([a, b])
+    assert uses["a"] == uses["b"] == "lowest latency (tied); smallest memory (tied); best quality (tied)"
+    c = cand("c", 300.0, 900.0, 60.0, (57.0, 63.0))
+    assert pareto([a, b, c]) == [a, b] and use_cases([a, b, c])["c"] == "dominated here by a"

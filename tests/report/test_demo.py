@@ -20,3 +20,30 @@ def test_distillation_summary_says_whether_the_teacher_helped():
     assert "1.97 [1.91, 1.97] x faster" in line and line.endswith("(not significant)")
     significant = r.model_copy(update={"metrics": {**metrics, "distill_gain": Metric(value=2.0, unit="pp", low=0.5, high=3.5)}})
     assert demo.summary(significant).endswith("(significant)")
+
+
+def test_full_demo_compares_the_student_beside_its_teacher(tmp_path, monkeypatch):
+    """The full plan scores the fine-tuned teacher too, both as saved checkpoints on the same rows, and
+    passes on why a backend was left out (the distillation itself is not rerun: its folder exists)."""
+    import json
+
+    import tradeoff.compare
+    import tradeoff.report
+    import tradeoff.report.html
+    import tradeoff.report.plots
+
+    student = tmp_path / "students" / f"{demo.SMALL}-3L"
+    student.mkdir(parents=True)
+    (student / "config.json").write_text("{}")
+    (student / "distill.json").write_text(json.dumps({"teacher": str(tmp_path / "students" / f"{demo.SMALL}-3L.teacher")}))
+    seen = {}
+    monkeypatch.setattr(tradeoff.compare, "compare", lambda refs, **kw: seen.update(refs=refs, **kw) or "comparison")
+    monkeypatch.setattr(tradeoff.compare, "default_backends", lambda base: ((*base, "eager-bf16"), ["eager-bf16 included"]))
+    for module, name in ((tradeoff.report, "write_html"), (tradeoff.report, "to_markdown"),
+                         (tradeoff.report.html, "atomic_write_text"), (tradeoff.report.plots, "write_pngs")):
+        monkeypatch.setattr(module, name, lambda *a: None)
+    demo.run(tmp_path, quick=False)
+    teacher = str(tmp_path / "students" / f"{demo.SMALL}-3L.teacher")
+    assert seen["refs"][-3:] == [teacher, str(student), demo.DECODER]
+    assert seen["eval_modes"][teacher] == seen["eval_modes"][str(student)] == "checkpoint"
+    assert seen["backends"] == ("eager", "onnx-int8", "eager-bf16") and seen["notes"] == ["eager-bf16 included"]
