@@ -201,8 +201,11 @@ def _retained(a: Scored, base: Scored) -> Metric | None:
 
 
 def _fmt_diff(d: Metric, p: float | None, metric: str) -> str:
-    nums = f"{d.value:+.1f} pp [{d.low:+.1f}, {d.high:+.1f}]" if d.unit == "pp" else \
-        f"{d.value:+.3g} {metric.replace('_', ' ')} [{d.low:+.3g}, {d.high:+.3g}]"
+    if d.unit == "pp":
+        v, lo, hi = (round(x, 1) + 0.0 for x in (d.value, d.low, d.high))  # + 0.0: "+0.0", never "-0.0"
+        nums = f"{v:+.1f} pp [{lo:+.1f}, {hi:+.1f}]"
+    else:
+        nums = f"{d.value:+.3g} {metric.replace('_', ' ')} [{d.low:+.3g}, {d.high:+.3g}]"
     return nums + (f", McNemar p = {p:.2g}" if p is not None else "")
 
 

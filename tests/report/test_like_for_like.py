@@ -204,3 +204,10 @@ def test_an_estimate_inside_a_budget_is_a_bound_and_never_wins(tmp_path):
 def test_notes_say_why_a_backend_was_left_out():
     c = build_comparison([bench(MINI, "eager", 30.0, 300.0)], [MINI], MINI, notes=["eager-bf16 left out: bf16 is not native on this CPU (no AMX)"])
     assert c.recommendation_lines()[-1] == "note: eager-bf16 left out: bf16 is not native on this CPU (no AMX)"
+
+
+def test_an_exact_tie_reads_plus_zero_never_minus_zero():
+    from tradeoff.compare import _fmt_diff
+    from tradeoff.record import Metric
+
+    assert _fmt_diff(Metric(value=-0.0, unit="pp", low=-0.04, high=2.0), 1.0, "accuracy") == "+0.0 pp [+0.0, +2.0], McNemar p = 1"
