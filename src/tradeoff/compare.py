@@ -71,11 +71,11 @@ class Scored:
 
     @property
     def scope(self) -> tuple:
-        return (self.task, self.rows)
+        return (self.task, self.metric, self.rows)
 
     @property
     def group(self) -> tuple:
-        return (self.task, self.rows, self.mode, self.backend)
+        return (*self.scope, self.mode, self.backend)
 
     @property
     def scores(self) -> list[dict]:
@@ -93,23 +93,25 @@ class Scored:
 
 
 def scored_groups(records: list[Record]) -> list[Scored]:
-    """Every (model, task, rows, mode, backend) with real-weight eval records; a rerun of a seed replaces it."""
-    from tradeoff.evaluate.metrics import PRIMARY
+    """Every (model, task, metric, rows, mode, backend) with real-weight eval records; a rerun of a seed replaces it.
+    The metric is the one the run was judged on (`primary_metric`, e.g. MCC for CoLA), else the task's."""
+    from tradeoff.evaluate.metrics import PRIMARY, STATISTICS
 
     by_key: dict[tuple, dict] = {}
     for r in records:
         task = r.details.get("task")
-        if r.kind != "eval" or r.status != "ok" or r.weights != "pretrained" or task not in PRIMARY or PRIMARY[task] not in r.metrics:
+        metric = r.details.get("primary_metric") or PRIMARY.get(task)
+        if r.kind != "eval" or r.status != "ok" or r.weights != "pretrained" or metric not in r.metrics or metric not in STATISTICS:
             continue
         mode = str(r.details.get("mode", r.cell.get("mode", "?")))
-        key = (r.model, task, rows_id(r), mode, r.details.get("backend", EAGER))
+        key = (r.model, task, metric, rows_id(r), mode, r.details.get("backend", EAGER))
         seeds = by_key.setdefault(key, {})
         seed = r.details.get("seed", r.cell.get("seed", 0))
         if seed not in seeds or r.created >= seeds[seed].created:
             seeds[seed] = r
     out = []
-    for (model, task, rows, mode, backend), seeds in by_key.items():
-        s = Scored(model, task, PRIMARY[task], rows, mode, backend, [seeds[k] for k in sorted(seeds, key=str)])
+    for (model, task, metric, rows, mode, backend), seeds in by_key.items():
+        s = Scored(model, task, metric, rows, mode, backend, [seeds[k] for k in sorted(seeds, key=str)])
         s.value = s.records[0].metrics[s.metric] if len(s.records) == 1 else _seed_mean(s)
         out.append(s)
     return out
@@ -482,7 +484,7 @@ class Comparison:
             return
         groups = list(dict.fromkeys(s.group for s in self.scored))
         first_scope = self.scored[0].scope
-        groups.sort(key=lambda g: (g[:2] != first_scope, g[3] != EAGER))
+        groups.sort(key=lambda g: (g[:3] != first_scope, g[4] != EAGER))
         labels = _group_labels(self.scored, groups)
         scored_models = {s.model for s in self.scored}
         for i, g in enumerate(groups):
@@ -531,15 +533,13 @@ def _group_labels(scored: list[Scored], groups: list[tuple]) -> dict[tuple, str]
     first = {s.group: s.records[0] for s in reversed(scored)}
     labels = {}
     for g in groups:
-        task, rows, mode, backend = g
+        task, metric, rows, mode, backend = g
         r = first[g]
-        from tradeoff.evaluate.metrics import PRIMARY
-
-        labels[g] = f"{PRIMARY[task].replace('_', ' ')}, {_data_name(r)} ({_n_rows(r)} rows), {mode}" + (f", {backend}" if backend != EAGER else "")
+        labels[g] = f"{metric.replace('_', ' ')}, {_data_name(r)} ({_n_rows(r)} rows), {mode}" + (f", {backend}" if backend != EAGER else "")
     seen: dict[str, int] = {}
     for g in groups:
         seen[labels[g]] = seen.get(labels[g], 0) + 1
-    return {g: labels[g] + (f", rows {str(g[1][1])[:8]}" if seen[labels[g]] > 1 else "") for g in groups}
+    return {g: labels[g] + (f", rows {str(g[2][1])[:8]}" if seen[labels[g]] > 1 else "") for g in groups}
 
 
 def scope_label(s: Scored) -> str:

@@ -211,3 +211,18 @@ def test_an_exact_tie_reads_plus_zero_never_minus_zero():
     from tradeoff.record import Metric
 
     assert _fmt_diff(Metric(value=-0.0, unit="pp", low=-0.04, high=2.0), 1.0, "accuracy") == "+0.0 pp [+0.0, +2.0], McNemar p = 1"
+
+
+def test_records_judged_on_another_metric_get_their_own_row():
+    """A run judged on macro F1 (`primary_metric`, e.g. `--metric`) is never ranked against one judged on accuracy."""
+    from tradeoff.record import Metric
+
+    f1 = evaluation(MPNET, 0.8, mode="probe")
+    f1 = f1.model_copy(update={"details": {**f1.details, "primary_metric": "macro_f1"},
+                               "metrics": {**f1.metrics, "macro_f1": Metric(value=79.0, unit="%", low=75.0, high=83.0)}})
+    records = [bench(MINI, "eager", 20.0, 300.0), bench(MPNET, "eager", 90.0, 900.0), evaluation(MINI, 0.82, mode="probe"), f1]
+    c = build_comparison(records, [MINI, MPNET], MINI)
+    t = table(c)
+    assert row(t, "accuracy, fine_foods (400 rows), probe")[MPNET] == "-"
+    assert row(t, "macro f1, fine_foods (400 rows), probe")[MPNET].startswith("79.0%")
+    assert [s.label for s in c.scopes] == ["accuracy, fine_foods (400 rows)", "macro f1, fine_foods (400 rows)"]
