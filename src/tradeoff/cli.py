@@ -243,8 +243,9 @@ def _csv_list(text: Optional[str]) -> Optional[list[str]]:
 def eval_command(
     models: list[str] = typer.Argument(..., help="Models with real pretrained weights: catalog names, folders, .gguf files."),
     data: str = typer.Option(..., "--data", "-d", help="Evaluation data: JSONL/CSV/Parquet, a folder of splits, a .txt (perplexity), or fine-foods[:train|test]."),
-    task: str = typer.Option("auto", "--task", help="classification | ner | perplexity (auto: from the data)."),
+    task: str = typer.Option("auto", "--task", help="classification | regression | ner | perplexity (auto: from the data; real-valued labels are regression)."),
     mode: str = typer.Option("auto", "--mode", "-m", help="Comma list of checkpoint, finetune, probe (encoders), zero-shot, k-shot (decoders); each model runs the ones that apply."),
+    metric: str = typer.Option("auto", "--metric", help="The metric rows are judged and retained on: accuracy, macro_f1, f1 (two classes), mcc; pearson, spearman, mse (regression). auto: accuracy / pearson / entity_f1 / perplexity."),
     train: Optional[str] = typer.Option(None, "--train", help="Training data (default: a folder's train split, or the rows of --data not held out as test rows)."),
     test_fraction: float = TEST_FRACTION,
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="MODEL or MODEL:MODE for performance retained (default: the first row)."),
@@ -262,7 +263,9 @@ def eval_command(
     label_names: Optional[str] = typer.Option(None, "--label-names", help="Comma list of names for labels 0..K-1 (or the tag list for NER)."),
     verbalisers: Optional[str] = typer.Option(None, "--verbalisers", help="Comma list of words a decoder scores per label."),
     text_column: str = typer.Option("text", "--text-column"),
+    text_pair_column: Optional[str] = typer.Option(None, "--text-pair-column", help="Second text of a sentence pair (default: a text_pair column, if the data has one)."),
     label_column: str = typer.Option("label", "--label-column"),
+    label_range: Optional[str] = typer.Option(None, "--label-range", help="Regression: LOW,HIGH the scores must lie in (e.g. 0,5 for STS-B)."),
     tokens_column: str = typer.Option("tokens", "--tokens-column"),
     tags_column: str = typer.Option("tags", "--tags-column"),
     window: int = typer.Option(1024, "--window", help="Perplexity: tokens per window."),
@@ -287,6 +290,7 @@ def eval_command(
                           epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, patience=patience, k=k,
                           calibrate=calibrate, template=template, label_names=_csv_list(label_names),
                           verbalisers=_csv_list(verbalisers), text_column=text_column, label_column=label_column,
+                          text_pair_column=text_pair_column, label_range=label_range, metric=metric,
                           tokens_column=tokens_column, tags_column=tags_column, window=window, stride=stride,
                           max_tokens=max_tokens, backend=_csv_list(backend))
     if fmt == "json":

@@ -290,11 +290,14 @@ def _beside(models: list[str], teachers: dict[str, str]) -> list[str]:
 
 
 def has_weights(model: str) -> bool:
-    from tradeoff.models.weights import availability
+    """Real weights here (packaged, assembled or in the Hugging Face cache): a default comparison never downloads
+    (an explicit --quality-models may)."""
+    from tradeoff.errors import TradeoffError
+    from tradeoff.models.weights import MISSING, ON_HUB, locate
 
     try:
-        return availability(parse_ref(model))[0] != "missing"
-    except Exception:
+        return locate(parse_ref(model)).state not in (MISSING, ON_HUB)
+    except TradeoffError:
         return False
 
 
@@ -675,7 +678,8 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
     for m in models:
         if anatomy[m].role == "encoder":
             evidence.missing[("retained", m, "bert-base-uncased")] = (
-                "needs real bert-base-uncased and distilbert weights, which are not available offline here (random weights get no accuracy)")
+                "needs real bert-base-uncased and distilbert-base-uncased weights: `hf download google-bert/bert-base-uncased "
+                "distilbert/distilbert-base-uncased` puts them in the Hugging Face cache (random weights get no accuracy)")
     samples = {}
     for (m, b, sh), r in bench.items():
         if r.details.get("samples_ms"):

@@ -22,6 +22,7 @@ class _Rows:
     texts: list[str]
     labels: list[int] = field(default_factory=list)
     label_names: list[str] = field(default_factory=lambda: ["negative", "positive"])
+    pairs: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)

@@ -250,4 +250,4 @@ def test_compare_bert_and_distilbert_gives_claim_c7_a_measured_verdict(hub_cache
                              "--mode", "probe", "--shape", "1x16", "--budget", "1", "--json"])
     c7 = next(c for c in out["claims"] if c["claim"].startswith("C7:"))
     assert c7["verdict"] in ("held", "not held", "inconclusive"), c7
-    assert c7["measured here"] != "-" and "not available offline" not in c7["why / where"]
+    assert c7["measured here"] != "-" and "hf download" not in c7["why / where"]

@@ -35,7 +35,7 @@ def test_claims_verdicts(records):
     assert verdicts["C3"].verdict == "held" and verdicts["C3"].measured == "39.4%"
     assert verdicts["C5"].verdict == "held" and "1.92x" in verdicts["C5"].measured
     assert verdicts["C6"].verdict == "held"
-    assert verdicts["C7"].verdict == "not measurable here" and "not available offline" in verdicts["C7"].context
+    assert verdicts["C7"].verdict == "not measurable here" and "hf download" in verdicts["C7"].context
 
 
 def test_inconclusive_when_interval_straddles(records):

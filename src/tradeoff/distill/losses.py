@@ -109,7 +109,9 @@ class TaskLoss:
     (+ mse * intermediate-layer MSE against the teacher layers in `layers`).
 
     With kl = mse = 0 it is plain fine-tuning on hard labels (the ablation), and the teacher is
-    not needed. Batches carry `labels` (class ids).
+    not needed. Batches carry `labels` (class ids). A one-output regression head (STS-B) has no
+    distribution to soften: its "kl" term is the squared error to the teacher's score and its "ce"
+    term the squared error to the true score.
     """
 
     teacher: torch.nn.Module | None = None
@@ -128,11 +130,15 @@ class TaskLoss:
         labels = batch["labels"]
         inputs = {k: v for k, v in batch.items() if k != "labels"}
         out = model(**inputs, output_hidden_states=need_hidden)
-        terms = [self.ce * F.cross_entropy(out.logits, labels)] if self.ce > 0 else []
+        regression = out.logits.shape[-1] == 1
+        hard = F.mse_loss(out.logits[:, 0], labels.float()) if regression else F.cross_entropy(out.logits, labels)
+        terms = [self.ce * hard] if self.ce > 0 else []
         if self.kl > 0 or self.mse > 0:
             ref = teacher_forward(self.teacher, batch, need_hidden)
             if self.kl > 0:
-                terms.append(self.kl * soft_target_kl(out.logits, ref.logits, self.temperature))
+                soft = (F.mse_loss(out.logits, ref.logits.to(out.logits.dtype)) if regression
+                        else soft_target_kl(out.logits, ref.logits, self.temperature))
+                terms.append(self.kl * soft)
             if self.mse > 0:
                 terms.append(self.mse * hidden_mse(out.hidden_states, ref.hidden_states, self.layers,
                                                    inputs.get("attention_mask")))

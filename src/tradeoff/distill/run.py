@@ -356,7 +356,8 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
     from tradeoff.distill.losses import TaskLoss
     from tradeoff.distill.student import layer_map as make_map, make_student, save_model
     from tradeoff.evaluate import classification as clf, inference
-    from tradeoff.evaluate.data import load_classification, source_sha256, train_dev_split, train_test_split
+    from tradeoff.evaluate.data import (detect_task, load_classification, source_sha256, train_dev_split,
+                                        train_test_split)
     from tradeoff.evaluate.finetune import HyperParams
     from tradeoff.evaluate.metrics import compute, paired_difference, retained as retained_metric
     from tradeoff.models.load import load_pretrained, load_tokenizer
@@ -369,8 +370,10 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
     weights = parse_weights(loss, TASK_WEIGHTS)
     TaskLoss(None, temperature, **weights)  # reject bad weights before any work
 
+    regression = detect_task(test or data, label_column=label_column) == "regression"  # STS-B-style scores
+
     def load(source, split, names):
-        return load_classification(source, split, text_column, label_column, names)
+        return load_classification(source, split, text_column, label_column, names, regression=regression)
 
     # With --test the two are used as given; without it a folder's splits, or a held-out part of one file.
     rows = train_test_split(load, test or data, data if test else None, needs_train=True, test_fraction=test_fraction,
@@ -396,12 +399,12 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
 
     fit_idx, dev_idx = train_dev_split(len(train), seed=seed)
     fit_part, dev = train.subset(fit_idx), train.subset(dev_idx)
-    encodings = inference.encode(tokenizer, fit_part.texts, max_length)
+    encodings = inference.encode(tokenizer, fit_part.inputs, max_length)
     for enc, label in zip(encodings, fit_part.labels):
         enc["labels"] = label
 
     def dev_accuracy(model) -> float:
-        return float(np.mean(clf.predict(model, tokenizer, dev.texts, batch_size, max_length) == np.asarray(dev.labels)))
+        return clf.dev_score(model, tokenizer, dev, batch_size, max_length)
 
     def train_student(task_loss, label: str, ckpt: Path | None):
         import copy
@@ -419,7 +422,7 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
                      eval_fn=dev_accuracy,
                      evals_per_epoch=hp.evals_per_epoch, patience=hp.patience)
         student = student.cpu().eval()
-        return student, result, clf.predict(student, tokenizer, scored.texts, batch_size, max_length)
+        return student, result, clf.predict(student, tokenizer, scored.inputs, batch_size, max_length)
 
     ckpt = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".checkpoints")
     student, result, student_pred = train_student(TaskLoss(teacher_model, temperature, layers=kept, **weights),
@@ -428,43 +431,46 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
                   "temperature": temperature, "data": train.source, "steps": result.steps, "seed": seed}
     save_model(student, tokenizer, out, provenance)
 
+    # GLUE's metric for the task: Pearson correlation for a regression head (STS-B), accuracy for classes.
+    metric, truth, guess = ("pearson", "target", "prediction") if scored.is_regression else ("accuracy", "y_true", "y_pred")
     y_true = np.asarray(scored.labels)
-    scores = {"y_true": y_true, "y_pred": np.asarray(student_pred)}
-    base = {"y_true": y_true, "y_pred": np.asarray(teacher_pred)}
+    scores = {truth: y_true, guess: np.asarray(student_pred)}
+    base = {truth: y_true, guess: np.asarray(teacher_pred)}
     bench_inputs = dict(tokenizer(" ".join(scored.texts[:64]), truncation=True, max_length=max_length, return_tensors="pt"))
     timing, noise = paired_speedup(teacher_model, student, bench_inputs, bench_budget_s)
-    quality = {"quality": compute("accuracy", scores, seed), "teacher_quality": compute("accuracy", base, seed),
-               "retained": retained_metric("accuracy", scores, base, seed)}
+    quality = {"quality": compute(metric, scores, seed), "teacher_quality": compute(metric, base, seed),
+               "retained": retained_metric(metric, scores, base, seed)}
     metrics = {**size_metrics(teacher_model, student), **timing, **quality, **_fit_metrics(result)}
     cell = {"mode": "task", "data": train.source, "test": scored.source, "train_limit": train_limit,
             "test_limit": test_limit, "test_fraction": test_fraction, "data_sha256": source_sha256(data, test),
             "layer_map": spec if isinstance(spec, str) else ",".join(map(str, spec)),
             "layers": kept, "max_length": max_length, "batch_size": batch_size, "epochs": epochs, "max_steps": max_steps,
             "lr": lr, "loss": _fmt_weights(weights), "temperature": temperature, "seed": seed}
-    details = {"student_dir": str(out), "teacher_dir": str(teacher_ref.location), "quality_name": "accuracy (%)",
+    details = {"student_dir": str(out), "teacher_dir": str(teacher_ref.location),
+               "quality_name": metric + (" (%)" if metric == "accuracy" else ""),
                "model_revision": weights_revision(ref),
                "teacher": teacher_info, "n_train": len(fit_part), "n_dev": len(dev), "n_test": len(scored),
                "train_sha256": train.sha256, "test_sha256": scored.sha256, "best_dev_accuracy": result.best_metric,
                **rows.details(), "dev_rows": dev.describe(listed=True), "fit_rows": fit_part.describe(),
                "resumed_from_step": result.resumed_from_step, "timing": noise,
                "bench_shape": list(bench_inputs["input_ids"].shape),
-               "scores": {"y_true": y_true.tolist(), "y_pred": scores["y_pred"].tolist(), "teacher_y_pred": base["y_pred"].tolist()}}
+               "scores": {truth: y_true.tolist(), guess: scores[guess].tolist(), f"teacher_{guess}": base[guess].tolist()}}
     rows = [_teacher_row(ref.name, config.num_hidden_layers, metrics),
             _row(f"student ({spec}, distilled)", len(kept), metrics)]
     records = []
     if ablation:
         hard, hard_result, hard_pred = train_student(TaskLoss(None, kl=0.0, ce=1.0), f"ablation: {len(kept)} layers, hard labels",
                                                      ckpt / "hard-labels")
-        hard_scores = {"y_true": y_true, "y_pred": np.asarray(hard_pred)}
-        metrics["ablation_quality"] = compute("accuracy", hard_scores, seed)
-        metrics["distill_gain"] = paired_difference("accuracy", scores, hard_scores, seed)
+        hard_scores = {truth: y_true, guess: np.asarray(hard_pred)}
+        metrics["ablation_quality"] = compute(metric, hard_scores, seed)
+        metrics["distill_gain"] = paired_difference(metric, scores, hard_scores, seed)
         hard_metrics = {**size_metrics(teacher_model, hard), "speedup": timing["speedup"], "latency_p50": timing["latency_p50"],
                         "teacher_latency_p50": timing["teacher_latency_p50"], "quality": metrics["ablation_quality"],
-                        "teacher_quality": quality["teacher_quality"], "retained": retained_metric("accuracy", hard_scores, base, seed),
+                        "teacher_quality": quality["teacher_quality"], "retained": retained_metric(metric, hard_scores, base, seed),
                         **_fit_metrics(hard_result)}
         hard_details = {**{k: v for k, v in details.items() if k != "scores"}, "student_dir": None,
                         "best_dev_accuracy": hard_result.best_metric, "resumed_from_step": hard_result.resumed_from_step,
-                        "scores": {"y_true": y_true.tolist(), "y_pred": hard_scores["y_pred"].tolist()},
+                        "scores": {truth: y_true.tolist(), guess: hard_scores[guess].tolist()},
                         "note": "same student, same data and schedule, trained on hard labels only (no teacher)"}
         records.append(_record(ref.name, {**cell, "loss": "ce=1", "method": "hard-labels"}, hard_metrics, hard_details))
         rows.append(_row(f"student ({spec}, hard labels only)", len(kept), hard_metrics))

@@ -12,12 +12,12 @@ from tradeoff.env import environment
 from tradeoff.errors import BadInput, TradeoffError
 from tradeoff.evaluate import backend
 from tradeoff.evaluate import data as data_mod
-from tradeoff.evaluate.metrics import task_metrics
+from tradeoff.evaluate.metrics import PRIMARY, metric_names, task_metrics
 from tradeoff.models.refs import ModelRef, parse_ref
 from tradeoff.models.weights import availability, install_hint, weights_revision
 from tradeoff.record import Record
 
-TASKS = ("classification", "ner", "perplexity")
+TASKS = ("classification", "regression", "ner", "perplexity")
 ENCODER_MODES = ("checkpoint", "finetune", "probe")
 DECODER_MODES = ("zero-shot", "k-shot")
 DEFAULTS = {"task": "auto", "data": None, "train": None, "mode": "auto", "seed": 0, "limit": None,
@@ -25,7 +25,7 @@ DEFAULTS = {"task": "auto", "data": None, "train": None, "mode": "auto", "seed":
             "k": 4, "calibrate": False, "template": None, "verbalisers": None, "text_column": "text",
             "label_column": "label", "label_names": None, "tokens_column": "tokens", "tags_column": "tags",
             "window": 1024, "stride": 512, "max_tokens": None, "backend": "eager", "test_fraction": data_mod.TEST_FRACTION,
-            "data_sha256": None}
+            "data_sha256": None, "text_pair_column": None, "label_range": None, "metric": "auto"}
 
 
 def settings(cell: dict) -> dict:
@@ -43,11 +43,29 @@ def settings(cell: dict) -> dict:
         raise BadInput(f"{s['data']} changed since this cell was planned (its content hash differs)",
                        "plan it again (re-run the command) so the new content gets its own result")
     if s["task"] == "auto":
-        s["task"] = data_mod.detect_task(s["data"], s["tokens_column"])
+        s["task"] = data_mod.detect_task(s["data"], s["tokens_column"], s["label_column"])
     if s["task"] not in TASKS:
         raise BadInput(f"unknown task {s['task']!r}", f"use one of {', '.join(TASKS)}")
+    if s["label_range"] is not None:
+        if s["task"] != "regression":
+            raise BadInput("--label-range applies to regression (real-valued scores)", "drop it, or use --task regression")
+        s["label_range"] = _range(s["label_range"])
+    names = metric_names(s["task"], 2)
+    if s["metric"] != "auto" and s["metric"] not in names:
+        raise BadInput(f"metric {s['metric']!r} is not reported for {s['task']}", f"use one of {', '.join(names)}")
     backend.check(s["backend"])
     return s
+
+
+def _range(value) -> tuple[float, float]:
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        low, high = (float(x) for x in parts)
+    except (TypeError, ValueError):
+        raise BadInput(f"--label-range must be LOW,HIGH, got {value!r}", "e.g. --label-range 0,5 for STS-B") from None
+    if not low < high:
+        raise BadInput(f"--label-range {value!r} is empty", "LOW must be below HIGH, e.g. 0,5")
+    return low, high
 
 
 def resolve_mode(s: dict, role: str) -> str:
@@ -61,8 +79,8 @@ def resolve_mode(s: dict, role: str) -> str:
             raise BadInput("perplexity needs a decoder (causal LM)", "score encoders on classification or NER")
         return "perplexity"
     if role == "decoder":
-        if task == "ner":
-            raise BadInput("NER is scored for encoders only", "use an encoder (BERT-like) model for NER")
+        if task in ("ner", "regression"):
+            raise BadInput(f"{task} is scored for encoders only", "use an encoder (BERT-like) model, or a classification task")
         mode = {"auto": "zero-shot"}.get(mode, mode)
         if mode not in DECODER_MODES:
             raise BadInput(f"mode {mode!r} does not apply to a decoder", f"use one of {', '.join(DECODER_MODES)}")
@@ -136,13 +154,18 @@ def run_cell(model: str, cell: dict, weights: str = "pretrained", *, save_dir: s
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         status = "oom" if "out of memory" in first.lower() else "error"
         return record.model_copy(update={"status": status, "error": first[:300]})
+    classes = len(details.get("label_names") or []) or None
+    primary = PRIMARY[s["task"]] if s["metric"] == "auto" else s["metric"]
     details.update({"task": s["task"], "mode": mode, "seed": s["seed"], "seconds": round(time.perf_counter() - started, 1),
-                    "model_revision": weights_revision(ref), "scores": scores})
+                    "primary_metric": primary, "model_revision": weights_revision(ref), "scores": scores})
     if mode == "finetune":
         details["hyper_parameters"] = {"epochs": hp.epochs, "lr": hp.lr, "batch_size": hp.batch_size,
                                        "max_length": hp.max_length, "patience": hp.patience,
                                        "weight_decay": hp.weight_decay, "warmup_ratio": hp.warmup_ratio}
-    return record.model_copy(update={"metrics": task_metrics(s["task"], scores, seed=int(s["seed"])), "details": details})
+    metrics = task_metrics(s["task"], scores, seed=int(s["seed"]), n_classes=classes)
+    if primary not in metrics:
+        raise BadInput(f"metric {primary!r} needs two classes; this data has {classes}", "drop --metric, or use accuracy")
+    return record.model_copy(update={"metrics": metrics, "details": details})
 
 
 def check_save_dir(save_dir) -> None:
@@ -185,8 +208,14 @@ def _run(ref: ModelRef, s: dict, mode: str, hp, save_dir, progress: bool) -> tup
         scores, info = ner.finetune_and_predict(ref, train, test, seed=seed, hp=hp, progress=progress, save_dir=save_dir)
         return scores, {**_data_details(test), **_data_details(train, "train_"), **split.details(), **info}
 
+    regression = s["task"] == "regression"
+
     def load(source, split, names):
-        return data_mod.load_classification(source, split, s["text_column"], s["label_column"], s["label_names"] or names)
+        data = data_mod.load_classification(source, split, s["text_column"], s["label_column"], s["label_names"] or names,
+                                            s["text_pair_column"], regression)
+        if s["label_range"]:
+            data_mod.check_range(data, *s["label_range"])
+        return data
 
     split = data_mod.train_test_split(load, s["data"], s["train"], **rows)
     train, test = split.train, split.test
@@ -204,11 +233,13 @@ def _run(ref: ModelRef, s: dict, mode: str, hp, save_dir, progress: bool) -> tup
     else:
         model, tokenizer = load_pretrained(ref, task="causal-lm"), load_tokenizer(ref)
         pred, info = decoder.classify(model, tokenizer, test, train=train, k=int(s["k"]) if mode == "k-shot" else 0, seed=seed,
-                                      template=s["template"] or decoder.DEFAULT_TEMPLATE, verbalisers=s["verbalisers"],
+                                      template=s["template"] or (decoder.DEFAULT_PAIR_TEMPLATE if test.pairs else decoder.DEFAULT_TEMPLATE), verbalisers=s["verbalisers"],
                                       calibrate=bool(s["calibrate"]), batch_size=max(1, hp.batch_size // 2))
         if info.get("demonstrations"):  # name demonstrations by their source rows, like every other row set
             info["demonstration_rows"] = [train.rows[i] for i in info["demonstrations"]]
-    details = {**_data_details(test), "label_names": test.label_names, **split.details(), **info}
+    details = {**_data_details(test), "label_names": test.label_names, "pairs": test.pairs is not None, **split.details(), **info}
     if train is not None:
         details.update(_data_details(train, "train_"))
+    if regression:
+        return {"target": [float(y) for y in test.labels], "prediction": [float(p) for p in pred]}, details
     return {"y_true": list(map(int, test.labels)), "y_pred": [int(p) for p in pred]}, details

@@ -1,5 +1,6 @@
-"""Sequence classification three ways: score an already fine-tuned checkpoint, fine-tune a head on the
-training split (early stopping on a held-out dev split), or fit a linear probe on frozen embeddings.
+"""Sequence classification (and regression, for STS-B-style scores) three ways: score an already fine-tuned
+checkpoint, fine-tune a head on the training split (early stopping on a held-out dev split), or fit a linear
+probe on frozen embeddings. Text pairs are read as pairs throughout (`Classification.inputs`).
 """
 from __future__ import annotations
 
@@ -17,23 +18,32 @@ from tradeoff.models.refs import ModelRef
 from tradeoff.models.weights import require_weights
 
 
-def predict(model, tokenizer, texts: list[str], batch_size: int = 32, max_length: int | None = None) -> np.ndarray:
-    return inference.logits(model, tokenizer, texts, batch_size, max_length).argmax(-1)
+def _decide(logits: np.ndarray) -> np.ndarray:
+    """The predicted class, or the predicted score of a one-output regression head."""
+    return logits[:, 0] if logits.shape[-1] == 1 else logits.argmax(-1)
 
 
-def predict_through(model, tokenizer, texts: list[str], batch_size: int = 32, max_length: int | None = None,
+def predict(model, tokenizer, inputs: list, batch_size: int = 32, max_length: int | None = None) -> np.ndarray:
+    return _decide(inference.logits(model, tokenizer, inputs, batch_size, max_length))
+
+
+def predict_through(model, tokenizer, inputs: list, batch_size: int = 32, max_length: int | None = None,
                     backend: str = "eager") -> tuple[np.ndarray, dict]:
     """Predicted labels through `backend`, and (unless eager) how often they agree with eager's."""
-    eager = predict(model, tokenizer, texts, batch_size, max_length)
+    eager = predict(model, tokenizer, inputs, batch_size, max_length)
     if backend == "eager":
         return eager, {}
     forward = backend_mod.forward_fn(model, backend)
-    ours = inference.logits(model, tokenizer, texts, batch_size, max_length, forward=forward).argmax(-1)
+    ours = _decide(inference.logits(model, tokenizer, inputs, batch_size, max_length, forward=forward))
     return ours, {"backend": backend, **backend_mod.agreement(ours, eager)}
 
 
-def _accuracy(model, tokenizer, data: Classification, hp: HyperParams) -> float:
-    return float(np.mean(predict(model, tokenizer, data.texts, hp.batch_size, hp.max_length) == np.asarray(data.labels)))
+def dev_score(model, tokenizer, data: Classification, batch_size: int, max_length: int | None) -> float:
+    """Early stopping's higher-is-better score: accuracy, or Pearson correlation for regression."""
+    from tradeoff.evaluate.metrics import STATISTICS
+
+    pred, true = predict(model, tokenizer, data.inputs, batch_size, max_length), np.asarray(data.labels)
+    return STATISTICS["pearson"].fn(true, pred) if data.is_regression else float(np.mean(pred == true))
 
 
 def evaluate_checkpoint(ref: ModelRef, data: Classification, batch_size: int = 32, max_length: int | None = None,
@@ -44,11 +54,13 @@ def evaluate_checkpoint(ref: ModelRef, data: Classification, batch_size: int = 3
     if not trained:
         raise BadInput(f"{ref.name} has no trained classification head",
                        "use --mode finetune (train one) or --mode probe (linear probe on embeddings)")
-    if config.num_labels != len(data.label_names):
-        raise BadInput(f"{ref.name} predicts {config.num_labels} classes but the data has {len(data.label_names)}",
+    outputs = 1 if data.is_regression else len(data.label_names)
+    if config.num_labels != outputs:
+        what = "a regression score" if data.is_regression else f"{len(data.label_names)} classes"
+        raise BadInput(f"{ref.name} predicts {config.num_labels} output(s) but the data needs {what}",
                        "score it on data with the labels it was trained on")
     model = load_pretrained(ref, task="sequence-classification")
-    return predict_through(model, load_tokenizer(ref), data.texts, batch_size, max_length, backend)
+    return predict_through(model, load_tokenizer(ref), data.inputs, batch_size, max_length, backend)
 
 
 def finetune_and_predict(ref: ModelRef, train: Classification, data: Classification, *, seed: int, hp: HyperParams,
@@ -59,39 +71,42 @@ def finetune_and_predict(ref: ModelRef, train: Classification, data: Classificat
     train_idx, dev_idx = train_dev_split(len(train), seed=seed)
     fit_part, dev = train.subset(train_idx), train.subset(dev_idx)
     tokenizer = load_tokenizer(ref)
-    encodings = inference.encode(tokenizer, fit_part.texts, hp.max_length)
+    encodings = inference.encode(tokenizer, fit_part.inputs, hp.max_length)
     for enc, label in zip(encodings, fit_part.labels):
         enc["labels"] = label
     key = cache_key(ref, require_weights(ref), "sequence-classification", fit_part, seed, hp)
     model, tokenizer, info = finetune(ref, "sequence-classification", train.label_names, encodings,
-                                      lambda m, tok: _accuracy(m, tok, dev, hp), key=key, seed=seed, hp=hp, progress=progress)
+                                      lambda m, tok: dev_score(m, tok, dev, hp.batch_size, hp.max_length), key=key, seed=seed,
+                                      hp=hp, progress=progress)
     if save_dir is not None:
         save(model, tokenizer, save_dir, info)
         info = {**info, "saved_to": str(save_dir)}
-    pred, scored = predict_through(model, tokenizer, data.texts, hp.batch_size, hp.max_length, backend)
+    pred, scored = predict_through(model, tokenizer, data.inputs, hp.batch_size, hp.max_length, backend)
     return pred, {**info, **scored, "n_dev": len(dev), "dev_rows": dev.describe(listed=True), "fit_rows": fit_part.describe(),
                   "cache_key": key}
 
 
 def probe(ref: ModelRef, train: Classification, data: Classification, *, seed: int, batch_size: int = 32,
           max_length: int | None = 128, C: float = 1.0, backend: str = "eager"):
-    """Logistic regression on frozen mean-pooled embeddings: what the pretrained features know, in seconds.
+    """Logistic regression (ridge regression for real-valued scores) on frozen mean-pooled embeddings: what the
+    pretrained features know, in seconds.
 
     Through another backend the probe is trained and scored on that backend's embeddings (as it
     would be deployed), and compared with the eager probe's predictions."""
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     model, tokenizer = load_pretrained(ref, task="base"), load_tokenizer(ref)
 
     def fit_predict(forward=None):
-        x_train = inference.embeddings(model, tokenizer, train.texts, batch_size, max_length, forward)
-        x_test = inference.embeddings(model, tokenizer, data.texts, batch_size, max_length, forward)
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000, random_state=seed))
+        x_train = inference.embeddings(model, tokenizer, train.inputs, batch_size, max_length, forward)
+        x_test = inference.embeddings(model, tokenizer, data.inputs, batch_size, max_length, forward)
+        head = Ridge(alpha=1 / C) if data.is_regression else LogisticRegression(C=C, max_iter=2000, random_state=seed)
+        clf = make_pipeline(StandardScaler(), head)
         return clf.fit(x_train, train.labels).predict(x_test)
 
-    info = {"n_train": len(train), "C": C, "embedding": "mean-pooled last hidden state"}
+    info = {"n_train": len(train), "C": C, "embedding": "mean-pooled last hidden state" + (" of the pair" if data.pairs else "")}
     eager = fit_predict()
     if backend == "eager":
         return eager, info

@@ -44,7 +44,7 @@ class Rows:
 
     def subset(self, indices, split: str | None = None):
         idx = list(indices)
-        picked = {f: [getattr(self, f)[i] for i in idx] for f in self.fields}
+        picked = {f: [getattr(self, f)[i] for i in idx] for f in self.fields if getattr(self, f) is not None}
         return replace(self, **picked, rows=[self.rows[i] for i in idx], split=split or self.split)
 
     def without(self, indices, split: str):
@@ -75,14 +75,29 @@ class Rows:
 
 @dataclass
 class Classification(Rows):
-    texts: list[str] = field(default_factory=list)
-    labels: list[int] = field(default_factory=list)
-    label_names: list[str] = field(default_factory=list)
+    """Labelled texts (or text pairs, GLUE-style): class ids with their names or, with no names, real-valued
+    scores for regression (STS-B)."""
 
-    fields: ClassVar[tuple[str, ...]] = ("texts", "labels")
+    texts: list[str] = field(default_factory=list)
+    labels: list = field(default_factory=list)  # class ids, or floats for regression
+    label_names: list[str] = field(default_factory=list)  # empty for regression
+    pairs: list[str] | None = None  # the second text of each pair
+
+    fields: ClassVar[tuple[str, ...]] = ("texts", "pairs", "labels")
+
+    @property
+    def is_regression(self) -> bool:
+        return not self.label_names
+
+    @property
+    def inputs(self) -> list:
+        """What an encoder reads per example: a text, or a (text, text_pair) pair it tokenises as a pair."""
+        return self.texts if self.pairs is None else list(zip(self.texts, self.pairs))
 
     def normalised(self) -> list[str]:
-        return [_fold(t) for t in self.texts]
+        if self.pairs is None:
+            return [_fold(t) for t in self.texts]
+        return [_fold(t) + " || " + _fold(p) for t, p in zip(self.texts, self.pairs)]
 
     @property
     def names(self) -> list[str]:
@@ -261,7 +276,7 @@ def _label_index(values: list, label_names: list[str] | None, source: str) -> tu
         if any(float(v) != i for v, i in zip(values, ints)):
             raise ValueError
     except (TypeError, ValueError):
-        raise BadData(f"{source}: labels must be integers or names, got e.g. {values[0]!r}", "use 0..K-1 or label strings") from None
+        raise BadData(f"{source}: labels must be integers or names, got e.g. {values[0]!r}", "use 0..K-1 or label strings; real-valued scores (e.g. STS-B) need --task regression") from None
     k = len(label_names) if label_names else max(ints) + 1
     bad = [v for v in ints if not 0 <= v < k]
     if bad:
@@ -272,18 +287,57 @@ def _label_index(values: list, label_names: list[str] | None, source: str) -> tu
     return ints, list(label_names) if label_names else [str(i) for i in range(k)]
 
 
+PAIR_COLUMN = "text_pair"  # read as the second text whenever a file has it (GLUE pair tasks)
+
+
 def load_classification(source: str | Path, split: str = "eval", text_column: str = "text",
-                        label_column: str = "label", label_names: list[str] | None = None) -> Classification:
-    """Every row's text and integer label (string labels map through `label_names`, given or sorted)."""
+                        label_column: str = "label", label_names: list[str] | None = None,
+                        pair_column: str | None = None, regression: bool = False) -> Classification:
+    """Every row's text (and second text, from `pair_column` or a `text_pair` column) and its label: integer or
+    string classes (names given or sorted), or with `regression` a real-valued score."""
     rows, resolved, sha = read_rows(source, split)
     if str(source).startswith(FINE_FOODS) and label_names is None:
         label_names = FINE_FOODS_LABELS
-    texts = _column(rows, text_column, resolved)
+    texts = _texts(rows, text_column, resolved)
+    column = pair_column or (PAIR_COLUMN if PAIR_COLUMN in rows[0] else None)
+    pairs = _texts(rows, column, resolved) if column else None
+    values = _column(rows, label_column, resolved)
+    if regression:
+        labels, names = _scores(values, resolved), []
+    else:
+        labels, names = _label_index(values, label_names, resolved)
+    return Classification(resolved, sha, list(range(len(texts))), f"all of {Path(resolved).name}", texts, labels, names,
+                          pairs)
+
+
+def _texts(rows: list[dict], column: str, source: str) -> list[str]:
+    texts = _column(rows, column, source)
     bad = next((i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()), None)
     if bad is not None:
-        raise BadData(f"{resolved}: row {bad + 1} has no text in {text_column!r}", "every row needs non-empty text")
-    labels, names = _label_index(_column(rows, label_column, resolved), label_names, resolved)
-    return Classification(resolved, sha, list(range(len(texts))), f"all of {Path(resolved).name}", texts, labels, names)
+        raise BadData(f"{source}: row {bad + 1} has no text in {column!r}", "every row needs non-empty text")
+    return texts
+
+
+def _scores(values: list, source: str) -> list[float]:
+    """Real-valued regression targets (STS-B similarity), finite."""
+    import math
+
+    try:
+        scores = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise BadData(f"{source}: regression labels must be numbers, got e.g. {values[0]!r}",
+                      "use --task classification for class labels") from None
+    bad = next((v for v in scores if not math.isfinite(v)), None)
+    if bad is not None:
+        raise BadData(f"{source}: label {bad} is not a finite number", "fix the data")
+    return scores
+
+
+def check_range(data: Classification, low: float, high: float) -> None:
+    """Refuse regression targets outside the scale a task defines (STS-B: 0-5)."""
+    bad = next((v for v in data.labels if not low <= v <= high), None)
+    if bad is not None:
+        raise BadData(f"{data.source}: score {bad} is outside {low:g}-{high:g}", f"scores for this task lie in {low:g}-{high:g}")
 
 
 def load_tagging(source: str | Path, split: str = "eval", tokens_column: str = "tokens", tags_column: str = "tags",
@@ -498,8 +552,8 @@ def _read_lazyload(rdb: Path, name: str):
         return blob(f.read(length))
 
 
-def detect_task(source: str | Path, tokens_column: str = "tokens") -> str:
-    """perplexity for text files, ner for rows of tokens, classification otherwise."""
+def detect_task(source: str | Path, tokens_column: str = "tokens", label_column: str = "label") -> str:
+    """perplexity for text files, ner for rows of tokens, regression for real-valued labels, classification otherwise."""
     text = str(source)
     if text.startswith(FINE_FOODS):
         return "classification"
@@ -507,4 +561,8 @@ def detect_task(source: str | Path, tokens_column: str = "tokens") -> str:
     if path.suffix == ".txt" or (path.is_dir() and any((path / f"{n}.txt").is_file() for n in ("validation", "valid", "test"))):
         return "perplexity"
     rows, _, _ = read_rows(source)
-    return "ner" if tokens_column in rows[0] else "classification"
+    if tokens_column in rows[0]:
+        return "ner"
+    values = [r.get(label_column) for r in rows]
+    real = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    return "regression" if real and any(float(v) != int(v) for v in values) else "classification"

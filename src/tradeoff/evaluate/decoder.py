@@ -17,6 +17,8 @@ from tradeoff.evaluate.inference import length_buckets
 # "{text}\nQuestion: is this text {choices}?\nAnswer:" scored 46% (always "negative"). Other tasks
 # should pass their own --template.
 DEFAULT_TEMPLATE = "Text: {text}\nSentiment:"
+# Sentence pairs (GLUE RTE, MRPC) need their own question; this neutral default names both texts.
+DEFAULT_PAIR_TEMPLATE = "Sentence 1: {text}\nSentence 2: {text_pair}\nAnswer:"
 CONTENT_FREE = "N/A"
 # The longest prompt read by default, whatever the model's context: the batches of label_scores hold
 # batch_size prompts of the longest length, and on CPU attention can take batch x heads x length^2 floats.
@@ -33,9 +35,9 @@ def _verbalisers(label_names: list[str], verbalisers: list[str] | None) -> list[
     return [" " + w.strip() for w in words]
 
 
-def _prompt(template: str, text: str, words: list[str]) -> str:
+def _prompt(template: str, text: str, words: list[str], pair: str | None = None) -> str:
     choices = " or ".join(w.strip() for w in words)
-    return template.format(text=text.strip(), choices=choices)
+    return template.format(text=text.strip(), text_pair=(pair or "").strip(), choices=choices)
 
 
 def prompt_budget(model, max_length: int | None = None) -> int:
@@ -130,14 +132,19 @@ def classify(model, tokenizer, data: Classification, *, train: Classification | 
     words = _verbalisers(data.label_names, verbalisers)
     if "{text}" not in template:
         raise BadInput("the prompt template has no {text} slot", "e.g. --template '{text}\\nSentiment:'")
+    if data.pairs is not None and "{text_pair}" not in template:
+        raise BadInput("the data holds text pairs but the prompt template has no {text_pair} slot",
+                       "e.g. --template '{text}\\nQuestion: {text_pair} True or False?\\nAnswer:'")
+    pair = (lambda d, i: d.pairs[i]) if data.pairs is not None else (lambda d, i: None)
     context = ""
     shots: list[int] = []
     if k:
         if train is None:
             raise BadInput("k-shot needs training examples to draw demonstrations from", "pass --train PATH")
         shots = random.Random(seed).sample(range(len(train)), min(k, len(train)))
-        context = "".join(_prompt(template, train.texts[i], words) + words[train.labels[i]] + "\n\n" for i in shots)
-    prompts = [context + _prompt(template, t, words) for t in data.texts]
+        context = "".join(_prompt(template, train.texts[i], words, pair(train, i)) + words[train.labels[i]] + "\n\n"
+                          for i in shots)
+    prompts = [context + _prompt(template, t, words, pair(data, i)) for i, t in enumerate(data.texts)]
     budget = prompt_budget(model, max_length)
     prompt_ids, verb_ids, lost = _encode(tokenizer, prompts, words, budget)
     scores = _score(model, tokenizer, prompt_ids, verb_ids, batch_size)
@@ -147,7 +154,7 @@ def classify(model, tokenizer, data: Classification, *, train: Classification | 
                "truncated_prompts": sum(n > 0 for n in lost), "truncated_tokens": sum(lost),
                "truncated_into_text": sum(n > context_tokens for n in lost)}
     if calibrate:  # Zhao et al. 2021: divide out the label prior the prompt alone induces
-        cf = label_scores(model, tokenizer, [context + _prompt(template, CONTENT_FREE, words)], words, 1, budget)[0]
+        cf = label_scores(model, tokenizer, [context + _prompt(template, CONTENT_FREE, words, CONTENT_FREE if data.pairs is not None else None)], words, 1, budget)[0]
         prior = cf - np.logaddexp.reduce(cf)
         scores = scores - np.logaddexp.reduce(scores, axis=1, keepdims=True) - prior
         details["content_free_prior"] = np.exp(prior).round(4).tolist()

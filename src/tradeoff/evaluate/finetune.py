@@ -61,8 +61,10 @@ def finetune(ref: ModelRef, task: str, labels: list[str], train: list[dict], dev
         return model, tokenizer, {**json.loads((folder / INFO_FILE).read_text()), "cached": True}
 
     torch.manual_seed(seed)  # the new head's initial weights
-    model = load_pretrained(ref, task=task, num_labels=len(labels),
-                            id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)})
+    # No label names: one output trained with MSE (a regression head, STS-B); else one logit per class.
+    head = ({"num_labels": len(labels), "id2label": dict(enumerate(labels)), "label2id": {n: i for i, n in enumerate(labels)}}
+            if labels else {"num_labels": 1, "problem_type": "regression"})
+    model = load_pretrained(ref, task=task, **head)
     collate = (DataCollatorForTokenClassification(tokenizer) if task == "token-classification"
                else DataCollatorWithPadding(tokenizer))
     loader = torch.utils.data.DataLoader(train, batch_size=hp.batch_size, shuffle=True, collate_fn=collate)

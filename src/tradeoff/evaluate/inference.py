@@ -37,10 +37,15 @@ def pad_batch(tokenizer, encodings: list[dict], device: str | torch.device = "cp
     return {k: v.to(device) for k, v in batch.items()}
 
 
-def encode(tokenizer, texts: list[str], max_length: int | None = None, **kw) -> list[dict]:
-    """Token ids per text, truncated to the model's limit, without padding."""
+def encode(tokenizer, texts: list, max_length: int | None = None, **kw) -> list[dict]:
+    """Token ids per text (or per (text, text_pair) pair, encoded as a pair with the model's separator and
+    segment ids, the longer text truncated first), truncated to the model's limit, without padding."""
     limit = max_length or min(getattr(tokenizer, "model_max_length", 512) or 512, 512)
-    enc = tokenizer(texts, truncation=True, max_length=limit, **kw)
+    if texts and isinstance(texts[0], tuple):
+        first, second = (list(part) for part in zip(*texts))
+        enc = tokenizer(first, second, truncation="longest_first", max_length=limit, **kw)
+    else:
+        enc = tokenizer(texts, truncation=True, max_length=limit, **kw)
     return [{k: enc[k][i] for k in enc.keys()} for i in range(len(texts))]
 
 
@@ -58,7 +63,7 @@ def run_batches(model, tokenizer, encodings: list[dict], fn: Callable[[object, d
     return np.stack(out)
 
 
-def logits(model, tokenizer, texts: list[str], batch_size: int = 32, max_length: int | None = None,
+def logits(model, tokenizer, texts: list, batch_size: int = 32, max_length: int | None = None,
            forward: Callable[[dict], torch.Tensor] | None = None) -> np.ndarray:
     """Classification logits, one row per text; `forward(batch)` replaces the eager model (a backend)."""
     fn = (lambda m, b: forward(b)) if forward else classify_logits
@@ -71,7 +76,7 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
 
 
-def embeddings(model, tokenizer, texts: list[str], batch_size: int = 32, max_length: int | None = None,
+def embeddings(model, tokenizer, texts: list, batch_size: int = 32, max_length: int | None = None,
                forward: Callable[[dict], torch.Tensor] | None = None) -> np.ndarray:
     def fn(m, b):
         return mean_pool(forward(b) if forward else m(**b).last_hidden_state, b["attention_mask"])

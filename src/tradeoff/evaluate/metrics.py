@@ -42,6 +42,38 @@ def _macro_f1(y_true, y_pred) -> float:
     return float((2 * tp[seen] / denom[seen]).mean())
 
 
+def _binary_f1(y_true, y_pred) -> float:
+    """F1 of class 1, the positive class (GLUE's convention for MRPC and QQP)."""
+    tp = np.sum((y_true == 1) & (y_pred == 1))
+    denom = np.sum(y_true == 1) + np.sum(y_pred == 1)
+    return float(2 * tp / denom) if denom else 0.0
+
+
+def _mcc(y_true, y_pred) -> float:
+    """Matthews correlation (GLUE's CoLA metric), multi-class form as sklearn's matthews_corrcoef; 0 when undefined."""
+    k = int(max(y_true.max(), y_pred.max())) + 1
+    t, p = np.bincount(y_true, minlength=k).astype(float), np.bincount(y_pred, minlength=k).astype(float)
+    n, c = float(len(y_true)), float(np.sum(y_true == y_pred))
+    denom = np.sqrt((n * n - p @ p) * (n * n - t @ t))
+    return float((c * n - t @ p) / denom) if denom else 0.0
+
+
+def _pearson(target, prediction) -> float:
+    if np.std(target) == 0 or np.std(prediction) == 0:
+        return 0.0
+    return float(np.corrcoef(target, prediction)[0, 1])
+
+
+def _spearman(target, prediction) -> float:
+    from scipy.stats import rankdata
+
+    return _pearson(rankdata(target), rankdata(prediction))
+
+
+def _mse(target, prediction) -> float:
+    return float(np.mean((np.asarray(target, float) - np.asarray(prediction, float)) ** 2))
+
+
 def _entity_f1(tp, fp, fn) -> float:
     denom = 2 * tp.sum() + fp.sum() + fn.sum()
     return float(2 * tp.sum() / denom) if denom else 0.0
@@ -88,12 +120,25 @@ STATISTICS: dict[str, Statistic] = {
                                   proportion=lambda tp, fp, fn: (int(tp.sum()), int(tp.sum() + fp.sum()))),
     "entity_recall": Statistic(_entity_recall, ("tp", "fp", "fn"), "%",
                                proportion=lambda tp, fp, fn: (int(tp.sum()), int(tp.sum() + fn.sum()))),
+    "f1": Statistic(_binary_f1, ("y_true", "y_pred"), "%"),
+    "mcc": Statistic(_mcc, ("y_true", "y_pred"), ""),
     "perplexity": Statistic(_perplexity, ("nll", "tokens"), "", higher_is_better=False),
+    # Regression (STS-B): correlations of predicted with true scores, and the squared error the head is trained on.
+    "pearson": Statistic(_pearson, ("target", "prediction"), ""),
+    "spearman": Statistic(_spearman, ("target", "prediction"), ""),
+    "mse": Statistic(_mse, ("target", "prediction"), "", higher_is_better=False),
 }
-METRICS_BY_TASK = {"classification": ("accuracy", "macro_f1"),
+METRICS_BY_TASK = {"classification": ("accuracy", "macro_f1", "mcc"),
+                   "regression": ("pearson", "spearman", "mse"),
                    "ner": ("entity_f1", "entity_precision", "entity_recall"),
                    "perplexity": ("perplexity",)}
-PRIMARY = {"classification": "accuracy", "ner": "entity_f1", "perplexity": "perplexity"}
+BINARY_ONLY = ("f1",)  # classification metrics that only mean something with two classes
+PRIMARY = {"classification": "accuracy", "regression": "pearson", "ner": "entity_f1", "perplexity": "perplexity"}
+
+
+def primary_of(details: dict) -> str:
+    """The metric a record is judged on: the one its run chose (`--metric`), else its task's."""
+    return details.get("primary_metric") or PRIMARY[details["task"]]
 
 
 def _arrays(scores: dict, stat: Statistic) -> list[np.ndarray]:
@@ -119,12 +164,17 @@ def compute(name: str, scores: dict, seed: int = 0, n_boot: int = 2000) -> Metri
     return Metric(value=point * scale, unit=stat.unit, low=low * scale, high=high * scale)
 
 
-def task_metrics(task: str, scores: dict, seed: int = 0) -> dict[str, Metric]:
-    return {name: compute(name, scores, seed) for name in METRICS_BY_TASK[task]}
+def metric_names(task: str, n_classes: int | None = None) -> tuple[str, ...]:
+    """The metrics a task reports: GLUE's per-task ones among them (F1 for two classes, MCC, Pearson/Spearman)."""
+    return METRICS_BY_TASK[task] + (BINARY_ONLY if task == "classification" and n_classes == 2 else ())
+
+
+def task_metrics(task: str, scores: dict, seed: int = 0, n_classes: int | None = None) -> dict[str, Metric]:
+    return {name: compute(name, scores, seed) for name in metric_names(task, n_classes)}
 
 
 def _check_paired(a: dict, b: dict) -> None:
-    for k in ("y_true", "tokens"):
+    for k in ("y_true", "target", "tokens"):
         if k in a and k in b and (len(a[k]) != len(b[k]) or list(a[k]) != list(b[k])):
             raise BadInput("the two results were not scored on the same examples",
                            "evaluate both models on the same data, limit and seed")

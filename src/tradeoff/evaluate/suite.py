@@ -10,7 +10,7 @@ from typing import Callable
 
 from tradeoff.errors import BadInput
 from tradeoff.evaluate.cell import DECODER_MODES, ENCODER_MODES, check_weights, identified, resolve_mode, run_cell, settings
-from tradeoff.evaluate.metrics import PRIMARY, STATISTICS, mcnemar, retained
+from tradeoff.evaluate.metrics import STATISTICS, mcnemar, primary_of, retained
 from tradeoff.models.refs import parse_ref
 from tradeoff.record import Record
 
@@ -38,7 +38,7 @@ class EvalResult:
                 rows.append({"model": r.model, "task": task, "mode": r.cell.get("mode", ""), "metric": r.status,
                              "value [95% CI]": r.error or ""})
                 continue
-            name = PRIMARY[task]
+            name = primary_of(r.details)
             comp = self.retained.get(label, {})
             agree = r.details.get("agreement_with_eager")
             rows.append({"model": r.model, "task": task, "mode": r.details["mode"] + (f" @{r.details['backend']}" if agree is not None else ""),
@@ -157,7 +157,9 @@ def compare_all(records: list[Record], base_label: str | None) -> dict[str, dict
             continue
         if test_rows_id(r) != test_rows_id(base):
             continue  # other rows: no paired comparison
-        name = PRIMARY[r.details["task"]]
+        name = primary_of(base.details)
+        if primary_of(r.details) != name:
+            continue  # judged on another metric: no retained % between them
         a, b = r.details["scores"], base.details["scores"]
         try:
             comp = {"retained": retained(name, a, b, seed=int(r.details.get("seed", 0)))}
