@@ -361,7 +361,7 @@ BUDGETS = {
     "max_latency_ms": typer.Option(None, "--max-latency-ms", help="Latency budget (p50, ms)."),
     "max_memory_mb": typer.Option(None, "--max-memory-mb", help="Memory budget (peak RSS, MB)."),
     "min_retained": typer.Option(None, "--min-retained", help="Quality floor: fraction of the quality baseline kept (0.95 or 95)."),
-    "prefer": typer.Option("quality", "--prefer", help="Among models that fit: quality, latency or memory."),
+    "prefer": typer.Option("quality", "--prefer", help="The first criterion among models that fit: quality, latency or memory; a tie (intervals overlap) goes to the next."),
 }
 
 

@@ -30,15 +30,6 @@ EAGER = "eager"
 
 # -- quality: scored the same way, or not compared ------------------------------------------------
 
-def rows_id(r: Record) -> tuple:
-    """Identity of the exact rows an eval record was scored on (paired statistics need the same rows)."""
-    from tradeoff.evaluate.suite import test_rows_id
-
-    rows = test_rows_id(r)
-    # Before records named their rows, a --limit subset was drawn with the run's own seed.
-    return (*rows, r.details.get("seed")) if rows[0] == "file" and r.cell.get("limit") else rows
-
-
 def _data_name(r: Record) -> str:
     data = str(r.cell.get("data") or r.details.get("data", "?"))
     return data.rstrip("/").rsplit("/", 1)[-1] or data
@@ -96,6 +87,7 @@ def scored_groups(records: list[Record]) -> list[Scored]:
     """Every (model, task, metric, rows, mode, backend) with real-weight eval records; a rerun of a seed replaces it.
     The metric is the one the run was judged on (`primary_metric`, e.g. MCC for CoLA), else the task's."""
     from tradeoff.evaluate.metrics import PRIMARY, STATISTICS
+    from tradeoff.evaluate.suite import test_rows_id
 
     by_key: dict[tuple, dict] = {}
     for r in records:
@@ -104,7 +96,7 @@ def scored_groups(records: list[Record]) -> list[Scored]:
         if r.kind != "eval" or r.status != "ok" or r.weights != "pretrained" or metric not in r.metrics or metric not in STATISTICS:
             continue
         mode = str(r.details.get("mode", r.cell.get("mode", "?")))
-        key = (r.model, task, metric, rows_id(r), mode, r.details.get("backend", EAGER))
+        key = (r.model, task, metric, test_rows_id(r), mode, r.details.get("backend", EAGER))
         seeds = by_key.setdefault(key, {})
         seed = r.details.get("seed", r.cell.get("seed", 0))
         if seed not in seeds or r.created >= seeds[seed].created:

@@ -143,7 +143,9 @@ def test_rows_id(r: Record) -> tuple:
     rows = r.details.get("test_rows")
     if rows:
         return ("rows", rows["rows_sha256"])
-    return ("file", r.details.get("sha256"), r.details.get("n"), r.cell.get("limit"))  # records made before test_rows
+    # Records made before test_rows: their --limit subset was drawn with the run's own seed.
+    limit = r.cell.get("limit")
+    return ("file", r.details.get("sha256"), r.details.get("n"), limit, r.cell.get("seed", 0) if limit else None)
 
 
 def compare_all(records: list[Record], base_label: str | None) -> dict[str, dict]:
