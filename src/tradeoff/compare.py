@@ -728,7 +728,7 @@ def _bench_missing(refs: list[str], baseline: str, backends, shapes, store, sett
         if group.baseline:
             keys += [Record(kind="bench", model=names[m], weights="random", cell={**c, "baseline": names[group.baseline]}).key
                      for m, c in group.expected() if m != group.baseline]
-        if all(store.has(k) for k in keys):
+        if all(store.has_result(k) for k in keys):
             on_status(f"reusing stored {group.backend} results")
             continue
         run_isolated(group, store.put, on_status)
@@ -819,7 +819,7 @@ def _eval_missing(ref: str, cell: dict, store, on_status) -> None:
 
     for model, c in plan([ref], cell, [cell.get("mode") or "auto"]):
         key = Record(kind="eval", model=parse_ref(model).name, weights="pretrained", cell=c).key
-        if store.has(key):
+        if store.has_result(key):
             on_status(f"reusing stored eval of {model}")
             continue
         on_status(f"eval {model} ({c['mode']}" + (f", {c['backend']})" if c.get("backend", EAGER) != EAGER else ")"))

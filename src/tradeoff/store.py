@@ -29,6 +29,7 @@ from tradeoff.record import Record
 
 APPLICATION_ID = 0x7472_6466  # "trdf": marks the file as a tradeoff store
 SCHEMA_VERSION = 1
+RERUN_STATUSES = {"error"}  # a crash or transient failure is retried; ok / oom / skipped are results
 PROVENANCE = ("tool_version", "git_commit", "env_fingerprint", "model_revision", "data_hash")
 EXPORT_FORMATS = (".csv", ".json", ".parquet")
 
@@ -211,6 +212,12 @@ class Store:
 
     def has(self, key: str) -> bool:
         return self._conn.execute("SELECT 1 FROM records WHERE key = ?", (key,)).fetchone() is not None
+
+    def has_result(self, key: str) -> bool:
+        """The planner's one rule, for studies, compare and the demo alike: an `ok`, `oom` or `skipped` record is a
+        result and is reused; an `error` (a crash or transient failure) is not, so the cell runs again."""
+        row = self._conn.execute("SELECT status FROM records WHERE key = ?", (key,)).fetchone()
+        return row is not None and row[0] not in RERUN_STATUSES
 
     def provenance(self, key: str) -> dict[str, str | None] | None:
         row = self._conn.execute(f"SELECT {', '.join(PROVENANCE)} FROM records WHERE key = ?", (key,)).fetchone()

@@ -47,7 +47,6 @@ WEIGHTS = ("random", "pretrained", "estimate")
 TOP_LEVEL = {"name", "models", *RUNNERS}
 RESERVED = {"models", "weights", "resources"}
 RESOURCES = {"cpus", "gpus"}
-RERUN_STATUSES = {"error"}  # a crash or transient failure is retried on resume; ok/oom/skipped are results
 
 
 @dataclass(frozen=True)
@@ -348,8 +347,7 @@ def plan(study: Study, store, force: bool = False) -> tuple[list[Cell], int]:
     """Cells still to run, and how many the store already holds."""
     todo, done = [], 0
     for cell in study.cells:
-        existing = None if force else store.get(cell.key)
-        if existing is not None and existing.status not in RERUN_STATUSES:
+        if not force and store.has_result(cell.key):
             done += 1
         else:
             todo.append(cell)
