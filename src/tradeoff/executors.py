@@ -21,7 +21,7 @@ from typing import Iterator
 
 from tradeoff.errors import BadInput, OutOfMemory
 from tradeoff.record import Record
-from tradeoff.study import Cell, runner_module
+from tradeoff.cells import Cell, runner_module
 
 EXECUTORS = ("inline", "process", "ray")
 _PRELOAD = ["tradeoff.record", "tradeoff.env", "tradeoff.models.load", "torch", "transformers.modeling_utils"]

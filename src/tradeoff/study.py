@@ -27,7 +27,6 @@ skipped (records with status "error" are retried), so a stopped study resumes wh
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import itertools
 import re
 import time
@@ -36,39 +35,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from tradeoff.cells import DEFAULT_WEIGHTS, RUNNERS, Cell, runner_module
 from tradeoff.errors import BadInput, TradeoffError
 from tradeoff.record import Record
 
-# Contract 1: one cell runner per stage, imported lazily (a stage's heavy imports stay out of the CLI).
-RUNNERS = {"inspect": "tradeoff.anatomy", "bench": "tradeoff.bench", "eval": "tradeoff.evaluate",
-           "distill": "tradeoff.distill"}
-DEFAULT_WEIGHTS = {"inspect": "random", "bench": "random", "eval": "pretrained", "distill": "pretrained"}
 WEIGHTS = ("random", "pretrained", "estimate")
 TOP_LEVEL = {"name", "models", *RUNNERS}
 RESERVED = {"models", "weights", "resources"}
 RESOURCES = {"cpus", "gpus"}
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One unit of work: run `kind` on `model` at grid point `cell`."""
-
-    kind: str
-    model: str  # the reference as written in the study
-    model_name: str  # canonical name (what the runner puts in Record.model)
-    weights: str
-    cell: dict[str, Any] = field(hash=False)
-    cpus: float = 1.0
-    gpus: float = 0.0
-    runner: str = ""  # module with run_cell; "" means the stage's own (RUNNERS[kind])
-
-    @property
-    def key(self) -> str:
-        return Record(kind=self.kind, model=self.model_name, weights=self.weights, cell=self.cell).key
-
-    def label(self) -> str:
-        coords = " ".join(f"{k}={v}" for k, v in self.cell.items())
-        return f"{self.kind} {self.model_name} [{self.weights}]" + (f" {coords}" if coords else "")
 
 
 @dataclass
@@ -95,15 +69,6 @@ class StudySummary:
     def line(self) -> str:
         return (f"study {self.study!r}: {self.total} cells, {self.skipped} already in the store, {self.ran} ran "
                 f"({self.ok} ok, {self.failed} failed) in {self.seconds:.1f} s; store {self.store}")
-
-
-def runner_module(cell: Cell):
-    """The module whose run_cell runs this cell, imported now; a missing stage is bad input, not a crash."""
-    try:
-        return importlib.import_module(cell.runner or RUNNERS[cell.kind])
-    except ImportError as e:
-        raise BadInput(f"cells of kind {cell.kind!r} cannot run in this install ({e})",
-                       "install the missing package, or remove that kind from the study") from None
 
 
 # ---- parsing ------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ import pytest
 from conftest import HERE, cli, write
 
 from tradeoff.executors import make_executor
-from tradeoff.study import Cell, prepare
+from tradeoff.cells import Cell
+from tradeoff.study import prepare
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tradeoff[ray]')")
 pytestmark = pytest.mark.slow  # a Ray cluster takes ~15-40 s to start and warm up on 2 cores

@@ -7,7 +7,8 @@ from conftest import write
 from tradeoff.errors import BadInput
 from tradeoff.executors import make_executor
 from tradeoff.store import Store
-from tradeoff.study import Cell, prepare, run_study
+from tradeoff.cells import Cell
+from tradeoff.study import prepare, run_study
 
 STUDY = 'name = "tiny"\nmodels = ["distilbert", "llama-2-7b"]\n[inspect]\nseq_len = [64, 128, 256]\n'
 

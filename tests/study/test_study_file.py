@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tradeoff.errors import BadInput
-from tradeoff.study import RESERVED, RUNNERS, load_study_file, parse_study, prepare
+from tradeoff.cells import RUNNERS
+from tradeoff.study import RESERVED, load_study_file, parse_study, prepare
 
 
 def parse(path):
