@@ -66,12 +66,12 @@ def test_real_length_workload(tiny):
     assert 0 < r.metrics["padding_efficiency"].value < 1 and r.metrics["throughput_per_s"].unit == "samples/s"
 
 
-@pytest.mark.parametrize("backend", ["onnx", "onnx-int8", "torch-int8", "eager-bf16"])
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8", "eager-bf16"])
 def test_other_backends_run(tiny, backend):
     cell = {"backend": backend, "device": "cpu", "workload": "fixed", "batch": 2, "seq_len": 16}
     records, _ = run([tiny["tiny-bert"]], backend=backend, cells=[cell])
     assert records[0].status == "ok", records[0].error
-    assert records[0].details["dtype"] == {"onnx": "fp32", "onnx-int8": "int8", "torch-int8": "int8", "eager-bf16": "bf16"}[backend]
+    assert records[0].details["dtype"] == {"onnx": "fp32", "onnx-int8": "int8", "eager-bf16": "bf16"}[backend]
     if backend.startswith("onnx"):
         assert records[0].metrics["artifact_disk_mb"].value > 0 and "exported" in records[0].details["attention"]
 
@@ -98,8 +98,8 @@ def test_cuda_is_skipped_with_a_reason_here(tiny):
 def test_out_of_memory_cell_is_recorded_and_others_go_on(tiny, monkeypatch):
     real_fixed = workloads.fixed
 
-    def fixed(loaded, source, cell, peak, seed=0):
-        work = real_fixed(loaded, source, cell, peak, seed)
+    def fixed(loaded, source, cell, seed=0):
+        work = real_fixed(loaded, source, cell, seed)
         if cell["batch"] == 64:
             def call():
                 raise RuntimeError("[enforce fail at alloc_cpu.cpp:121] DefaultCPUAllocator: can't allocate memory")

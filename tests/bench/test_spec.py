@@ -54,6 +54,11 @@ def test_contract_cell_validation(tiny):
     (["--workload", "train"], "unknown workload 'train'"),
     (["--budget", "-1"], "--budget must be positive"),
     (["--workload", "real", "--data", "/no/such/texts.jsonl"], "no such data file"),
+    (["--threads", "0"], "--threads must be positive"),
+    (["--threads", "4096"], "--threads 4096 is more than the"),
+    (["--backend", "eager,torch-int8"], "torch-int8 was removed"),
+    pytest.param(["--device", "cuda"], "cuda: not available on this machine",
+                 marks=pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")),
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, message, capsys, monkeypatch):
     import tradeoff.bench.suite as suite
@@ -63,6 +68,24 @@ def test_cli_bad_input_is_one_line_exit_2(args, message, capsys, monkeypatch):
     assert main(["bench", "bert-base-uncased", "distilbert-base-uncased", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_backend_this_machine_cannot_run_is_bad_input(capsys, monkeypatch):
+    from tradeoff.bench.backends.onnx import Onnx
+
+    monkeypatch.setattr(Onnx, "unavailable", lambda self, device: f"{self.name}: onnxruntime is not installed")
+    monkeypatch.setattr("tradeoff.bench.isolate.run_isolated", lambda *a, **k: pytest.fail("work started despite bad input"))
+    assert main(["bench", "bert-base-uncased", "--backend", "eager,onnx-int8"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "onnx-int8: onnxruntime is not installed" in err and len(err.splitlines()) == 1
+
+
+def test_retired_eval_backend_names_the_reason():
+    from tradeoff.evaluate.backend import check
+
+    with pytest.raises(BadInput) as e:
+        check("torch-int8")
+    assert "torch-int8 was removed" in e.value.hint
 
 
 def test_cli_unknown_model_is_bad_input(capsys):

@@ -1,6 +1,8 @@
 """Each group runs in its own child process, so memory figures start from a clean process and a
 crash or an out-of-memory kill ends only that group: its unfinished cells become records with
-status "oom" or "error", and the run goes on.
+status "oom" or "error", and the run goes on. Exports and quantizations run in a child of their
+own (`prepare_in_child`), so no measured process ever held the exporter or an fp32 model it
+does not serve.
 
 The child's threads are pinned through the environment (OMP/MKL) and torch.set_num_threads.
 """
@@ -31,16 +33,16 @@ def child_env(threads: int) -> dict:
     return env
 
 
-def run_isolated(group: Group, on_record: Callable[[Record], None], on_status: Callable[[str], None] = lambda _: None,
-                 timeout_s: float | None = None, poll_s: float = 0.2) -> None:
-    """Run `group` in a child process; every expected record arrives through on_record, even if the child dies."""
+def spawn(mode: str, group: Group, on_event: Callable[[dict], None], timeout_s: float | None = None,
+          poll_s: float = 0.2) -> tuple[str, str]:
+    """Run `python -m tradeoff.bench.worker MODE GROUP EVENTS` and hand each event to `on_event` as it
+    arrives. Returns how the child ended: ("ok" | "timeout" | "killed" | "died" | "oom", why)."""
     with tempfile.TemporaryDirectory(prefix="tradeoff-bench-") as tmp:
         spec, events, log = Path(tmp) / "group.json", Path(tmp) / "events.jsonl", Path(tmp) / "child.log"
         spec.write_text(json.dumps(asdict(group)), encoding="utf-8")
         events.touch()
-        seen: set[tuple[str, str]] = set()
         with open(log, "wb") as log_file:
-            child = subprocess.Popen([sys.executable, "-m", "tradeoff.bench.worker", str(spec), str(events)],
+            child = subprocess.Popen([sys.executable, "-m", "tradeoff.bench.worker", mode, str(spec), str(events)],
                                      stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=child_env(group.threads))
             start, offset, buffer = time.monotonic(), 0, ""
@@ -54,14 +56,13 @@ def run_isolated(group: Group, on_record: Callable[[Record], None], on_status: C
                     buffer += chunk
                     *lines, buffer = buffer.split("\n")
                     for line in lines:
-                        _dispatch(json.loads(line), seen, on_record, on_status)
+                        on_event(json.loads(line))
                     if done:
                         break
                     if timeout_s and time.monotonic() - start > timeout_s:
                         child.kill()
                         child.wait()
-                        _fill(group, seen, on_record, "error", f"the group took longer than {timeout_s:.0f} s and was stopped")
-                        return
+                        return "timeout", f"took longer than {timeout_s:.0f} s and was stopped"
                     time.sleep(poll_s)
             except BaseException:  # Ctrl-C in the parent: stop the child, keep what finished
                 child.kill()
@@ -69,13 +70,43 @@ def run_isolated(group: Group, on_record: Callable[[Record], None], on_status: C
                 raise
         code = child.returncode
         if code == 0:
-            _fill(group, seen, on_record, "error", "the child process ended without a record for this cell")
-        elif code < 0 and -code == signal.SIGKILL:
-            _fill(group, seen, on_record, "oom", "the child process was killed (SIGKILL: out of memory?)")
+            return "ok", ""
+        if code < 0 and -code == signal.SIGKILL:
+            return "killed", "the child process was killed (SIGKILL: out of memory?)"
+        how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        tail = _tail(log)
+        return "oom" if "MemoryError" in tail else "died", f"the child process died ({how}): {tail}"
+
+
+STATUS = {"timeout": "error", "killed": "oom", "died": "error", "oom": "oom"}  # how a child ended -> status of its missing records
+
+
+def run_isolated(group: Group, on_record: Callable[[Record], None], on_status: Callable[[str], None] = lambda _: None,
+                 timeout_s: float | None = None, poll_s: float = 0.2) -> None:
+    """Run `group` in a child process; every expected record arrives through on_record, even if the child dies."""
+    seen: set[tuple[str, str]] = set()
+    outcome, why = spawn("run", group, lambda event: _dispatch(event, seen, on_record, on_status), timeout_s, poll_s)
+    if outcome == "timeout":
+        why = f"the group {why}"
+    _fill(group, seen, on_record, STATUS.get(outcome, "error"), why or "the child process ended without a record for this cell")
+
+
+def prepare_in_child(group: Group, on_status: Callable[[str], None] = lambda _: None) -> dict[str, dict]:
+    """Exports and quantizations for `group.models`, done in a child process so that the process
+    measuring memory never held the exporter or the fp32 model. Returns, per model ref, the child's
+    outcome: {"status": "ok" | "skipped" | "error" | "oom", "error", "seconds", "pid", "peak_rss_mb" (the child's so far)}."""
+    results: dict[str, dict] = {}
+
+    def on_event(event: dict) -> None:
+        if event["type"] == "status":
+            on_status(event["text"])
         else:
-            how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-            _fill(group, seen, on_record, "oom" if "MemoryError" in _tail(log) else "error",
-                  f"the child process died ({how}): {_tail(log)}")
+            results[event["model"]] = event
+
+    outcome, why = spawn("prepare", group, on_event)
+    for m in group.models:
+        results.setdefault(m, {"model": m, "status": STATUS.get(outcome, "error"), "error": why or "the child ended without preparing it"})
+    return results
 
 
 def _key(model: str, cell: dict) -> tuple[str, str]:

@@ -80,14 +80,8 @@ class PeakRss:
 
 
 def parameter_bytes(model) -> int:
-    """Bytes held by parameters and buffers (packed int8 weights included for quantized modules)."""
-    total = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
-    for module in model.modules():  # torch dynamic int8 keeps weights in packed params, not Parameters
-        packed = getattr(module, "_packed_params", None)
-        if packed is not None and hasattr(packed, "_weight_bias"):
-            w, b = packed._weight_bias()
-            total += w.numel() * w.element_size() + (b.numel() * b.element_size() if b is not None else 0)
-    return total
+    """Bytes held by parameters and buffers."""
+    return sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
 
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".onnx", ".h5", ".msgpack")

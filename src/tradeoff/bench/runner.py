@@ -7,9 +7,10 @@ except bad input.
 """
 from __future__ import annotations
 
+import os
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import psutil
@@ -18,7 +19,7 @@ from tradeoff.bench import backends as backends_mod
 from tradeoff.bench import hardware, paired, timing, workloads
 from tradeoff.bench.memory import PeakRss, disk_bytes, trim_heap
 from tradeoff.bench.source import Source
-from tradeoff.bench.spec import Cell, Settings
+from tradeoff.bench.spec import Cell, Settings, threads_problem
 from tradeoff.env import environment
 from tradeoff.record import Metric, Record
 
@@ -66,10 +67,31 @@ def pin_threads(threads: int) -> None:
         pass
 
 
+def prepare_group(group: Group, on_result: Callable[[dict], None], on_status: Callable[[str], None] = lambda _: None) -> None:
+    """The one-off exports and quantizations of `group`'s models (run in a child by `isolate.prepare_in_child`):
+    one result per model, with this process's id and peak RSS so far (the export's memory, kept apart)."""
+    import resource
+
+    settings = Settings(**group.settings)
+    backend = backends_mod.get(group.backend)
+    pin_threads(group.threads)
+    for m in group.models:
+        t0 = time.perf_counter()
+        try:
+            backend.prepare(Source(m, group.weights, settings.seed), status=lambda s: on_status(f"{group.backend}: {s}"))
+            result = {"status": "ok"}
+        except backends_mod.CannotRun as e:
+            result = {"status": "skipped", "error": str(e)}
+        except Exception as e:
+            result = {"status": "oom" if is_oom(e) else "error", "error": f"preparing for {group.backend}: {one_line(e)}"}
+        on_result({"model": m, **result, "seconds": time.perf_counter() - t0, "pid": os.getpid(),
+                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB})  # ru_maxrss: KiB on Linux
+
+
 def run_group(group: Group, on_record: Callable[[Record], None], on_status: Callable[[str], None] = lambda _: None) -> None:
     settings = Settings(**group.settings)
     backend = backends_mod.get(group.backend)
-    reason = backend.unavailable(group.device)
+    reason = backend.unavailable(group.device) or threads_problem(group.threads)
     if not reason:
         pin_threads(group.threads)
     env = environment()
@@ -83,13 +105,14 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
         for m, c in group.expected():
             on_record(record(m, c, "skipped", reason))
         return
-    peak, peak_dtype = None, None  # int8 kernels beat the fp32 matmul peak: no utilisation for them
-    if backend.dtype in ("fp32", "bf16"):
-        try:
-            on_status(f"{group.backend}: measuring peak matmul FLOP/s")
-            peak, peak_dtype = hardware.peak_flops(group.device, backend.dtype, group.threads), backend.dtype
-        except Exception:  # utilisation is a bonus, never a reason to fail a cell
-            pass
+    native, support = hardware.dtype_support(backend.dtype, group.device)
+    limits = Limits(group.device, backend.dtype, group.threads)
+    if limits.has_peak:  # measured (or read from the cache) before any memory figure is taken
+        on_status(f"{group.backend}: measuring peak matmul FLOP/s")
+        limits.peak()
+    if any(c.get("workload") == "generate" for c in group.cells):
+        on_status(f"{group.backend}: measuring memory bandwidth")
+        limits.bandwidth()
 
     for m, source in list(sources.items()):
         reasons = [workloads.unsupported(backend, source, c) for c in group.cells]
@@ -97,21 +120,24 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
             for c, why in zip(group.cells, reasons):
                 on_record(record(m, c, "skipped", why))
             del sources[m]
-    prepared: dict[str, float] = {}
-    for m, source in list(sources.items()):  # one-off work (code imports, ONNX export) before memory is measured
+    for m, source in list(sources.items()):
         try:
-            source.flops_model
-            t0 = time.perf_counter()
-            backend.prepare(source, status=lambda s: on_status(f"{group.backend}: {s}"))
-            prepared[m] = time.perf_counter() - t0
-        except backends_mod.CannotRun as e:
-            for c in group.cells:
-                on_record(record(m, c, "skipped", str(e)))
-            del sources[m]
+            source.flops_model  # code imports and the meta-device anatomy, before memory is measured
         except Exception as e:
             for c in group.cells:
                 on_record(record(m, c, "oom" if is_oom(e) else "error", f"preparing for {group.backend}: {one_line(e)}"))
             del sources[m]
+    prepared: dict[str, dict] = {}
+    needing = [m for m, source in sources.items() if backend.needs_prepare(source)]
+    if needing:  # exports and quantizations happen in a child: this process's memory is what serving costs
+        from tradeoff.bench.isolate import prepare_in_child
+
+        prepared = prepare_in_child(replace(group, models=needing), on_status)
+        for m, result in prepared.items():
+            if result["status"] != "ok":
+                for c in group.cells:
+                    on_record(record(m, c, result["status"], result["error"]))
+                del sources[m]
     trim_heap()
     base_rss = psutil.Process().memory_info().rss
     loaded: dict[str, tuple] = {}
@@ -141,7 +167,7 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
                 why = workloads.unsupported(backend, source, cell_dict)
                 if why:
                     raise workloads.Unsupported(why)
-                work = workloads.BUILDERS[cell.workload](model, source, cell.as_dict(), peak, settings.seed)
+                work = workloads.BUILDERS[cell.workload](model, source, cell.as_dict(), settings.seed)
             except workloads.Unsupported as e:
                 on_record(record(m, cell_dict, "skipped", str(e)))
                 continue
@@ -176,15 +202,17 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
         for m, work in runs.items():
             model, load_mem, load_s = loaded[m]
             metrics = work.summarize(run.seconds[m], run.extras[m])
-            metrics.update(memory_metrics(model, load_mem, load_s, mems[m], base_rss, sources[m]))
+            how = limits.apply(metrics, lambda text: on_status(f"{label}: {text}"))
+            metrics.update(memory_metrics(model, load_mem, load_s, mems[m], base_rss, sources[m], prepared.get(m)))
             footprint[m] = metrics["model_memory_mb"].value
             noise = timing.noise(run.seconds[m], run, settings.target)
+            export = prepared.get(m)
             on_record(record(m, cell_dict, metrics=metrics, details={
                 **details[m], "samples_ms": [round(s * 1e3, 4) for s in run.seconds[m]], "rounds": len(run.seconds[m]),
                 "stop": run.stop_reason, "warmup_calls": run.warmup_calls[m], "noisy": noise["noisy"], "noise": noise,
-                "attention": model.attention, "dtype": model.dtype, "threads": group.threads,
-                "paired_with": [o for o in runs if o != m], "process_base_rss_mb": base_rss / MB,
-                "peak_flops": peak, "peak_flops_dtype": peak_dtype, "prepare_s": prepared.get(m),
+                "attention": model.attention, "dtype": model.dtype, "dtype_native": native, "dtype_support": support,
+                "threads": group.threads, "paired_with": [o for o in runs if o != m], "limits": how,
+                "pid": os.getpid(), "export_pid": export["pid"] if export else None, "prepare_s": export["seconds"] if export else None,
                 "first_call_s": first_call[m], **model.details}))  # first call: includes torch.compile's compile time
         if baseline is None:
             continue
@@ -199,21 +227,78 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
                              details={"rounds": len(run.seconds[m]), "stop": run.stop_reason,
                                       "ratio_halfwidth": noise["median_halfwidth"],
                                       "noisy": noise["noisy"], "noise": noise,
-                                      "how": "median over interleaved rounds of baseline time / model time; paired bootstrap over rounds"}))
+                                      "how": "median over interleaved rounds of baseline time / model time; paired bootstrap over rounds",
+                                      "memory_ratio_how": "served working sets: peak RSS while running minus the process baseline"}))
         trim_heap()
 
 
-def memory_metrics(model, load_mem: PeakRss, load_s: float, run_mem: PeakRss, base_rss: int, source: Source) -> dict[str, Metric]:
-    """Memory of one model in one cell. `model_memory_mb` (what loading kept + the first call's peak)
-    is the model's own footprint; `peak_rss_mb` adds the process's RSS before any model and takes the
-    higher of the loading and running peaks: the peak a process running only this model would reach."""
+class Limits:
+    """The hardware limits a group's cells are judged against: the matmul peak for its dtype (none for
+    int8, whose kernels mix int8 and fp32 work) and, for decoding, the memory bandwidth."""
+
+    def __init__(self, device: str, dtype: str, threads: int):
+        self.device, self.dtype, self.threads = device, dtype, threads
+        self.has_peak = dtype in ("fp32", "bf16")
+
+    def peak(self, force: bool = False) -> hardware.Limit | None:
+        try:  # utilisation is a bonus, never a reason to fail a cell
+            return hardware.peak(self.device, self.dtype, self.threads, force=force) if self.has_peak else None
+        except Exception:
+            return None
+
+    def bandwidth(self, force: bool = False) -> hardware.Limit | None:
+        try:
+            return hardware.bandwidth(self.device, self.threads, force=force)
+        except Exception:
+            return None
+
+    # utilisation metric: (achieved metric, limit method, prefix of the limit's metrics, unit, unit of the fraction)
+    KINDS = {"utilisation": ("flops_per_s", "peak", "peak_flops", "FLOP/s", "of peak"),
+             "decode_bandwidth_utilisation": ("decode_bytes_per_s", "bandwidth", "bandwidth", "B/s", "of bandwidth")}
+
+    def apply(self, metrics: dict[str, Metric], on_status: Callable[[str], None] = lambda _: None) -> dict:
+        """Add `utilisation` (FLOP/s of the peak) and, for decoding, `decode_bandwidth_utilisation` (bytes
+        read per token / time, of the copy bandwidth) to `metrics`, with the limits beside them; returns
+        how each was found."""
+        how = {}
+        for name, (achieved, which, prefix, unit, of) in self.KINDS.items():
+            get = getattr(self, which)
+            limit = get() if achieved in metrics else None
+            if limit is None:
+                continue
+
+            def again(get=get, limit=limit):
+                on_status(f"a cell beat the measured {limit.what} limit: measuring it again")
+                return get(force=True) or limit
+
+            value, found = hardware.utilisation(metrics[achieved].value, limit, again)
+            limit = get() or limit  # the re-measured one, if it was
+            if value is not None:
+                metrics[name] = Metric(value=value, unit=of)
+            metrics[f"{prefix}_measured"] = Metric(value=limit.measured, unit=unit)
+            if limit.theoretical:
+                metrics[f"{prefix}_theoretical"] = Metric(value=limit.theoretical, unit=unit)
+            how[name] = {**found, **limit.as_details()}
+        return how
+
+
+def memory_metrics(model, load_mem: PeakRss, load_s: float, run_mem: PeakRss, base_rss: int, source: Source,
+                   export: dict | None = None) -> dict[str, Metric]:
+    """Memory of one model in one cell, as served: this process never exported or quantized (that
+    ran in a child, whose peak is `export_peak_rss_mb`). `baseline_rss_mb` is the process before any
+    model (interpreter and libraries); `loaded_rss_mb` what it holds after loading; `peak_rss_mb` the
+    peak while running; `model_memory_mb` the model's working set above the baseline. Several models
+    may share the process (paired timing), so each figure is the baseline plus this model's own deltas:
+    what a process serving only this model would reach. `load_peak_rss_mb` is the transient while loading."""
     own = load_mem.kept + run_mem.delta
     m = {"load_time_s": Metric(value=load_s, unit="s"),
-         "load_peak_rss_mb": Metric(value=load_mem.delta / MB, unit="MB"),
-         "load_rss_mb": Metric(value=load_mem.kept / MB, unit="MB"),
-         "run_rss_mb": Metric(value=run_mem.delta / MB, unit="MB"),
+         "baseline_rss_mb": Metric(value=base_rss / MB, unit="MB"),
+         "loaded_rss_mb": Metric(value=(base_rss + load_mem.kept) / MB, unit="MB"),
+         "peak_rss_mb": Metric(value=(base_rss + own) / MB, unit="MB"),
          "model_memory_mb": Metric(value=own / MB, unit="MB"),
-         "peak_rss_mb": Metric(value=(base_rss + max(own, load_mem.delta)) / MB, unit="MB")}
+         "load_peak_rss_mb": Metric(value=(base_rss + load_mem.delta) / MB, unit="MB")}
+    if export and export.get("peak_rss_mb"):
+        m["export_peak_rss_mb"] = Metric(value=export["peak_rss_mb"], unit="MB")
     if model.param_bytes is not None:
         m["param_mb"] = Metric(value=model.param_bytes / MB, unit="MB")
     disk = disk_bytes(source.weights_path())

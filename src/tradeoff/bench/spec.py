@@ -10,7 +10,10 @@ from dataclasses import asdict, dataclass, field
 
 from tradeoff.errors import BadInput
 
-BACKENDS = ("eager", "eager-bf16", "compile", "onnx", "onnx-int8", "torch-int8")
+BACKENDS = ("eager", "eager-bf16", "compile", "onnx", "onnx-int8")
+# Backends that existed once, and why they went (a user's old command gets the reason, not just "unknown").
+RETIRED_BACKENDS = {"torch-int8": "torch-int8 was removed: torch.ao.quantization is deprecated, and torchao's int8 is slower "
+                                  "than fp32 on CPUs without VNNI (see the README); use onnx-int8"}
 DEVICES = ("cpu", "cuda")
 # fixed: a BxS grid (batch 1 is MLPerf's single stream, large batches its offline throughput);
 # real: batches of real sentences (their length distribution, padded); generate: decoder prefill + decode.
@@ -28,7 +31,8 @@ def parse_list(text: str | list[str] | tuple[str, ...], known: tuple[str, ...], 
         raise BadInput(f"no {what} given", f"use one or more of {', '.join(known)}")
     for item in items:
         if item not in known:
-            raise BadInput(f"unknown {what} {item!r}", f"use one or more of {', '.join(known)}")
+            retired = RETIRED_BACKENDS.get(item) if what == "backend" else None
+            raise BadInput(f"unknown {what} {item!r}", retired or f"use one or more of {', '.join(known)}")
     return list(dict.fromkeys(items))
 
 
@@ -76,6 +80,8 @@ class Settings:
             raise BadInput(f"--new-tokens must be at least 2, got {self.new_tokens}", "decode needs tokens after the first")
         if self.threads is not None and self.threads <= 0:
             raise BadInput(f"--threads must be positive, got {self.threads}", "e.g. --threads 2")
+        if self.threads is not None and threads_problem(self.threads):
+            raise BadInput(f"--{threads_problem(self.threads)}", f"use --threads {usable_cpus()} or fewer")
         if self.samples <= 0:
             raise BadInput(f"--samples must be positive, got {self.samples}", "e.g. --samples 128")
         if self.padding not in PADDINGS:
@@ -127,6 +133,24 @@ class Cell:
             extra.setdefault("padding", Settings.padding)
             extra.setdefault("samples", Settings.samples)
         return cls(backend, device, workload, batch, seq, threads, extra)
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, else all)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def threads_problem(threads: int) -> str | None:
+    """Why `threads` cannot run here (more than the CPUs this process may use), or None: bad input on
+    the command line, a skipped cell in a study (which may have been written for a larger machine)."""
+    if threads > usable_cpus():
+        return f"threads {threads} is more than the {usable_cpus()} CPUs this machine gives this process"
+    return None
 
 
 def default_threads() -> int:

@@ -37,6 +37,7 @@ def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKEND
         raise BadInput(f"unknown weights {weights!r}", "use random (speed and memory only) or pretrained")
     backends = spec.parse_list(backends, spec.BACKENDS, "backend")
     devices = spec.parse_list(devices, spec.DEVICES, "device")
+    check_runnable(backends, devices)
     shapes = spec.parse_shapes(shapes)
     chosen = spec.parse_list(workloads, spec.WORKLOADS, "workload") if workloads else None
     sources: dict[str, Source] = {}
@@ -73,6 +74,17 @@ def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKEND
     return Plan(groups, base)
 
 
+def check_runnable(backends: list[str], devices: list[str]) -> None:
+    """A backend or device this machine cannot run is bad input here (a study records it as skipped instead)."""
+    from tradeoff.bench.backends import get
+
+    for device in devices:
+        for backend in backends:
+            why = get(backend).unavailable(device)
+            if why:
+                raise BadInput(why, f"leave {backend} on {device} out of --backend/--device on this machine")
+
+
 def default_workload(role: str) -> str:
     return "generate" if role == "decoder" else "fixed"
 
@@ -105,12 +117,14 @@ class BenchResult:
     def table(self) -> tuple[list[str], list[dict]]:
         gen = any(r.cell.get("workload") == "generate" for r in self.cells)
         columns = ["model", "backend", "device", "shape", "workload", "p50", "p90", "p99", "throughput",
-                   *(["TTFT p50", "decode/token p50", "decode tokens/s"] if gen else []),
-                   "peak RSS", "model memory", "utilisation", "status", "noisy"]
+                   *(["TTFT p50", "decode/token p50", "decode tokens/s", "decode of bandwidth"] if gen else []),
+                   "peak RSS", "baseline RSS", "model memory", "utilisation", "status", "noisy"]
         rows = []
         for r in self.cells:
             m = r.metrics
-            row = {"model": r.model, "backend": r.cell.get("backend"), "device": r.cell.get("device"),
+            support = str(r.details.get("dtype_support", ""))
+            backend = r.cell.get("backend") + (f" ({support.split(' (')[0]})" if r.details.get("dtype_native") is False else "")
+            row = {"model": r.model, "backend": backend, "device": r.cell.get("device"),
                    "shape": f"{r.cell.get('batch')}x{r.cell.get('seq_len')}", "workload": r.cell.get("workload")}
             if r.status != "ok":
                 rows.append({**row, "status": f"{r.status}: {r.error}"})
@@ -120,12 +134,29 @@ class BenchResult:
                         "throughput": _fmt(m.get("throughput_per_s"), interval=False),
                         "TTFT p50": _fmt(m.get("ttft_p50_ms")), "decode/token p50": _fmt(m.get("decode_token_p50_ms")),
                         "decode tokens/s": _fmt(m.get("decode_tokens_per_s"), interval=False),
-                        "peak RSS": _fmt(m.get("peak_rss_mb"), interval=False), "model memory": _fmt(m.get("model_memory_mb"), interval=False),
-                        "utilisation": f"{m['utilisation'].value:.1%}" if "utilisation" in m else "-",
+                        "decode of bandwidth": _fraction(r, "decode_bandwidth_utilisation"),
+                        "peak RSS": _fmt(m.get("peak_rss_mb"), interval=False), "baseline RSS": _fmt(m.get("baseline_rss_mb"), interval=False),
+                        "model memory": _fmt(m.get("model_memory_mb"), interval=False),
+                        "utilisation": _fraction(r, "utilisation"),
                         "status": "ok", "noisy": r.details["noise"]["short"] if r.details.get("noisy") else "no"})
             rows.append(row)
         return columns, rows
 
+    def limits_table(self) -> tuple[list[str], list[dict]]:
+        """The limits utilisation was judged against, measured beside theoretical, once per device/dtype/threads."""
+        columns = ["device", "limit", "threads", "measured", "theoretical", "theoretical from", "measured while"]
+        rows = {}
+        for r in self.cells:
+            for how in (r.details.get("limits") or {}).values():
+                unit = "B/s" if how.get("what") == "bandwidth" else "FLOP/s"
+                key = (r.cell.get("device"), how.get("what"), r.details.get("threads"))
+                load = how.get("foreign_load") or 0.0
+                rows[key] = {"device": key[0], "limit": f"{how.get('what')} {'copy bandwidth' if unit == 'B/s' else 'matmul peak'}",
+                             "threads": key[2], "measured": _fmt(Metric(value=how["measured"], unit=unit)),
+                             "theoretical": _fmt(Metric(value=how["theoretical"], unit=unit)) if how.get("theoretical") else "-",
+                             "theoretical from": how.get("theoretical_how", "-"),
+                             "measured while": "quiet" if how.get("quiet") else f"busy (others used {load:.0%} of the CPUs)"}
+        return columns, list(rows.values())
     def speedup_table(self) -> tuple[list[str], list[dict]]:
         columns = ["backend", "device", "shape", "workload", "model", f"speed-up vs {self.baseline}", "memory ratio", "rounds", "noisy"]
         rows = []
@@ -138,6 +169,14 @@ class BenchResult:
                          "memory ratio": f"{r.metrics['memory_ratio'].value:.2f}x" if "memory_ratio" in r.metrics else "-",
                          "rounds": r.details.get("rounds"), "noisy": r.details["noise"]["short"] if r.details.get("noisy") else "no"})
         return columns, rows
+
+
+def _fraction(r: Record, name: str) -> str:
+    """A utilisation and what it is a fraction of; when a cell beat every limit, say so instead of a number."""
+    how = (r.details.get("limits") or {}).get(name, {})
+    if name in r.metrics:
+        return f"{r.metrics[name].value:.1%}" + (" of theoretical" if how.get("basis") == "theoretical" else "")
+    return "beat the limits: n/a" if how.get("basis") == "none" else "-"
 
 
 def _fmt(m: Metric | None, interval: bool = True) -> str:
@@ -167,10 +206,8 @@ def bench(models: list[str], backends=spec.DEFAULT_BACKENDS, devices=("cpu",), s
             on_record(record)
 
     status = on_status or (lambda _: None)
-    from tradeoff.bench.backends import get
-
     for group in the_plan.groups:
-        if isolate and not get(group.backend).unavailable(group.device):  # a skipped group needs no child
+        if isolate:
             from tradeoff.bench.isolate import run_isolated
 
             run_isolated(group, keep, status)

@@ -42,7 +42,7 @@ def inverse(m: Metric, scale: float, unit: str) -> Metric:
     return Metric(value=scale / m.value, unit=unit, low=scale / m.high if m.high else None, high=scale / m.low if m.low else None)
 
 
-def fixed(loaded, source, cell: dict, peak_flops: float | None, seed: int = 0) -> Workload:
+def fixed(loaded, source, cell: dict, seed: int = 0) -> Workload:
     batch, seq = cell["batch"], cell["seq_len"]
     inputs = loaded.prepare(random_tokens(source.config, batch, seq, seed))
     flops = source.forward_flops(batch, seq)
@@ -52,17 +52,10 @@ def fixed(loaded, source, cell: dict, peak_flops: float | None, seed: int = 0) -
         p50_s = Metric(value=m["latency_p50_ms"].value / 1e3, low=m["latency_p50_ms"].low / 1e3, high=m["latency_p50_ms"].high / 1e3)
         m["throughput_per_s"] = inverse(p50_s, batch, "samples/s")
         m["tokens_per_s"] = inverse(p50_s, batch * seq, "tokens/s")
-        m.update(achieved(flops, p50_s.value, peak_flops))
+        m["flops_per_s"] = Metric(value=flops / p50_s.value, unit="FLOP/s")  # the runner divides by the hardware peak
         return m
 
     return Workload(lambda: loaded.forward(inputs), summarize, {"flops_per_call": flops})
-
-
-def achieved(flops: float, seconds: float, peak_flops: float | None, prefix: str = "") -> dict[str, Metric]:
-    out = {f"{prefix}flops_per_s": Metric(value=flops / seconds, unit="FLOP/s")}
-    if peak_flops:
-        out[f"{prefix}utilisation"] = Metric(value=flops / seconds / peak_flops, unit="of peak")
-    return out
 
 
 def unsupported(backend, source, cell: dict) -> str | None:
@@ -75,11 +68,26 @@ def unsupported(backend, source, cell: dict) -> str | None:
     return None
 
 
-def generate(loaded, source, cell: dict, peak_flops: float | None, seed: int = 0) -> Workload:
+KV_BYTES = {"fp32": 4, "bf16": 2}  # the KV cache's element size per backend dtype
+
+
+def decode_bytes(loaded, source, batch: int, context: int) -> float | None:
+    """Bytes one decode step reads: every weight once (the input embedding table only for the rows it
+    looks up, unless the LM head shares it) plus each sequence's KV cache at `context` tokens."""
+    if loaded.param_bytes is None:
+        return None
+    a = source.anatomy(context)
+    read = 1.0 if a.tied_embeddings else 1 - a.parameters_by_part.get("embeddings", 0) / a.parameters
+    kv = (a.kv_cache_bytes_per_token or 0.0) * KV_BYTES.get(loaded.dtype, 4) / 2  # anatomy counts fp16 (2 bytes)
+    return loaded.param_bytes * read + batch * context * kv
+
+
+def generate(loaded, source, cell: dict, seed: int = 0) -> Workload:
     batch, seq, new = cell["batch"], cell["seq_len"], int(cell.get("new_tokens", 32))
     inputs = loaded.prepare(random_tokens(source.config, batch, seq, seed))
     prefill = source.forward_flops(batch, seq)
     decode = source.decode_flops(batch, seq + new // 2)
+    step_bytes = decode_bytes(loaded, source, batch, seq + new // 2)
 
     def summarize(seconds, stamps):
         ttft = [s[0] for s in stamps]
@@ -90,12 +98,14 @@ def generate(loaded, source, cell: dict, peak_flops: float | None, seed: int = 0
         tok = m["decode_token_p50_ms"]
         m["decode_tokens_per_s"] = inverse(tok, batch * 1e3, "tokens/s")
         m["throughput_per_s"] = Metric(value=batch * new / float(np.median(seconds)), unit="tokens/s")
-        m.update(achieved(prefill, m["ttft_p50_ms"].value / 1e3, peak_flops))
-        m.update(achieved(decode, tok.value / 1e3, peak_flops, prefix="decode_"))
+        m["flops_per_s"] = Metric(value=prefill / (m["ttft_p50_ms"].value / 1e3), unit="FLOP/s")  # prefill: compute-bound
+        m["decode_flops_per_s"] = Metric(value=decode / (tok.value / 1e3), unit="FLOP/s")
+        if step_bytes:  # decode: bandwidth-bound, judged against the memory bandwidth
+            m["decode_bytes_per_s"] = Metric(value=step_bytes / (tok.value / 1e3), unit="B/s")
         return m
 
     return Workload(lambda: loaded.generate(inputs, new), summarize,
-                    {"new_tokens": new, "prefill_flops": prefill, "decode_flops_per_step": decode})
+                    {"new_tokens": new, "prefill_flops": prefill, "decode_flops_per_step": decode, "decode_bytes_per_step": step_bytes})
 
 
 class Unsupported(Exception):
@@ -135,7 +145,7 @@ def tokenizer_for(source):
     return BertTokenizerFast(vocab_file=str(vocab)), "bert-base-uncased WordPiece"
 
 
-def real(loaded, source, cell: dict, peak_flops: float | None, seed: int = 0) -> Workload:
+def real(loaded, source, cell: dict, seed: int = 0) -> Workload:
     import torch
 
     batch, max_len = cell["batch"], cell["seq_len"]
@@ -166,7 +176,7 @@ def real(loaded, source, cell: dict, peak_flops: float | None, seed: int = 0) ->
         m["throughput_per_s"] = inverse(p50_s, n, "samples/s")
         m["tokens_per_s"] = inverse(p50_s, tokens, "tokens/s")
         m["padding_efficiency"] = Metric(value=tokens / padded, unit="real/padded tokens")
-        m.update(achieved(flops, p50_s.value, peak_flops))
+        m["flops_per_s"] = Metric(value=flops / p50_s.value, unit="FLOP/s")
         return m
 
     return Workload(call, summarize, {"data": path, "texts": n, "batches": len(batches), "tokens": tokens,

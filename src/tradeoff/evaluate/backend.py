@@ -17,12 +17,14 @@ import torch
 from tradeoff.errors import BadInput
 from tradeoff.evaluate import inference
 
-BACKENDS = ("eager", "eager-bf16", "onnx", "onnx-int8", "torch-int8")
+BACKENDS = ("eager", "eager-bf16", "onnx", "onnx-int8")
 
 
 def check(name: str) -> str:
     if name not in BACKENDS:
-        raise BadInput(f"unknown eval backend {name!r}", f"use one of {', '.join(BACKENDS)}")
+        from tradeoff.bench.spec import RETIRED_BACKENDS
+
+        raise BadInput(f"unknown eval backend {name!r}", RETIRED_BACKENDS.get(name) or f"use one of {', '.join(BACKENDS)}")
     from tradeoff.bench.backends import get
 
     reason = get(name).unavailable("cpu")

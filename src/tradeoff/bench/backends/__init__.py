@@ -43,8 +43,13 @@ class Backend:
                 return "cuda: not available on this machine"
         return None
 
+    def needs_prepare(self, source) -> bool:
+        """Whether `prepare` has work to do for this model (its artifact is not cached yet)."""
+        return False
+
     def prepare(self, source, status: Callable[[str], None] = lambda _: None) -> None:
-        """One-off work before loading (an ONNX export, a quantization), kept out of load time and memory."""
+        """One-off work before loading (an ONNX export, a quantization). The runner does it in a child
+        process, so neither its time nor its memory is counted as serving the model."""
 
     def load(self, source, device: str, threads: int, status: Callable[[str], None] = lambda _: None) -> Loaded:
         raise NotImplementedError
@@ -71,10 +76,9 @@ def registry() -> dict[str, Backend]:
     from tradeoff.bench.backends.compiled import Compiled
     from tradeoff.bench.backends.eager import Eager
     from tradeoff.bench.backends.onnx import Onnx
-    from tradeoff.bench.backends.torch_int8 import TorchInt8
 
     backends = [Eager("eager", "fp32"), Eager("eager-bf16", "bf16"), Compiled(), Onnx("onnx", int8=False),
-                Onnx("onnx-int8", int8=True), TorchInt8()]
+                Onnx("onnx-int8", int8=True)]
     return {b.name: b for b in backends}
 
 

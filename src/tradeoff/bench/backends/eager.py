@@ -7,7 +7,7 @@ import warnings
 from tradeoff.bench.backends import Backend, Loaded, forward_module
 from tradeoff.bench.memory import parameter_bytes
 
-DTYPES = {"fp32": "float32", "bf16": "bfloat16", "int8": "float32"}  # int8 quantizes an fp32 build
+DTYPES = {"fp32": "float32", "bf16": "bfloat16"}
 
 
 class Eager(Backend):
