@@ -245,3 +245,13 @@ def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_b
         raise BadInput(f"the store {path} holds no speed or quality results for {', '.join(names)}",
                        "run `tradeoff compare` (or bench / eval) with the same --store first")
     return build_comparison(records, refs, baseline or refs[0], quality_baseline, constraints=constraints, store_path=path)
+
+
+def paper(name: str = "distilbert", *, plan: str = "cpu", tasks: str | list[str] | None = None, store: str | None = None,
+          executor: str = "process", progress=None):
+    """Run a paper's reproduction study (resumable) and build its table from the store: (summary, PaperTable).
+
+    `plan` is "cpu", "gpu" or a study file of the same shape (e.g. tiny models in tests)."""
+    from tradeoff.paper import run
+
+    return run(name, plan=plan, tasks=tasks, store=store, executor=executor, progress=progress)

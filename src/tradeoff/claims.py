@@ -5,6 +5,7 @@ here (and why). A claim is never taken as a fact.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from tradeoff.anatomy import Anatomy
@@ -14,6 +15,10 @@ from tradeoff.record import Metric
 HELD, NOT_HELD, INCONCLUSIVE, NOT_MEASURABLE = "held", "not held", "inconclusive", "not measurable here"
 # Quantities that need a measurement against a baseline (the rest come from anatomy).
 MEASURED = {"speedup": "speed-up", "memory_ratio": "peak memory ratio", "retained": "performance retained"}
+# Claims decided by `tradeoff paper distilbert` from its table (tradeoff.paper.claim_verdicts), by claim id.
+PAPER_DECIDED = {"distill_gain": "distillation vs hard labels", "decoder_vs_encoder": "decoders vs the distilled encoder",
+                 "weakest_task_retained": "where the student loses most"}
+PAPER_HINT = "run `tradeoff paper distilbert` with the same --store"
 
 
 @dataclass
@@ -23,6 +28,9 @@ class Evidence:
     anatomy: dict[str, Anatomy] = field(default_factory=dict)
     measured: dict[tuple[str, str, str], tuple[Metric, str]] = field(default_factory=dict)  # (quantity, model, baseline) -> (metric, context)
     missing: dict[tuple[str, str, str], str] = field(default_factory=dict)  # why a measurement is absent
+    # Verdicts the paper study decided (claim id -> measured, verdict, context); a proxy C7 is used only when
+    # the real-weight measurement is absent.
+    verdicts: dict[str, dict] = field(default_factory=dict)
 
     def add(self, quantity: str, model: str, baseline: str, metric: Metric, context: str) -> None:
         self.measured[(quantity, model, baseline)] = (metric, context)
@@ -69,11 +77,17 @@ def check(model: str, claim: catalog.Claim, ev: Evidence) -> ClaimResult:
     q = chk.quantity
     claimed = ("~" if chk.op == "approx" else "" if chk.op == "==" else chk.op + " ") + _fmt(q, chk.value)
     result = ClaimResult(model, claim.id, claim.text, claim.source, claimed, "-", NOT_MEASURABLE, claim.context)
+    if q in PAPER_DECIDED:
+        return _decided(result, claim, ev) or dataclasses.replace(
+            result, context=f"{PAPER_DECIDED[q]} not measured in this store ({PAPER_HINT})")
     if q in MEASURED:
         key = (q, model, chk.baseline)
         if key not in ev.measured:
-            result.context = ev.missing.get(key, f"{MEASURED[q]} vs {chk.baseline} was not measured in this run")
-            return result
+            proxy = _decided(result, claim, ev)
+            why = ev.missing.get(key, f"{MEASURED[q]} vs {chk.baseline} was not measured in this run")
+            if proxy is not None:
+                return dataclasses.replace(proxy, context=f"{proxy.context}; the real check: {why}")
+            return dataclasses.replace(result, context=why)
         metric, context = ev.measured[key]
         result.measured = _fmt(q, metric.value) + (f" [{_fmt(q, metric.low)}, {_fmt(q, metric.high)}]" if metric.low is not None else "")
         result.context = context + (f"; claim context: {claim.context}" if claim.context else "")
@@ -103,6 +117,13 @@ def check(model: str, claim: catalog.Claim, ev: Evidence) -> ClaimResult:
     result.measured = _fmt(q, value)
     result.verdict = HELD if _compare(chk.op, value, chk.value, chk.tolerance) else NOT_HELD
     return result
+
+
+def _decided(result: ClaimResult, claim: catalog.Claim, ev: Evidence) -> ClaimResult | None:
+    v = ev.verdicts.get(claim.id)
+    if v is None:
+        return None
+    return dataclasses.replace(result, measured=v["measured"], verdict=v["verdict"], context=v["context"])
 
 
 def check_all(models: list[str], ev: Evidence) -> list[ClaimResult]:

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from tradeoff import __version__
-from tradeoff.errors import BadInput, TradeoffError
+from tradeoff.errors import BadInput, TradeoffError, first_line
 from tradeoff.evaluate import data as data_defaults
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -303,14 +303,14 @@ def eval_command(
 @app.command()
 def bench(
     refs: list[str] = typer.Argument(..., help="Models: catalog names, hub ids, folders or .gguf files (random weights from the exact config)."),
-    backend: str = typer.Option("eager,onnx,onnx-int8", "--backend", help="Comma list: eager, eager-bf16, compile, onnx, onnx-int8, torch-int8."),
+    backend: str = typer.Option("eager,onnx,onnx-int8", "--backend", help="Comma list: eager, eager-bf16, compile, onnx, onnx-int8."),
     device: str = typer.Option("cpu", "--device", help="Comma list: cpu, cuda."),
     shape: str = typer.Option("1x128", "--shape", help="Comma list of BATCHxSEQ, e.g. 1x128,32x128."),
     workload: Optional[str] = typer.Option(None, "--workload", help="fixed | real | generate (default: fixed for encoders, generate for decoders)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
     budget: float = typer.Option(15.0, "--budget", help="Seconds of timing per cell (at least 3 interleaved rounds are always taken)."),
     target: float = typer.Option(0.03, "--target", help="Stop once the median's 95% interval is within this fraction."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: physical cores not busy with other processes)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads, at most this machine's (default: physical cores not busy with other processes)."),
     new_tokens: int = typer.Option(32, "--new-tokens", help="generate: tokens to decode."),
     padding: str = typer.Option("longest", "--padding", help="real: pad each batch to its longest text, or to max_length (the shape's SEQ)."),
     samples: int = typer.Option(128, "--samples", help="real: texts per pass."),
@@ -355,6 +355,9 @@ def bench(
     columns, rows = result.speedup_table()
     if rows:
         emit(columns, rows, fmt, title="Speed-up from paired, interleaved timing (95% bootstrap interval)")
+    columns, rows = result.limits_table()
+    if rows:
+        emit(columns, rows, fmt, title="Hardware limits utilisation is taken against (measured best-of, theoretical beside)")
 
 
 BUDGETS = {
@@ -503,6 +506,47 @@ def demo(
           f"Every figure is a record in {comparison.store_path}")
 
 
+@app.command("paper")
+def paper_command(
+    name: str = typer.Argument(..., help="The paper to reproduce: distilbert (its GLUE dev table, by proxy)."),
+    plan: str = typer.Option("cpu", "--plan", help="cpu (2 cores, about 2 h with an empty cache; an estimate) | gpu (full training sets) | a study file."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma list of GLUE tasks: cola,sst2,mrpc,stsb,rte (default: all)."),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    executor: str = typer.Option("process", "--executor", help="inline | process (one child process per cell) | ray."),
+    json_: bool = typer.Option(False, "--json", help="The table, macro and claims as JSON."),
+    markdown: bool = typer.Option(False, "--markdown"),
+):
+    """Reproduce a paper's table here: run its study (resumable: a rerun skips finished cells), then show the
+    measured figures with intervals and test-set sizes beside the paper's, and the claims they decide."""
+    from rich.markup import escape
+
+    from tradeoff import api
+    from tradeoff.render import emit, to_json
+
+    fmt = output_format(json_, markdown, False)
+
+    def step(i: int, n: int, cell, record, seconds: float) -> None:
+        status = "ok" if record.status == "ok" else f"{record.status}: {record.error or ''}"
+        err.print(f"[{i}/{n}] {cell.label()} {status} ({seconds:.1f} s)", markup=False, highlight=False, soft_wrap=True)
+
+    summary, table = api.paper(name, plan=plan, tasks=tasks, store=store, executor=executor, progress=step)
+    for failure in summary.failures:
+        err.print(f"[yellow]failed:[/] {escape(failure)}", highlight=False, soft_wrap=True)
+    if fmt == "json":
+        print(to_json({"summary": summary.line(), **table.as_json()}))
+    else:
+        rows = table.rows()
+        columns = list(dict.fromkeys(c for r in rows for c in r))
+        emit(columns, rows, fmt, title=f"{name}: measured here beside the paper (plan {plan})")
+        if table.claims:
+            emit(list(table.claims[0]), table.claims, fmt, title="claims")
+        for note in table.notes + ([f"not in the store yet: {', '.join(table.missing)}"] if table.missing else []):
+            print(f"note: {note}")
+        print(summary.line())
+    if summary.failed:
+        raise typer.Exit(1)
+
+
 @contextlib.contextmanager
 def progress(label: str):
     """A status line on a terminal; timestamped lines in a log (where a spinner would show nothing)."""
@@ -544,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # anything unexpected: still one line
         if os.environ.get("TRADEOFF_DEBUG"):
             raise
-        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+        err.print(f"[bold red]internal error:[/] {first_line(e)} "
                   "(hint: rerun with TRADEOFF_DEBUG=1 for the traceback, and report it)", highlight=False, soft_wrap=True)
         return 1
 

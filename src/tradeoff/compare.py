@@ -672,6 +672,10 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
             evidence.missing[("retained", m, "bert-base-uncased")] = (
                 "needs real bert-base-uncased and distilbert-base-uncased weights: `hf download google-bert/bert-base-uncased "
                 "distilbert/distilbert-base-uncased` puts them in the Hugging Face cache (random weights get no accuracy)")
+    # C7 as a proxy, C8, C13, C14: decided by `tradeoff paper distilbert` from the same store's records.
+    from tradeoff.paper import store_verdicts
+
+    evidence.verdicts = store_verdicts(store_path)
     samples = {}
     for (m, b, sh), r in bench.items():
         if r.details.get("samples_ms"):

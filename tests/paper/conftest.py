@@ -1,0 +1,105 @@
+"""A tiny GLUE folder (RTE-like pairs, SST-2-like single texts, STS-B-like scores), a 12-layer hidden-32 BERT
+teacher (so the paper's layer map 0,2,4,7,9,11 applies) and a tiny decoder, and a study file naming them."""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.evaluate.conftest import WORDS, _bert_tokenizer, _word_tokenizer
+
+GOOD, BAD = ["good", "great", "fine"], ["bad", "awful", "poor", "terrible"]
+
+
+def _rows(n: int, seed: int, kind: str) -> list[dict]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        label = i % 2
+        words = [rng.choice(GOOD if label else BAD), "movie", rng.choice(["was", "is"]), rng.choice(WORDS[:12])]
+        row = {"text": " ".join(words)}
+        if kind == "pair":
+            row["text_pair"] = " ".join([rng.choice(BAD if label else GOOD), "film"])
+        if kind == "score":
+            row["text_pair"] = " ".join([rng.choice(WORDS[:8]), "film"])
+            row["label"] = round(rng.uniform(0, 5), 2)
+        else:
+            row["label"] = label
+        out.append(row)
+    return out
+
+
+def _write(folder: Path, kind: str, labels) -> None:
+    folder.mkdir(parents=True)
+    for split, n, seed in (("train", 48, 1), ("validation", 30, 2)):
+        (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _rows(n, seed, kind)))
+    (folder / "labels.json").write_text(json.dumps(labels))
+
+
+@pytest.fixture
+def glue_data(tmp_path, monkeypatch) -> Path:
+    base = tmp_path / "data"
+    _write(base / "glue" / "rte", "pair", ["entailment", "not_entailment"])
+    _write(base / "glue" / "stsb", "score", None)
+    _write(base / "sst2", "single", ["negative", "positive"])
+    monkeypatch.setenv("TRADEOFF_DATA", str(base))
+    monkeypatch.setenv("TRADEOFF_CACHE", str(tmp_path / "cache"))
+    return base
+
+
+@pytest.fixture(scope="session")
+def teacher12(tmp_path_factory) -> Path:
+    from transformers import BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("teacher12")
+    tok = _bert_tokenizer(folder)
+    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=12, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def decoder(tmp_path_factory) -> Path:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("decoder")
+    tok = _word_tokenizer(folder)
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, intermediate_size=64, max_position_embeddings=128,
+                         pad_token_id=0, bos_token_id=1, eos_token_id=2)
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+STUDY = """name = "paper-tiny"
+
+[[distill]]
+models = ["{teacher}"]
+mode = "task"
+data = ["@rte", "@sst2", "@stsb"]
+layer_map = "0,2,4,7,9,11"
+epochs = 1
+batch_size = 8
+max_length = 32
+bench_budget_s = 0.2
+
+[[eval]]
+models = ["{decoder}"]
+data = ["@rte", "@sst2", "@stsb"]
+mode = ["zero-shot", "k-shot"]
+k = 2
+batch_size = 8
+"""
+
+
+@pytest.fixture
+def tiny_plan(tmp_path, teacher12, decoder, glue_data) -> Path:
+    path = tmp_path / "paper-tiny.toml"
+    path.write_text(STUDY.format(teacher=teacher12, decoder=decoder))
+    return path

@@ -1,0 +1,96 @@
+"""`tradeoff paper distilbert` on tiny models: the plan, a resumed run, the table beside the paper, the claims."""
+from __future__ import annotations
+
+import pytest
+
+from tradeoff import paper
+from tradeoff.cli import main
+from tradeoff.errors import BadInput
+from tradeoff.evaluate import glue
+
+
+def test_registry_has_the_papers_figures_and_metrics():
+    assert glue.task("RTE").paper_teacher == 69.3 and glue.task("rte").paper_student == 59.9
+    assert glue.task("mrpc").metric == "f1" and glue.task("cola").metric == "mcc"
+    assert glue.task("sts-b").metrics == ("pearson", "spearman") and glue.task("stsb").label_range == (0.0, 5.0)
+    assert round(glue.task("sst2").paper_retained, 1) == 98.5
+    assert glue.task("stsb").decoder_note() and glue.task("rte").decoder_note() is None
+    assert [t.name for t in glue.tasks("rte,cola")] == ["cola", "rte"]
+
+
+def test_shipped_plans_parse_with_the_papers_map():
+    from tradeoff.study import load_study_file, parse_study
+
+    for plan in paper.PLANS:
+        data, where = load_study_file(paper.plan_path(plan))
+        study = parse_study(data, where)
+        distill = [c for c in study.cells if c.kind == "distill"]
+        assert distill and all(c.cell["layer_map"] == paper.LAYER_MAP and c.cell["mode"] == "task" for c in distill)
+        assert {c.cell["data"] for c in distill} == {f"@{t}" for t in glue.TASKS}
+        assert all(c.model == "all-mpnet-base-v2" for c in distill)
+        assert {c.cell["mode"] for c in study.cells if c.kind == "eval"} == {"zero-shot", "k-shot"}
+
+
+def test_plan_fills_in_each_task_from_the_registry(tiny_plan, glue_data):
+    study = paper.load_plan(tiny_plan, "rte,stsb")
+    evals = [c for c in study.cells if c.kind == "eval"]
+    assert {c.cell["data"] for c in study.cells} == {str(glue_data / "glue" / "rte"), str(glue_data / "glue" / "stsb")}
+    # decoders get no STS-B cell (regression), and RTE's prompt, verbalisers and metric come from the registry
+    assert evals and all(c.cell["data"].endswith("rte") for c in evals)
+    assert evals[0].cell["verbalisers"] == ["True", "False"] and evals[0].cell["metric"] == "accuracy"
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["paper", "distilbert", "--plan", "tpu"], "unknown plan 'tpu'"),
+    (["paper", "distilbert", "--tasks", "rte,qnli"], "unknown GLUE task 'qnli'"),
+    (["paper", "bert"], "unknown paper 'bert'"),
+])
+def test_bad_input_is_one_line_exit_2(argv, needle, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_task_folder_is_bad_input(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRADEOFF_DATA", str(tmp_path))
+    with pytest.raises(BadInput, match="GLUE rte data not found"):
+        glue.task("rte").path()
+
+
+@pytest.mark.slow
+def test_run_resumes_and_the_table_sits_beside_the_paper(tiny_plan, tmp_path, capsys):
+    store = tmp_path / "results.db"
+    summary, table = paper.run(plan=tiny_plan, tasks="rte,sst2,stsb", store=store, executor="inline")
+    assert summary.failed == 0 and summary.ran == summary.total == 3 + 4
+    by_task = {r.task.name: r for r in table.results}
+    assert set(by_task) == {"rte", "sst2", "stsb"} and table.missing == []
+    rte = by_task["rte"]
+    assert rte.n_test == 30 and rte.retained.low is not None and rte.distill_gain is not None
+    assert len(rte.decoders) == 2 and all(d["same_rows"] and d["vs_student"] is not None for d in rte.decoders)
+    assert by_task["stsb"].decoders == [] and set(by_task["stsb"].student_score) == {"pearson", "spearman"}
+    rows = {r["task"]: r for r in table.rows()}
+    assert rows["rte"]["paper BERT-base"] == "69.3" and rows["rte"]["paper DistilBERT"] == "59.9"
+    assert rows["rte"]["paper retained"] == "86.4 %" and rows["rte"]["n test"] == 30 and "[" in rows["rte"]["retained"]
+    assert "[" in rows["rte"]["teacher"] and "stsb (spearman)" in rows
+    assert rows["macro (3 tasks)"]["paper retained"] == "96.9 %" and "[" in rows["macro (3 tasks)"]["retained"]
+    assert any("stsb: decoders not applicable" in n for n in table.notes)
+    claims = {c["claim"]: c for c in table.claims}
+    assert set(claims) == {"C7", "C8", "C13", "C14"}
+    assert "proxy" in claims["C7"]["measured here"] and claims["C7"]["verdict"] in ("held", "not held", "inconclusive")
+
+    # a rerun skips every finished cell, and the CLI prints the same table with the claims
+    assert main(["paper", "distilbert", "--plan", str(tiny_plan), "--tasks", "rte,sst2,stsb", "--store", str(store),
+                 "--executor", "inline", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "7 already in the store, 0 ran" in out
+    assert "| rte |" in out and "69.3" in out and "C7" in out and "C14" in out
+
+    # compare's claims check reads the same verdicts from the store
+    from tradeoff.claims import Evidence, check_all
+
+    results = check_all(["distilbert-base-uncased", "bert-base-uncased", "llama-2-7b"],
+                        Evidence(verdicts=paper.store_verdicts(store)))
+    by_id = {r.id: r for r in results}
+    assert "proxy" in by_id["C7"].measured and by_id["C7"].verdict != "not measurable here"
+    for cid in ("C8", "C13", "C14"):
+        assert by_id[cid].verdict in ("held", "not held", "inconclusive"), by_id[cid]
