@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from tradeoff import __version__
-from tradeoff.errors import BadInput, TradeoffError
+from tradeoff.errors import BadInput, TradeoffError, first_line
 from tradeoff.evaluate import data as data_defaults
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -585,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # anything unexpected: still one line
         if os.environ.get("TRADEOFF_DEBUG"):
             raise
-        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+        err.print(f"[bold red]internal error:[/] {first_line(e)} "
                   "(hint: rerun with TRADEOFF_DEBUG=1 for the traceback, and report it)", highlight=False, soft_wrap=True)
         return 1
 

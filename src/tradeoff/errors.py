@@ -50,3 +50,24 @@ class Failure(TradeoffError):
 
 class OutOfMemory(Failure):
     pass
+
+
+def first_line(e: BaseException, limit: int = 300) -> str:
+    """'Type: first line of the message': how an exception from a library is told in one line."""
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0][:limit]}" if text else type(e).__name__
+
+
+def failure(e: BaseException) -> tuple[str, str]:
+    """(status, message) of the record standing in for a cell that an exception stopped: the one wrapper every stage
+    and executor uses. Running out of memory (Python's, torch's or ours) is `oom`, a result; anything else is
+    `error`, retried on the next run, with where an unexpected exception was raised."""
+    if isinstance(e, (MemoryError, OutOfMemory)) or (isinstance(e, RuntimeError) and "out of memory" in str(e).lower()):
+        return "oom", "out of memory" + (f": {first_line(e)}" if str(e).strip() else "")
+    if isinstance(e, TradeoffError):
+        return "error", e.one_line()
+    import traceback
+
+    last = traceback.extract_tb(e.__traceback__)[-1:]
+    where = f" at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno}" if last else ""
+    return "error", first_line(e) + where

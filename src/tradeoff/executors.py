@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import signal
 import threading
-import traceback
 from typing import Iterator
 
-from tradeoff.errors import BadInput, OutOfMemory
+from tradeoff.errors import BadInput, failure, first_line
 from tradeoff.record import Record
 from tradeoff.cells import Cell, runner_module
 
@@ -35,12 +34,8 @@ def run_one(cell: Cell) -> tuple:
         record = run_cell(cell.model, dict(cell.cell), weights=cell.weights)
     except BadInput as e:
         return ("bad-input", e.message, e.hint)
-    except (MemoryError, OutOfMemory) as e:
-        record = failed(cell, "oom", f"out of memory: {e}")
     except Exception as e:  # a crash in one cell must not take the study down
-        last = traceback.extract_tb(e.__traceback__)[-1:]
-        where = f" at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno}" if last else ""
-        record = failed(cell, "error", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}{where}")
+        record = failed(cell, *failure(e))
     return ("record", record.model_dump_json())
 
 
@@ -170,7 +165,7 @@ class RayExecutor(_Executor):
                 ray.init(address=self._address, include_dashboard=False, log_to_driver=False,
                          configure_logging=False)
             except (ConnectionError, ValueError, RuntimeError) as e:
-                raise BadInput(f"cannot connect to a Ray cluster at {self._address or 'auto'}: {str(e).splitlines()[0]}",
+                raise BadInput(f"cannot connect to a Ray cluster at {self._address or 'auto'}: {first_line(e)}",
                                "start one with `ray start --head`, or pass --address host:port") from None
             self._started = True
         return self
@@ -193,7 +188,7 @@ class RayExecutor(_Executor):
                 try:
                     outcome = ray.get(done[0])
                 except ray.exceptions.RayError as e:  # the worker or its node died, or the task was cancelled
-                    yield cell, failed(cell, "error", f"Ray task failed: {type(e).__name__}: {str(e).splitlines()[0]}",
+                    yield cell, failed(cell, "error", f"Ray task failed: {first_line(e)}",
                                       here=False)
                     continue
                 yield cell, _outcome(cell, outcome)

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from tradeoff.errors import BadInput, Failure
+from tradeoff.errors import BadInput, Failure, first_line
 from tradeoff.record import Record
 
 APPLICATION_ID = 0x7472_6466  # "trdf": marks the file as a tradeoff store
@@ -354,7 +354,7 @@ def read_export(path: Path) -> list[tuple[Record, dict]]:
             out.append((Record.model_validate_json(row["record"]), prov))
         return out
     except (ValueError, KeyError, TypeError, ValidationError) as e:
-        raise BadInput(f"{path} is not a tradeoff export ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})",
+        raise BadInput(f"{path} is not a tradeoff export ({first_line(e)})",
                        "import a file written by `tradeoff export`, or a results .db") from None
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from tradeoff.errors import BadInput, TradeoffError
+from tradeoff.errors import BadInput, failure
 from tradeoff.record import Record
 
 __all__ = ["distill", "run_cell", "validate_cell"]
@@ -106,16 +106,11 @@ def run_cell(model: str, cell: dict, weights: str = "pretrained") -> Record:
     options.setdefault("progress", False)
     try:
         result = _call(_modes()[mode], {"teacher": model, key: source, **options})
-    except TradeoffError as e:
-        if e.exit_code == 2:
-            raise
-        return Record(kind="distill", model=model, weights="pretrained", cell=cell, env=environment(),
-                      status="error", error=e.one_line())
-    except MemoryError:
-        return Record(kind="distill", model=model, weights="pretrained", cell=cell, env=environment(),
-                      status="oom", error="out of memory while distilling")
+    except BadInput:
+        raise
     except Exception as e:  # noqa: BLE001 - a failing cell is a record, not a crash of the study
+        status, message = failure(e)
         return Record(kind="distill", model=model, weights="pretrained", cell=cell, env=environment(),
-                      status="error", error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+                      status=status, error=message)
     record = result.records[0]
     return record.model_copy(update={"cell": cell})

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from tradeoff.env import environment
-from tradeoff.errors import BadInput, TradeoffError
+from tradeoff.errors import BadInput, failure
 from tradeoff.evaluate import backend
 from tradeoff.evaluate import data as data_mod
 from tradeoff.evaluate.metrics import PRIMARY, metric_names, task_metrics
@@ -144,16 +144,11 @@ def run_cell(model: str, cell: dict, weights: str = "pretrained", *, save_dir: s
     started = time.perf_counter()
     try:
         scores, details = _run(ref, s, mode, hp, save_dir, progress)
-    except TradeoffError as e:
-        if isinstance(e, BadInput):
-            raise
-        return record.model_copy(update={"status": "error", "error": e.one_line()})
-    except MemoryError:
-        return record.model_copy(update={"status": "oom", "error": "out of memory"})
-    except RuntimeError as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        status = "oom" if "out of memory" in first.lower() else "error"
-        return record.model_copy(update={"status": status, "error": first[:300]})
+    except BadInput:
+        raise
+    except Exception as e:  # noqa: BLE001 - a failing cell is a record, not a crash of the run
+        status, message = failure(e)
+        return record.model_copy(update={"status": status, "error": message})
     classes = len(details.get("label_names") or []) or None
     primary = PRIMARY[s["task"]] if s["metric"] == "auto" else s["metric"]
     details.update({"task": s["task"], "mode": mode, "seed": s["seed"], "seconds": round(time.perf_counter() - started, 1),

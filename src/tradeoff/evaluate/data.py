@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
-from tradeoff.errors import BadData, BadInput
+from tradeoff.errors import BadData, BadInput, first_line
 from tradeoff.paths import cache_dir
 
 SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
@@ -207,7 +207,7 @@ def _read_file(path: Path) -> list[dict]:
         try:
             return pd.read_parquet(path).to_dict("records")
         except Exception as e:  # pyarrow raises several types for a damaged file
-            raise BadData(f"cannot read {path.name} as Parquet: {str(e).splitlines()[0]}", "check the file") from None
+            raise BadData(f"cannot read {path.name} as Parquet: {first_line(e)}", "check the file") from None
     try:
         raw = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:

@@ -63,7 +63,7 @@ def load_pretrained(ref, task: str = "base", num_labels: int | None = None, dtyp
     """
     from transformers.utils import logging as hf_logging
 
-    from tradeoff.errors import BadInput
+    from tradeoff.errors import BadInput, first_line
     from tradeoff.models.weights import require_weights
 
     if task not in TASK_CLASSES:
@@ -82,8 +82,8 @@ def load_pretrained(ref, task: str = "base", num_labels: int | None = None, dtyp
         if type(e).__name__ not in ("SafetensorError", "HeaderTooLarge", "RuntimeError", "EOFError", "OSError") \
                 or "out of memory" in str(e).lower():
             raise
-        first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise BadInput(f"weights in {folder} are truncated or corrupt: {first}", "re-download or re-save the model") from None
+        raise BadInput(f"weights in {folder} are truncated or corrupt: {first_line(e, 200)}",
+                       "re-download or re-save the model") from None
     finally:
         hf_logging.set_verbosity(verbosity)
     return model.eval()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
-from tradeoff.errors import BadConfig, BadInput, UnknownModel, UnsupportedArchitecture
+from tradeoff.errors import BadConfig, BadInput, UnknownModel, UnsupportedArchitecture, first_line
 from tradeoff.models import catalog
 
 RefKind = Literal["catalog", "hub", "folder", "gguf"]
@@ -133,7 +133,7 @@ def _config_from_dict(raw: dict, text: str, trust_remote_code: bool):
         fields = {k: v for k, v in raw.items() if k != "model_type"}
         return config_class(**fields)
     except (TypeError, ValueError) as e:
-        raise BadConfig(f"config of {text} is invalid: {str(e).splitlines()[0]}", "fix config.json") from None
+        raise BadConfig(f"config of {text} is invalid: {first_line(e)}", "fix config.json") from None
 
 
 def _check_sizes(raw: dict, text: str) -> None:
@@ -172,7 +172,7 @@ def _config_from_gguf(path: Path):
     try:
         return AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name)
     except Exception as e:  # gguf raises many types for a corrupt file
-        raise BadConfig(f"cannot read GGUF header of {path.name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}",
+        raise BadConfig(f"cannot read GGUF header of {path.name}: {first_line(e)}",
                         "check that the file is a complete GGUF model") from None
 
 
@@ -223,7 +223,7 @@ def _config_from_hub(hub_id: str, trust_remote_code: bool):
     except ValueError as e:
         if "trust_remote_code" in str(e):
             raise UnsupportedArchitecture(f"{hub_id} needs custom code and remote code is off", "review the code, then pass --trust-remote-code") from None
-        raise UnknownModel(f"cannot get the config of {hub_id}: {str(e).splitlines()[0]}", "check the id, or use a local folder") from None
+        raise UnknownModel(f"cannot get the config of {hub_id}: {first_line(e)}", "check the id, or use a local folder") from None
     except OSError:
         raise UnknownModel(f"{hub_id} is not in the catalog and its config cannot be fetched (offline or unknown id)",
                            "use a catalog name (`tradeoff models`), a local folder with config.json, or a .gguf file") from None

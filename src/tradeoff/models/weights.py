@@ -21,7 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tradeoff.errors import BadInput, Failure
+from tradeoff.errors import BadInput, Failure, first_line
 from tradeoff.models import catalog
 from tradeoff.models.refs import ModelRef, hub_cache_dir, hub_reachable
 from tradeoff.paths import cache_dir
@@ -203,8 +203,7 @@ def _download(ref: ModelRef, hub_id: str) -> Weights:
     try:
         folder = Path(snapshot_download(hub_id, cache_dir=str(hub_cache_dir()), allow_patterns=DOWNLOAD_PATTERNS))
     except Exception as e:  # huggingface_hub raises many types (HTTP, gated, offline, disk)
-        first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        return Weights(MISSING, hint=install_hint(ref), reason=f"downloading {hub_id} failed: {first}")
+        return Weights(MISSING, hint=install_hint(ref), reason=f"downloading {hub_id} failed: {first_line(e, 200)}")
     if not has_weights(folder):
         return Weights(MISSING, hint="use a model that publishes safetensors weights, or pass a local folder",
                        reason=f"{hub_id} has no safetensors weights")
@@ -261,7 +260,7 @@ def _from_gguf(gguf: Path, target: Path) -> Path:
                 model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
                 tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         except Exception as e:  # gguf raises many types for an unsupported or corrupt file
-            raise Failure(f"cannot dequantise {gguf.name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}",
+            raise Failure(f"cannot dequantise {gguf.name}: {first_line(e)}",
                           "check that the GGUF file is complete and its architecture is supported by transformers") from None
         # The tensors are plain fp32 after dequantising; drop the GGUF marker so the folder saves and
         # reloads as an ordinary checkpoint.
