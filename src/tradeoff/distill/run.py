@@ -130,14 +130,24 @@ def parameters(model) -> int:
 
 def paired_speedup(teacher, student, inputs: dict, budget_s: float) -> tuple[dict[str, Metric], dict]:
     """Teacher and student timed in alternation on the same inputs (bench's loop): the student's
-    speed-up with a paired interval, each one's median latency, and how noisy the timing was."""
+    speed-up with a paired interval, each one's median latency, and how noisy the timing was.
+
+    Both run on the student's device: training may leave the teacher on CUDA (the distillation loss moves it
+    to each batch's device) while the student is back on the CPU, and a ratio across devices means nothing.
+    CUDA work is synchronised inside each timed call, so a launch is never timed as the whole forward."""
     from tradeoff.bench.paired import speedup
     from tradeoff.bench.timing import measure, noise
+
+    device = next(student.parameters()).device
+    teacher = teacher.to(device)
+    inputs = {k: v.to(device) if torch.is_tensor(v) else v for k, v in inputs.items()}
 
     def call(model):
         def run():
             with torch.inference_mode():
                 model(**inputs)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
         return run
 
     timed = measure({"teacher": call(teacher), "student": call(student)}, budget_s=budget_s, baseline="teacher")
@@ -146,7 +156,7 @@ def paired_speedup(teacher, student, inputs: dict, budget_s: float) -> tuple[dic
 
     metrics = {"speedup": speedup(timed.seconds["teacher"], timed.seconds["student"]),
                "teacher_latency_p50": median_ms(timed.seconds["teacher"]), "latency_p50": median_ms(timed.seconds["student"])}
-    return metrics, {"rounds": len(timed.seconds["teacher"]), "stop": timed.stop_reason,
+    return metrics, {"rounds": len(timed.seconds["teacher"]), "stop": timed.stop_reason, "device": str(device),
                      **noise(np.asarray(timed.seconds["teacher"]) / np.asarray(timed.seconds["student"]), timed, 0.03)}
 
 
