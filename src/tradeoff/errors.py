@@ -52,10 +52,14 @@ class OutOfMemory(Failure):
     pass
 
 
-def first_line(e: BaseException, limit: int = 300) -> str:
-    """'Type: first line of the message': how an exception from a library is told in one line."""
+def first_line(e: BaseException, limit: int = 300, typed: bool = True) -> str:
+    """'Type: first line of the message' (or the line alone, where the type says nothing to a user): how an
+    exception from a library is told in one line."""
     text = str(e).strip()
-    return f"{type(e).__name__}: {text.splitlines()[0][:limit]}" if text else type(e).__name__
+    if not text:
+        return type(e).__name__
+    line = text.splitlines()[0][:limit]
+    return f"{type(e).__name__}: {line}" if typed else line
 
 
 def failure(e: BaseException) -> tuple[str, str]:

@@ -113,7 +113,7 @@ class TaskResult:
     teacher_score: dict[str, Metric]  # paper metric -> score in paper units
     student_score: dict[str, Metric]
     retained: Metric  # student / teacher on task.metric, paired bootstrap
-    distill_gain: Metric | None  # distilled - hard labels (distill_task's own metric), paired
+    distill_gain: Metric | None  # distilled - hard labels, paired (the paper's metric; older records: accuracy/pearson)
     gain_metric: str
     arrays: dict  # truth, student and teacher predictions (for the macro and paired tests)
     decoders: list[dict] = field(default_factory=list)
@@ -131,13 +131,17 @@ def _task_result(task: glue.GlueTask, record: Record, seed: int = 0) -> TaskResu
     s = record.details["scores"]
     student = {truth: s[truth], guess: s[guess]}
     teacher = {truth: s[truth], guess: s[f"teacher_{guess}"]}
-    gain = record.metrics.get("distill_gain")
+    from tradeoff.evaluate.metrics import paired_difference
+
+    hard = s.get(f"hard_{guess}")  # the hard-label ablation's predictions: the gain in the paper's metric
+    gain = (paired_difference(task.metric, student, {truth: s[truth], guess: hard}, seed) if hard is not None
+            else record.metrics.get("distill_gain"))
     return TaskResult(
         task=task, teacher=record.model, n_test=len(s[truth]), rows_sha256=record.details["test_rows"]["rows_sha256"],
         teacher_score={m: _paper_units(m, compute(m, teacher, seed)) for m in task.metrics},
         student_score={m: _paper_units(m, compute(m, student, seed)) for m in task.metrics},
         retained=retained(task.metric, student, teacher, seed), distill_gain=gain,
-        gain_metric="pearson" if task.regression else "accuracy",
+        gain_metric=task.metric if hard is not None else "pearson" if task.regression else "accuracy",
         arrays={"truth": s[truth], "student": s[guess], "teacher": s[f"teacher_{guess}"]})
 
 

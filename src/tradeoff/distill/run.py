@@ -483,6 +483,9 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
                         "scores": {truth: y_true.tolist(), guess: hard_scores[guess].tolist()},
                         "note": "same student, same data and schedule, trained on hard labels only (no teacher)"}
         records.append(_record(ref.name, {**cell, "loss": "ce=1", "method": "hard-labels"}, hard_metrics, hard_details))
+        # A study keeps one record per cell: the distilled one carries the ablation's predictions too, so paired
+        # comparisons with the hard-label student (in any metric) need only it.
+        details["scores"][f"hard_{guess}"] = hard_scores[guess].tolist()
         rows.append(_row(f"student ({spec}, hard labels only)", len(kept), hard_metrics))
         for row, gain in zip(rows, ["-", metrics["distill_gain"].fmt(3), "0 (ablation)"]):
             row["vs hard labels"] = gain

@@ -33,6 +33,9 @@ def settings(cell: dict) -> dict:
     if unknown:
         raise BadInput(f"unknown eval setting(s) {unknown}", f"known: {', '.join(DEFAULTS)}")
     s = {**DEFAULTS, **{k: v for k, v in cell.items() if v is not None}}
+    for name in ("label_names", "verbalisers"):  # a study file may write a list as "a,b"
+        if isinstance(s[name], str):
+            s[name] = [x.strip() for x in s[name].split(",") if x.strip()]
     if not s["data"]:
         raise BadInput("no evaluation data given", "pass --data PATH (JSONL/CSV/Parquet, a folder of splits, a .txt, or fine-foods)")
     for name in ("limit", "train_limit", "max_tokens"):

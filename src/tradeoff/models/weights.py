@@ -203,7 +203,7 @@ def _download(ref: ModelRef, hub_id: str) -> Weights:
     try:
         folder = Path(snapshot_download(hub_id, cache_dir=str(hub_cache_dir()), allow_patterns=DOWNLOAD_PATTERNS))
     except Exception as e:  # huggingface_hub raises many types (HTTP, gated, offline, disk)
-        return Weights(MISSING, hint=install_hint(ref), reason=f"downloading {hub_id} failed: {first_line(e, 200)}")
+        return Weights(MISSING, hint=install_hint(ref), reason=f"downloading {hub_id} failed: {first_line(e, 200, typed=False)}")
     if not has_weights(folder):
         return Weights(MISSING, hint="use a model that publishes safetensors weights, or pass a local folder",
                        reason=f"{hub_id} has no safetensors weights")
