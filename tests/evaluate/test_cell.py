@@ -147,7 +147,7 @@ def test_backends_score_the_same_model_and_report_agreement_with_eager(tiny_bert
 
     saved = tmp_path / "saved"
     run_cell(str(tiny_bert), _cell(sst, mode="finetune"), save_dir=saved)
-    result = evaluate([str(saved)], _cell(sst, mode="checkpoint", backend=["eager", "onnx", "torch-int8"]), progress=False)
+    result = evaluate([str(saved)], _cell(sst, mode="checkpoint", backend=["eager", "onnx", "onnx-int8"]), progress=False)
     eager, onnx, int8 = result.records
     assert "backend" not in eager.details and eager.cell["backend"] == "eager"
     assert onnx.details["backend"] == "onnx" and onnx.details["agreement_with_eager"] == 100.0

@@ -26,7 +26,7 @@ _SHAPE = re.compile(r"^\s*(-?\d+)\s*[xX×]\s*(-?\d+)\s*$")
 
 def parse_list(text: str | list[str] | tuple[str, ...], known: tuple[str, ...], what: str) -> list[str]:
     items = text.split(",") if isinstance(text, str) else list(text)
-    items = [i.strip() for i in items if i.strip()]
+    items = [str(i).strip() for i in items if str(i).strip()]
     if not items:
         raise BadInput(f"no {what} given", f"use one or more of {', '.join(known)}")
     for item in items:
