@@ -32,7 +32,7 @@ def main() -> None:
     batch, seq = parse_shape(args.shape)
     source = Source(args.model)
     cell = {"backend": "eager", "device": "cpu", "workload": "fixed", "batch": batch, "seq_len": seq}
-    work = fixed(get("eager").load(source, "cpu", args.threads), source, cell, peak_flops=None)  # what `tradeoff bench` times
+    work = fixed(get("eager").load(source, "cpu", args.threads), source, cell)  # what `tradeoff bench` times
 
     model = source.build()  # same config and seed: identical weights, a separate copy
     inputs = random_tokens(source.config, batch, seq)

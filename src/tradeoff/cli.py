@@ -303,14 +303,14 @@ def eval_command(
 @app.command()
 def bench(
     refs: list[str] = typer.Argument(..., help="Models: catalog names, hub ids, folders or .gguf files (random weights from the exact config)."),
-    backend: str = typer.Option("eager,onnx,onnx-int8", "--backend", help="Comma list: eager, eager-bf16, compile, onnx, onnx-int8, torch-int8."),
+    backend: str = typer.Option("eager,onnx,onnx-int8", "--backend", help="Comma list: eager, eager-bf16, compile, onnx, onnx-int8."),
     device: str = typer.Option("cpu", "--device", help="Comma list: cpu, cuda."),
     shape: str = typer.Option("1x128", "--shape", help="Comma list of BATCHxSEQ, e.g. 1x128,32x128."),
     workload: Optional[str] = typer.Option(None, "--workload", help="fixed | real | generate (default: fixed for encoders, generate for decoders)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
     budget: float = typer.Option(15.0, "--budget", help="Seconds of timing per cell (at least 3 interleaved rounds are always taken)."),
     target: float = typer.Option(0.03, "--target", help="Stop once the median's 95% interval is within this fraction."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: physical cores not busy with other processes)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads, at most this machine's (default: physical cores not busy with other processes)."),
     new_tokens: int = typer.Option(32, "--new-tokens", help="generate: tokens to decode."),
     padding: str = typer.Option("longest", "--padding", help="real: pad each batch to its longest text, or to max_length (the shape's SEQ)."),
     samples: int = typer.Option(128, "--samples", help="real: texts per pass."),
@@ -355,6 +355,9 @@ def bench(
     columns, rows = result.speedup_table()
     if rows:
         emit(columns, rows, fmt, title="Speed-up from paired, interleaved timing (95% bootstrap interval)")
+    columns, rows = result.limits_table()
+    if rows:
+        emit(columns, rows, fmt, title="Hardware limits utilisation is taken against (measured best-of, theoretical beside)")
 
 
 BUDGETS = {

@@ -55,7 +55,9 @@ def median_halfwidth(samples) -> float:
     """
     x = np.sort(np.asarray(samples, dtype=float))
     n = len(x)
-    lo = int(binom.ppf(0.025, n, 0.5))  # 0-based index of the lower order statistic
+    # [x_(k), x_(n-k+1)] (1-based) covers the median with probability 1 - 2 P(B <= k-1), B ~ Bin(n, 1/2):
+    # the largest k with P(B <= k-1) <= 2.5% is ppf(2.5%), so its 0-based index is ppf - 1.
+    lo = int(binom.ppf(0.025, n, 0.5)) - 1
     hi = n - 1 - lo
     if n < 6 or lo < 0 or hi <= lo:
         return float("inf")
