@@ -271,7 +271,7 @@ def eval_command(
     window: int = typer.Option(1024, "--window", help="Perplexity: tokens per window."),
     stride: int = typer.Option(512, "--stride", help="Perplexity: new tokens per window."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Perplexity: score only the first N tokens."),
-    backend: str = typer.Option("eager", "--backend", help="Comma list for encoder classification: eager, eager-bf16, onnx, onnx-int8, torch-int8 (each reports its agreement with eager)."),
+    backend: str = typer.Option("eager", "--backend", help="Comma list for encoder classification: eager, eager-bf16, onnx, onnx-int8 (each reports its agreement with eager)."),
     save: Optional[str] = typer.Option(None, "--save", help="Keep the fine-tuned model in this folder (from_pretrained loads it)."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
