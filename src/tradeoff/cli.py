@@ -16,6 +16,8 @@ from rich.console import Console
 
 from tradeoff import __version__
 from tradeoff.errors import BadInput, TradeoffError, first_line
+from tradeoff.bench import backends as backend_names
+from tradeoff.bench import spec as bench_defaults
 from tradeoff.evaluate import data as data_defaults
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -271,7 +273,7 @@ def eval_command(
     window: int = typer.Option(1024, "--window", help="Perplexity: tokens per window."),
     stride: int = typer.Option(512, "--stride", help="Perplexity: new tokens per window."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Perplexity: score only the first N tokens."),
-    backend: str = typer.Option("eager", "--backend", help="Comma list for encoder classification: eager, eager-bf16, onnx, onnx-int8 (each reports its agreement with eager)."),
+    backend: str = typer.Option("eager", "--backend", help=f"Comma list for encoder classification: {', '.join(backend_names.EVAL_NAMES)} (each reports its agreement with eager)."),
     save: Optional[str] = typer.Option(None, "--save", help="Keep the fine-tuned model in this folder (from_pretrained loads it)."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -303,7 +305,7 @@ def eval_command(
 @app.command()
 def bench(
     refs: list[str] = typer.Argument(..., help="Models: catalog names, hub ids, folders or .gguf files (random weights from the exact config)."),
-    backend: str = typer.Option("eager,onnx,onnx-int8", "--backend", help="Comma list: eager, eager-bf16, compile, onnx, onnx-int8."),
+    backend: str = typer.Option(",".join(bench_defaults.DEFAULT_BACKENDS), "--backend", help=f"Comma list: {', '.join(backend_names.NAMES)}."),
     device: str = typer.Option("cpu", "--device", help="Comma list: cpu, cuda."),
     shape: str = typer.Option("1x128", "--shape", help="Comma list of BATCHxSEQ, e.g. 1x128,32x128."),
     workload: Optional[str] = typer.Option(None, "--workload", help="fixed | real | generate (default: fixed for encoders, generate for decoders)."),
@@ -406,7 +408,7 @@ def _show_comparison(comparison, fmt: str, html: Optional[str], markdown_out: Op
 def compare(
     refs: list[str] = typer.Argument(..., help="Models to put side by side (catalog names, hub ids, folders, .gguf files)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed and size ratios against this model (default: the first)."),
-    backend: Optional[str] = typer.Option(None, "--backend", help="Comma list of bench backends (eager, onnx, onnx-int8, ...); default eager, plus eager-bf16 where bf16 is native."),
+    backend: Optional[str] = typer.Option(None, "--backend", help=f"Comma list of bench backends ({', '.join(backend_names.NAMES)}); default eager, plus eager-bf16 where bf16 is native."),
     shape: str = typer.Option("1x128", "--shape", help="Comma list of BATCHxSEQ."),
     budget: Optional[float] = typer.Option(None, "--budget", help="Seconds of timing per bench cell at most."),
     data: Optional[str] = typer.Option(None, "--data", "-d", help="Score quality on this data (see `tradeoff eval --help`)."),

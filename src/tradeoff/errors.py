@@ -62,11 +62,18 @@ def first_line(e: BaseException, limit: int = 300, typed: bool = True) -> str:
     return f"{type(e).__name__}: {line}" if typed else line
 
 
+def out_of_memory(e: BaseException) -> bool:
+    """Python's MemoryError, ours, or an allocator's message from torch, onnxruntime or the C++ runtime."""
+    text = str(e).lower()
+    return isinstance(e, (MemoryError, OutOfMemory)) or any(
+        s in text for s in ("out of memory", "can't allocate memory", "cannot allocate memory", "failed to allocate", "bad_alloc"))
+
+
 def failure(e: BaseException) -> tuple[str, str]:
     """(status, message) of the record standing in for a cell that an exception stopped: the one wrapper every stage
     and executor uses. Running out of memory (Python's, torch's or ours) is `oom`, a result; anything else is
     `error`, retried on the next run, with where an unexpected exception was raised."""
-    if isinstance(e, (MemoryError, OutOfMemory)) or (isinstance(e, RuntimeError) and "out of memory" in str(e).lower()):
+    if out_of_memory(e):
         return "oom", "out of memory" + (f": {first_line(e)}" if str(e).strip() else "")
     if isinstance(e, TradeoffError):
         return "error", e.one_line()

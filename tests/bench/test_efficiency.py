@@ -9,7 +9,8 @@ import pytest
 from conftest import FAST
 from tradeoff.bench import hardware, run_cell
 from tradeoff.bench.isolate import run_isolated
-from tradeoff.bench.runner import Group, run_group
+from tradeoff.bench.runner import run_group
+from tradeoff.bench.spec import Group
 from tradeoff.bench.source import Source
 from tradeoff.bench.suite import BenchResult
 from tradeoff.record import Record

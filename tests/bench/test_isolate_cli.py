@@ -6,7 +6,7 @@ import pytest
 
 from conftest import FAST
 from tradeoff.bench.isolate import run_isolated
-from tradeoff.bench.runner import Group
+from tradeoff.bench.spec import Group
 from tradeoff.cli import main
 
 

@@ -3,7 +3,8 @@ import pytest
 
 from conftest import FAST
 from tradeoff.bench import run_cell, workloads
-from tradeoff.bench.runner import Group, run_group
+from tradeoff.bench.runner import run_group
+from tradeoff.bench.spec import Group
 from tradeoff.errors import BadInput
 
 

@@ -21,7 +21,8 @@ def run_cell(model: str, cell: dict, weights: str = "random") -> Record:
     """Contract 1: measure one model in one cell, in this process; failures come back as records."""
     import torch
 
-    from tradeoff.bench.runner import Group, run_group
+    from tradeoff.bench.runner import run_group
+    from tradeoff.bench.spec import Group
     from tradeoff.bench.spec import TIMING_KEYS, Settings, default_threads
 
     parsed = validate_cell(model, cell, weights)

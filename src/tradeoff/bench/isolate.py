@@ -19,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from tradeoff.bench.runner import Group
+from tradeoff.bench.spec import Group
 from tradeoff.record import Record
 
 

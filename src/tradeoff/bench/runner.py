@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Callable
 
 import psutil
@@ -19,42 +18,12 @@ from tradeoff.bench import backends as backends_mod
 from tradeoff.bench import hardware, paired, timing, workloads
 from tradeoff.bench.memory import PeakRss, disk_bytes, trim_heap
 from tradeoff.bench.source import Source
-from tradeoff.bench.spec import Cell, Settings, threads_problem
+from tradeoff.bench.spec import Cell, Group, Settings, threads_problem
 from tradeoff.env import environment
+from tradeoff.errors import first_line, out_of_memory
 from tradeoff.record import Metric, Record
 
 MB = 1e6
-
-
-@dataclass
-class Group:
-    """JSON-able description of the work one (child) process does."""
-
-    models: list[str]  # refs as the user wrote them
-    backend: str
-    device: str
-    cells: list[dict]  # each becomes Record.cell verbatim; all share backend/device/workload
-    weights: str = "random"
-    baseline: str | None = None  # one of `models` (as written there)
-    threads: int = 1
-    settings: dict = field(default_factory=dict)
-
-    def expected(self) -> list[tuple[str, dict]]:
-        """(model ref, cell) of every per-model record this group should produce."""
-        return [(m, c) for c in self.cells for m in self.models]
-
-
-def is_oom(e: BaseException) -> bool:
-    text = str(e).lower()
-    return isinstance(e, MemoryError) or any(s in text for s in ("out of memory", "can't allocate memory", "cannot allocate memory",
-                                                               "failed to allocate", "bad_alloc", "std::bad_alloc"))
-
-
-def one_line(e: BaseException) -> str:
-    text = str(e).strip()
-    last = traceback.extract_tb(e.__traceback__)[-1:]
-    where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last and not text else ""
-    return f"{type(e).__name__}: {text.splitlines()[0][:300]}{where}" if text else f"{type(e).__name__}{where}"
 
 
 def pin_threads(threads: int) -> None:
@@ -83,7 +52,7 @@ def prepare_group(group: Group, on_result: Callable[[dict], None], on_status: Ca
         except backends_mod.CannotRun as e:
             result = {"status": "skipped", "error": str(e)}
         except Exception as e:
-            result = {"status": "oom" if is_oom(e) else "error", "error": f"preparing for {group.backend}: {one_line(e)}"}
+            result = {"status": "oom" if out_of_memory(e) else "error", "error": f"preparing for {group.backend}: {first_line(e)}"}
         on_result({"model": m, **result, "seconds": time.perf_counter() - t0, "pid": os.getpid(),
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB})  # ru_maxrss: KiB on Linux
 
@@ -125,7 +94,7 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
             source.flops_model  # code imports and the meta-device anatomy, before memory is measured
         except Exception as e:
             for c in group.cells:
-                on_record(record(m, c, "oom" if is_oom(e) else "error", f"preparing for {group.backend}: {one_line(e)}"))
+                on_record(record(m, c, "oom" if out_of_memory(e) else "error", f"preparing for {group.backend}: {first_line(e)}"))
             del sources[m]
     prepared: dict[str, dict] = {}
     needing = [m for m, source in sources.items() if backend.needs_prepare(source)]
@@ -153,9 +122,9 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
             for c in group.cells:
                 on_record(record(m, c, "skipped", str(e)))
         except Exception as e:
-            status = "oom" if is_oom(e) else "error"
+            status = "oom" if out_of_memory(e) else "error"
             for c in group.cells:
-                on_record(record(m, c, status, f"loading for {group.backend}: {one_line(e)}"))
+                on_record(record(m, c, status, f"loading for {group.backend}: {first_line(e)}"))
 
     for cell_dict in group.cells:
         cell = Cell.from_dict(cell_dict)
@@ -172,7 +141,7 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
                 on_record(record(m, cell_dict, "skipped", str(e)))
                 continue
             except Exception as e:
-                on_record(record(m, cell_dict, "oom" if is_oom(e) else "error", one_line(e)))
+                on_record(record(m, cell_dict, "oom" if out_of_memory(e) else "error", first_line(e)))
                 continue
             on_status(f"{label}: first call of {m}")
             try:
@@ -181,7 +150,7 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
                     work.call()
                     first_call[m] = time.perf_counter() - t0
             except Exception as e:
-                on_record(record(m, cell_dict, "oom" if is_oom(e) else "error", f"first call: {one_line(e)}"))
+                on_record(record(m, cell_dict, "oom" if out_of_memory(e) else "error", f"first call: {first_line(e)}"))
                 trim_heap()
                 continue
             runs[m], mems[m], details[m] = work, mem, work.details
@@ -196,7 +165,7 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
                                  min_warmup=0, baseline=baseline)  # the first call above was the first warm-up call
         except Exception as e:
             for m in runs:
-                on_record(record(m, cell_dict, "oom" if is_oom(e) else "error", f"timing: {one_line(e)}"))
+                on_record(record(m, cell_dict, "oom" if out_of_memory(e) else "error", f"timing: {first_line(e)}"))
             continue
         footprint = {}
         for m, work in runs.items():

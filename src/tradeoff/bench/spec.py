@@ -8,18 +8,16 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+from tradeoff.bench import backends
 from tradeoff.errors import BadInput
 
-BACKENDS = ("eager", "eager-bf16", "compile", "onnx", "onnx-int8")
-# Backends that existed once, and why they went (a user's old command gets the reason, not just "unknown").
-RETIRED_BACKENDS = {"torch-int8": "torch-int8 was removed: torch.ao.quantization is deprecated, and torchao's int8 is slower "
-                                  "than fp32 on CPUs without VNNI (see the README); use onnx-int8"}
+BACKENDS = backends.NAMES
 DEVICES = ("cpu", "cuda")
 # fixed: a BxS grid (batch 1 is MLPerf's single stream, large batches its offline throughput);
 # real: batches of real sentences (their length distribution, padded); generate: decoder prefill + decode.
 WORKLOADS = ("fixed", "real", "generate")
 PADDINGS = ("longest", "max_length")
-DEFAULT_BACKENDS = ("eager", "onnx", "onnx-int8")  # torch.compile costs ~48 s cold on CPU: opt in
+DEFAULT_BACKENDS = backends.DEFAULT
 TIMING_KEYS = ("budget_s", "target")  # optional in a contract cell: how hard to measure it
 _SHAPE = re.compile(r"^\s*(-?\d+)\s*[xX×]\s*(-?\d+)\s*$")
 
@@ -31,7 +29,7 @@ def parse_list(text: str | list[str] | tuple[str, ...], known: tuple[str, ...], 
         raise BadInput(f"no {what} given", f"use one or more of {', '.join(known)}")
     for item in items:
         if item not in known:
-            retired = RETIRED_BACKENDS.get(item) if what == "backend" else None
+            retired = backends.RETIRED.get(item) if what == "backend" else None
             raise BadInput(f"unknown {what} {item!r}", retired or f"use one or more of {', '.join(known)}")
     return list(dict.fromkeys(items))
 
@@ -174,3 +172,21 @@ def check_seq_len(model: str, seq_len: int, max_context: int, extra_tokens: int 
     if max_context and seq_len + extra_tokens > max_context:
         what = f"sequence {seq_len}" + (f" + {extra_tokens} new tokens" if extra_tokens else "")
         raise BadInput(f"{what} exceeds {model}'s {max_context} positions", f"use a shape with at most {max_context - extra_tokens} tokens")
+
+
+@dataclass
+class Group:
+    """JSON-able description of the work one (child) process does."""
+
+    models: list[str]  # refs as the user wrote them
+    backend: str
+    device: str
+    cells: list[dict]  # each becomes Record.cell verbatim; all share backend/device/workload
+    weights: str = "random"
+    baseline: str | None = None  # one of `models` (as written there)
+    threads: int = 1
+    settings: dict = field(default_factory=dict)
+
+    def expected(self) -> list[tuple[str, dict]]:
+        """(model ref, cell) of every per-model record this group should produce."""
+        return [(m, c) for c in self.cells for m in self.models]

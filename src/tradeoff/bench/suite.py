@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from tradeoff.bench import spec
-from tradeoff.bench.runner import Group, run_group
+from tradeoff.bench.runner import run_group
+from tradeoff.bench.spec import Group
 from tradeoff.bench.source import Source
 from tradeoff.errors import BadInput
 from tradeoff.record import Metric, Record

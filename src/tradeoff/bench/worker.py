@@ -11,9 +11,9 @@ import sys
 
 
 def main(mode: str, group_path: str, events_path: str) -> int:
-    from tradeoff.bench import runner
+    from tradeoff.bench import runner, spec
 
-    group = runner.Group(**json.loads(open(group_path, encoding="utf-8").read()))
+    group = spec.Group(**json.loads(open(group_path, encoding="utf-8").read()))
     with open(events_path, "a", encoding="utf-8") as out:
         def emit(event: dict) -> None:
             out.write(json.dumps(event) + "\n")

@@ -14,19 +14,16 @@ from typing import Callable
 import numpy as np
 import torch
 
+from tradeoff.bench.backends import EVAL_NAMES, RETIRED, get
 from tradeoff.errors import BadInput
 from tradeoff.evaluate import inference
 
-BACKENDS = ("eager", "eager-bf16", "onnx", "onnx-int8")
+BACKENDS = EVAL_NAMES
 
 
 def check(name: str) -> str:
     if name not in BACKENDS:
-        from tradeoff.bench.spec import RETIRED_BACKENDS
-
-        raise BadInput(f"unknown eval backend {name!r}", RETIRED_BACKENDS.get(name) or f"use one of {', '.join(BACKENDS)}")
-    from tradeoff.bench.backends import get
-
+        raise BadInput(f"unknown eval backend {name!r}", RETIRED.get(name) or f"use one of {', '.join(BACKENDS)}")
     reason = get(name).unavailable("cpu")
     if reason:
         raise BadInput(reason, "install what it names, or use --backend eager")
@@ -35,7 +32,6 @@ def check(name: str) -> str:
 
 def forward_fn(model, name: str) -> Callable[[dict], torch.Tensor]:
     """batch -> the model's first output (classification logits, or the last hidden state of a base model)."""
-    from tradeoff.bench.backends import get
     from tradeoff.bench.backends.eager import DTYPES, Eager
 
     backend = get(name)

@@ -1,89 +1,33 @@
-"""Backends behind one small interface: `unavailable(device)` says why one cannot run here, and
-`load(source, device, threads)` returns a `Loaded` model whose `forward` runs one inference.
-
-Every backend runs the same computation (`ForwardOnly`): an encoder's hidden states, or a
-decoder's prefill (logits for the last token only, as generation does).
+"""The backend registry: the one place a backend is named. Bench, eval, the CLI's choices and help, and
+capabilities (`generates`, `scores_accuracy`) all derive from `REGISTRY`; adding a backend is a module beside
+`eager.py` plus one line here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
-
+from tradeoff.bench.backends.base import Backend, CannotRun, Loaded, forward_module
+from tradeoff.bench.backends.compiled import Compiled
+from tradeoff.bench.backends.eager import Eager
+from tradeoff.bench.backends.onnx import Onnx
 from tradeoff.errors import BadInput
 
+REGISTRY: dict[str, Backend] = {b.name: b for b in (
+    Eager("eager", "fp32"),
+    Eager("eager-bf16", "bf16"),
+    Compiled(),
+    Onnx("onnx", int8=False),
+    Onnx("onnx-int8", int8=True),
+)}
+NAMES = tuple(REGISTRY)
+DEFAULT = ("eager", "onnx", "onnx-int8")  # what `tradeoff bench` times unless told; torch.compile costs ~48 s cold on CPU: opt in
+EVAL_NAMES = tuple(n for n, b in REGISTRY.items() if b.scores_accuracy)
+# Names that once existed: asking for one says why it is gone, not just "unknown".
+RETIRED = {"torch-int8": "torch-int8 was removed: torch.ao.quantization is deprecated, and torchao's int8 is slower "
+                         "than fp32 on CPUs without VNNI (see the README); use onnx-int8"}
 
-class CannotRun(Exception):
-    """This backend cannot run this model (e.g. its ONNX export fails): the cell is skipped with why."""
-
-
-@dataclass
-class Loaded:
-    forward: Callable[[Any], Any]  # one inference on inputs made by `prepare`
-    prepare: Callable[[dict], Any]  # torch CPU tensors -> what `forward` takes (device, numpy)
-    dtype: str
-    attention: str  # attention implementation actually used
-    param_bytes: int | None = None
-    artifact: Path | None = None  # a file this backend made (ONNX model), for its on-disk size
-    generate: Callable[..., list[float]] | None = None  # (inputs, new_tokens) -> token timestamps
-    details: dict = field(default_factory=dict)
-
-
-class Backend:
-    name: str = ""
-    dtype: str = "fp32"
-    generates: bool = False  # can time KV-cache generation (the generate workload), not only forward passes
-
-    def unavailable(self, device: str) -> str | None:
-        """Why this backend cannot run on `device` here, or None."""
-        if device == "cuda":
-            import torch
-
-            if not torch.cuda.is_available():
-                return "cuda: not available on this machine"
-        return None
-
-    def needs_prepare(self, source) -> bool:
-        """Whether `prepare` has work to do for this model (its artifact is not cached yet)."""
-        return False
-
-    def prepare(self, source, status: Callable[[str], None] = lambda _: None) -> None:
-        """One-off work before loading (an ONNX export, a quantization). The runner does it in a child
-        process, so neither its time nor its memory is counted as serving the model."""
-
-    def load(self, source, device: str, threads: int, status: Callable[[str], None] = lambda _: None) -> Loaded:
-        raise NotImplementedError
-
-
-def forward_module(model, role: str):
-    """The computation every backend times, as a module (so ONNX export sees the same graph)."""
-    import torch
-
-    class ForwardOnly(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids, attention_mask):
-            if role == "decoder":
-                return self.inner(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, logits_to_keep=1).logits
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask)[0]
-
-    return ForwardOnly(model).eval()
-
-
-def registry() -> dict[str, Backend]:
-    from tradeoff.bench.backends.compiled import Compiled
-    from tradeoff.bench.backends.eager import Eager
-    from tradeoff.bench.backends.onnx import Onnx
-
-    backends = [Eager("eager", "fp32"), Eager("eager-bf16", "bf16"), Compiled(), Onnx("onnx", int8=False),
-                Onnx("onnx-int8", int8=True)]
-    return {b.name: b for b in backends}
+__all__ = ["Backend", "CannotRun", "Loaded", "forward_module", "REGISTRY", "NAMES", "DEFAULT", "EVAL_NAMES", "RETIRED", "get"]
 
 
 def get(name: str) -> Backend:
-    backends = registry()
-    if name not in backends:
-        raise BadInput(f"unknown backend {name!r}", f"use one or more of {', '.join(backends)}")
-    return backends[name]
+    if name not in REGISTRY:
+        raise BadInput(f"unknown backend {name!r}", RETIRED.get(name) or f"use one or more of {', '.join(NAMES)}")
+    return REGISTRY[name]

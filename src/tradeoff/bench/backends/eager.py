@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 import warnings
 
-from tradeoff.bench.backends import Backend, Loaded, forward_module
+from tradeoff.bench.backends.base import Backend, Loaded, forward_module
 from tradeoff.bench.memory import parameter_bytes
 
 DTYPES = {"fp32": "float32", "bf16": "bfloat16"}

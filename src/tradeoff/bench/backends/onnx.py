@@ -14,7 +14,7 @@ import os
 import warnings
 from pathlib import Path
 
-from tradeoff.bench.backends import Backend, CannotRun, Loaded, forward_module
+from tradeoff.bench.backends.base import Backend, CannotRun, Loaded, forward_module
 from tradeoff.paths import cache_dir
 
 
@@ -58,7 +58,7 @@ class Onnx(Backend):
         self.model_file(source, status)
 
     def folder(self, source) -> Path:
-        return cache_dir() / "onnx" / f"{source.name}-{source.cache_key()}"
+        return cache_dir() / "onnx-models" / f"{source.name}-{source.cache_key()}"
 
     def target(self, folder: Path) -> Path:
         return folder / ("model-int8.onnx" if self.int8 else "model.onnx")
