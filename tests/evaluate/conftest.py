@@ -34,25 +34,22 @@ def _word_tokenizer(folder: Path):
     return tok
 
 
-@pytest.fixture(scope="session")
-def tiny_bert(tmp_path_factory) -> Path:
-    """A random 2-layer BERT folder with weights and tokenizer (a stand-in for a real checkpoint)."""
+def save_tiny_bert(folder: Path, layers: int = 2) -> Path:
+    """A random hidden-32 BERT with weights and tokenizer in `folder` (a stand-in for a real checkpoint)."""
     from transformers import BertConfig, BertModel
 
-    folder = tmp_path_factory.mktemp("tiny_bert")
     tok = _bert_tokenizer(folder)
-    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=64)
     torch.manual_seed(0)
     BertModel(config).save_pretrained(folder)
     return folder
 
 
-@pytest.fixture(scope="session")
-def tiny_llama(tmp_path_factory) -> Path:
+def save_tiny_llama(folder: Path) -> Path:
+    """A random 2-layer Llama with a word-level tokenizer in `folder`."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    folder = tmp_path_factory.mktemp("tiny_llama")
     tok = _word_tokenizer(folder)
     config = LlamaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                          num_key_value_heads=2, intermediate_size=64, max_position_embeddings=128,
@@ -60,6 +57,16 @@ def tiny_llama(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     LlamaForCausalLM(config).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory) -> Path:
+    return save_tiny_llama(tmp_path_factory.mktemp("tiny_llama"))
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> Path:

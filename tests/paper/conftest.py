@@ -7,9 +7,8 @@ import random
 from pathlib import Path
 
 import pytest
-import torch
 
-from tests.evaluate.conftest import WORDS, _bert_tokenizer, _word_tokenizer
+from tests.evaluate.conftest import WORDS, save_tiny_bert, save_tiny_llama
 
 GOOD, BAD = ["good", "great", "fine"], ["bad", "awful", "poor", "terrible"]
 
@@ -52,29 +51,12 @@ def glue_data(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def teacher12(tmp_path_factory) -> Path:
-    from transformers import BertConfig, BertModel
-
-    folder = tmp_path_factory.mktemp("teacher12")
-    tok = _bert_tokenizer(folder)
-    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=12, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(folder)
-    return folder
+    return save_tiny_bert(tmp_path_factory.mktemp("teacher12"), layers=12)
 
 
 @pytest.fixture(scope="session")
 def decoder(tmp_path_factory) -> Path:
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    folder = tmp_path_factory.mktemp("decoder")
-    tok = _word_tokenizer(folder)
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=2, intermediate_size=64, max_position_embeddings=128,
-                         pad_token_id=0, bos_token_id=1, eos_token_id=2)
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    return folder
+    return save_tiny_llama(tmp_path_factory.mktemp("decoder"))
 
 
 STUDY = """name = "paper-tiny"
