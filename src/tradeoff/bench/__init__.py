@@ -2,7 +2,10 @@
 paired speed-ups that hold up on a noisy machine. Heavy imports happen only when work starts."""
 from __future__ import annotations
 
-from tradeoff.record import Record
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the CLI reads backend names from this package at start-up: keep pydantic out of it
+    from tradeoff.record import Record
 
 
 def validate_cell(model: str, cell: dict, weights: str = "random"):
@@ -22,8 +25,7 @@ def run_cell(model: str, cell: dict, weights: str = "random") -> Record:
     import torch
 
     from tradeoff.bench.runner import run_group
-    from tradeoff.bench.spec import Group
-    from tradeoff.bench.spec import TIMING_KEYS, Settings, default_threads
+    from tradeoff.bench.spec import TIMING_KEYS, Group, Settings, default_threads
 
     parsed = validate_cell(model, cell, weights)
     threads = torch.get_num_threads()

@@ -482,9 +482,9 @@ def train_test_split(load, source: str | Path, train_source: str | Path | None, 
         test = test.subset(_sample(len(test), limit), f"{test.split}; {min(limit, len(test))} sampled, seed {SPLIT_SEED}")
     removed = 0
     if train is not None:
-        test_texts = set(test.normalised())
-        inside = [i for i, t in enumerate(train.normalised()) if t in test_texts]
-        if inside and test_texts <= {train.normalised()[i] for i in inside}:
+        test_texts, train_texts = set(test.normalised()), train.normalised()
+        inside = [i for i, t in enumerate(train_texts) if t in test_texts]
+        if inside and test_texts <= {train_texts[i] for i in inside}:
             raise BadInput(f"every test row of {test.source} also occurs in the training data {train.source}",
                            "score on rows the model does not train on (a separate test file, or drop --train)")
         if inside:
