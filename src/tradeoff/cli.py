@@ -18,6 +18,7 @@ from tradeoff import __version__
 from tradeoff.errors import BadInput, TradeoffError, first_line
 from tradeoff.bench import backends as backend_names
 from tradeoff.bench import spec as bench_defaults
+from tradeoff.bench.spec import Settings as BENCH
 from tradeoff.evaluate import data as data_defaults
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -308,15 +309,22 @@ def bench(
     backend: str = typer.Option(",".join(bench_defaults.DEFAULT_BACKENDS), "--backend", help=f"Comma list: {', '.join(backend_names.NAMES)}."),
     device: str = typer.Option("cpu", "--device", help="Comma list: cpu, cuda."),
     shape: str = typer.Option("1x128", "--shape", help="Comma list of BATCHxSEQ, e.g. 1x128,32x128."),
-    workload: Optional[str] = typer.Option(None, "--workload", help="fixed | real | generate (default: fixed for encoders, generate for decoders)."),
+    workload: Optional[str] = typer.Option(None, "--workload", help="fixed | real | generate | server (default: fixed for encoders, generate for decoders)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
-    budget: float = typer.Option(15.0, "--budget", help="Seconds of timing per cell (at least 3 interleaved rounds are always taken)."),
-    target: float = typer.Option(0.03, "--target", help="Stop once the median's 95% interval is within this fraction."),
+    budget: float = typer.Option(BENCH.budget_s, "--budget", help="Seconds of timing per cell (at least 3 interleaved rounds are always taken)."),
+    target: float = typer.Option(BENCH.target, "--target", help="Stop once the median's 95% interval is within this fraction."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads, at most this machine's (default: physical cores not busy with other processes)."),
-    new_tokens: int = typer.Option(32, "--new-tokens", help="generate: tokens to decode."),
-    padding: str = typer.Option("longest", "--padding", help="real: pad each batch to its longest text, or to max_length (the shape's SEQ)."),
-    samples: int = typer.Option(128, "--samples", help="real: texts per pass."),
-    data: str = typer.Option("sst2", "--data", help="real: the texts whose lengths are used (sst2 validation, a JSONL/CSV file or a folder)."),
+    new_tokens: int = typer.Option(BENCH.new_tokens, "--new-tokens", help="generate: tokens to decode."),
+    padding: str = typer.Option(BENCH.padding, "--padding", help="real: pad each batch to its longest text, or to max_length (the shape's SEQ)."),
+    samples: int = typer.Option(BENCH.samples, "--samples", help="real: texts per pass."),
+    data: str = typer.Option(BENCH.dataset, "--data", help="real, server: the texts whose lengths are used (sst2 validation, a JSONL/CSV file or a folder)."),
+    p99_ms: float = typer.Option(BENCH.p99_ms, "--p99-ms", help="server: the p99 latency bound (ms, queueing included) the capacity is searched under."),
+    qps: Optional[float] = typer.Option(BENCH.qps, "--qps", help="server: one fixed arrival rate (queries/s) instead of searching for the most sustained."),
+    max_batch: int = typer.Option(BENCH.max_batch, "--max-batch", help="server: the dynamic batcher's largest batch (the shape's SEQ truncates texts)."),
+    max_wait_ms: float = typer.Option(BENCH.max_wait_ms, "--max-wait-ms", help="server: how long the oldest request may wait for a batch to fill."),
+    min_duration: float = typer.Option(BENCH.min_duration_s, "--min-duration", help="server: seconds per trial at least (and --min-queries queries)."),
+    min_queries: int = typer.Option(BENCH.min_queries, "--min-queries", help="server: queries per trial at least (400 is the fewest that bound p99's interval)."),
+    serve_budget: float = typer.Option(BENCH.serve_budget_s, "--serve-budget", help="server: seconds of trials per model for the capacity search."),
     pretrained: bool = typer.Option(False, "--pretrained", help="Load real weights instead of random ones (must be available offline)."),
     isolate: bool = typer.Option(True, "--isolate/--no-isolate", help="Run each backend group in its own child process."),
     store: Optional[str] = typer.Option(None, "--store", help="Results store (SQLite file) to write every record to."),
@@ -347,13 +355,18 @@ def bench(
                            on_plan=lambda plan: progress.update(task, total=plan.cells),
                            on_record=on_record, on_status=lambda text: progress.update(task, description=text[:60]),
                            budget_s=budget, target=target, threads=threads, new_tokens=new_tokens, padding=padding, samples=samples,
-                           dataset=data)
+                           dataset=data, p99_ms=p99_ms, qps=qps, max_batch=max_batch, max_wait_ms=max_wait_ms,
+                           min_duration_s=min_duration, min_queries=min_queries, serve_budget_s=serve_budget)
     if fmt == "json":
         print(to_json(result.as_json()))
         return
     weights = "pretrained" if pretrained else "random, so speed and memory only"
     columns, rows = result.table()
-    emit(columns, rows, fmt, title=f"Latency, throughput and memory (weights: {weights})")
+    if rows or not result.cells:
+        emit(columns, rows, fmt, title=f"Latency, throughput and memory (weights: {weights})")
+    columns, rows = result.serving_table()
+    if rows:
+        emit(columns, rows, fmt, title="Serving capacity: open-loop Poisson load, dynamic batcher, latency from scheduled arrival")
     columns, rows = result.speedup_table()
     if rows:
         emit(columns, rows, fmt, title="Speed-up from paired, interleaved timing (95% bootstrap interval)")
@@ -367,13 +380,16 @@ BUDGETS = {
     "max_memory_mb": typer.Option(None, "--max-memory-mb", help="Memory budget (peak RSS, MB)."),
     "min_retained": typer.Option(None, "--min-retained", help="Quality floor: fraction of the quality baseline kept (0.95 or 95)."),
     "prefer": typer.Option("quality", "--prefer", help="The first criterion among models that fit: quality, latency or memory; a tie (intervals overlap) goes to the next."),
+    "qps": typer.Option(None, "--qps", help="Load to serve (queries/s): fits when the capacity measured by `bench --workload server` reaches it."),
+    "p99_ms": typer.Option(None, "--p99-ms", help=f"The p99 latency bound that load must be served within (default {BENCH.p99_ms:g} ms)."),
 }
 
 
-def _constraints(max_latency_ms, max_memory_mb, min_retained, prefer) -> dict:
+def _constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps=None, p99_ms=None) -> dict:
     if min_retained is not None and min_retained > 1:
         min_retained /= 100  # given in percent
-    return {"max_latency_ms": max_latency_ms, "max_memory_mb": max_memory_mb, "min_retained": min_retained, "prefer": prefer}
+    return {"max_latency_ms": max_latency_ms, "max_memory_mb": max_memory_mb, "min_retained": min_retained, "prefer": prefer,
+            "qps": qps, "p99_ms": p99_ms}
 
 
 def _show_comparison(comparison, fmt: str, html: Optional[str], markdown_out: Optional[str], png: Optional[str]) -> None:
@@ -451,6 +467,7 @@ def recommend(
     refs: list[str] = typer.Argument(..., help="Candidate models (already measured into the store by compare/bench/eval)."),
     max_latency_ms: Optional[float] = BUDGETS["max_latency_ms"], max_memory_mb: Optional[float] = BUDGETS["max_memory_mb"],
     min_retained: Optional[float] = BUDGETS["min_retained"], prefer: str = BUDGETS["prefer"],
+    qps: Optional[float] = BUDGETS["qps"], p99_ms: Optional[float] = BUDGETS["p99_ms"],
     quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Retained % against this model."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     json_: bool = typer.Option(False, "--json"),
@@ -460,7 +477,7 @@ def recommend(
     from tradeoff.render import to_json
 
     comparison = api.stored_comparison(refs, quality_baseline=quality_baseline, store=store,
-                                       constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer))
+                                       constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms))
     lines = comparison.recommendation_lines()
     if json_:
         rec = comparison.recommendation

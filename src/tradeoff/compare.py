@@ -378,6 +378,7 @@ class Comparison:
     store_path: str | None = None
     tool_version: str = ""
     env: dict = field(default_factory=dict)
+    capacity: dict[tuple[str, str], Record] = field(default_factory=dict)  # serving capacity searches, by (model, backend)
 
     @property
     def n_records(self) -> int:
@@ -414,6 +415,7 @@ class Comparison:
                 put("distillation", m, f"distilled from {self.teachers[m]}" if m in self.teachers else
                     f"teacher of {', '.join(students)}" if students else "-")
         self._speed_rows(put)
+        self._capacity_rows(put)
         self._quality_rows(put)
         uses = use_cases(self.candidates, candidate_judgement) if self.candidates else {}
         several = len(self.scopes) > 1 or len({sh for (_, _, sh) in timed(self.records)}) > 1
@@ -448,6 +450,24 @@ class Comparison:
                 sp = self._speedup(m, backend, r)
                 put("speed-up vs " + self.baseline + where, m, "baseline" if m == self.baseline else
                     f"{sp.value:.2f}x [{sp.low:.2f}, {sp.high:.2f}]" if sp and sp.low is not None else "-")
+
+    def _capacity_rows(self, put) -> None:
+        """"max QPS at p99 <= X" per backend: the serving capacity searches (bench --workload server)."""
+        from tradeoff.bench.suite import qps_text
+
+        first = {}
+        for (_, b), r in self.capacity.items():
+            first.setdefault(b, r.cell)
+        for backend, cell in first.items():
+            label = f"max QPS at p99 <= {cell.get('p99_ms'):g} ms [{backend}, max batch {cell.get('batch')}]"
+            for m in self.models:
+                r = self.capacity.get((m, backend))
+                put(label, m, "-" if r is None else "cannot sustain the lowest rate tried" if r.details.get("cannot_sustain")
+                    else qps_text(r.metrics["max_qps"]) + " queries/s")
+
+    def latency_vs_load(self) -> dict[str, list[dict]]:
+        """Label -> the capacity search's trials (rate, achieved, p50, p99), for the report's latency-vs-load curve."""
+        return {f"{m} [{b}]": r.details.get("trials", []) for (m, b), r in self.capacity.items()}
 
     def _latency_cell(self, model: str, r: Record) -> str:
         if r.weights == "estimate":
@@ -596,6 +616,29 @@ def _candidate(model: str, backend: str, shape: str | None, r: Record | None, s:
     return c
 
 
+def served(records: list[Record], p99_ms: float | None = None) -> dict[tuple[str, str], Record]:
+    """(model, backend) -> its latest capacity search (server workload) at the p99 bound `p99_ms` (default:
+    the bound most of them were searched under)."""
+    found = [r for r in records if r.kind == "bench" and r.status == "ok" and r.cell.get("workload") == "server"
+             and "baseline" not in r.cell and "max_qps" in r.metrics]
+    if p99_ms is None and found:
+        bounds = [r.cell.get("p99_ms") for r in found]
+        p99_ms = max(set(bounds), key=bounds.count)
+    out: dict[tuple[str, str], Record] = {}
+    for r in sorted(found, key=lambda r: r.created):
+        if r.cell.get("p99_ms") == p99_ms:
+            out[(r.model, r.cell.get("backend", "?"))] = r
+    return out
+
+
+def attach_capacity(cands: list[Candidate], capacity: dict[tuple[str, str], Record]) -> None:
+    for c in cands:
+        r = capacity.get((c.model, c.backend))
+        if r is not None:
+            q = r.metrics["max_qps"]
+            c.max_qps, c.max_qps_interval, c.qps_bound_ms = q.value, (q.low, q.high), r.cell.get("p99_ms")
+
+
 def candidates_for(scope: tuple | None, shape: str | None, bench: dict, scored: list[Scored], models: list[str],
                    anatomy: dict) -> list[Candidate]:
     """One candidate per model x backend at `shape` (x eval mode, when a model was scored in several ways):
@@ -649,9 +692,14 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
     if len(shapes) > 1:
         all_notes.append(f"decided at {shape}, the shape most models were timed at; "
                          f"{', '.join(s for s in shapes if s != shape)} in the table only")
+    from tradeoff.bench.spec import Settings
+
+    asked = constraints or {}
+    capacity = served(records, asked.get("p99_ms") or (Settings.p99_ms if asked.get("qps") else None))
     scopes = []
     for key in scope_keys or [None]:
         cands = candidates_for(key, shape, bench, scored, models, anatomy)
+        attach_capacity(cands, capacity)
         label = scope_label(next(s for s in scored if s.scope == key)) if key else "speed and memory"
         rec = recommend(cands, **(constraints or {}), paired=candidate_judgement, scope=label) if cands else None
         scopes.append(Scope(label, cands, rec))
@@ -687,7 +735,7 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
         candidates=first.candidates, claims=claims_mod.check_all(models, evidence), recommendation=first.recommendation,
         scored=scored, scopes=scopes, quality_name=first.label if scored else "quality", quality_baseline=quality_baseline,
         teachers=teachers, shape=shape, notes=all_notes, latency_samples=samples, store_path=store_path,
-        tool_version=__version__, env=env)
+        tool_version=__version__, env=env, capacity=capacity)
 
 
 # -- measuring what the store lacks --------------------------------------------------------------

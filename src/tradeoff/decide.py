@@ -42,6 +42,9 @@ class Candidate:
     retained_vs: str | None = None
     quality_unit: str = ""
     evidence: Any = field(default=None, repr=False)  # what a paired quality test reads (compare's Scored)
+    max_qps: float | None = None  # serving capacity: most queries/s with p99 within `qps_bound_ms` (bench's server workload)
+    max_qps_interval: tuple[float, float | None] | None = None  # its upper end is None when no rate surely failed
+    qps_bound_ms: float | None = None
 
     @property
     def label(self) -> str:
@@ -204,11 +207,13 @@ class Recommendation:
 
 
 def check_budgets(max_latency_ms: float | None = None, max_memory_mb: float | None = None,
-                  min_retained: float | None = None, prefer: str = "quality") -> None:
+                  min_retained: float | None = None, prefer: str = "quality", qps: float | None = None,
+                  p99_ms: float | None = None) -> None:
     """Reject impossible budgets before any measuring starts."""
     if prefer not in CRITERIA:
         raise BadInput(f"unknown preference {prefer!r}", "use quality, latency or memory")
-    for name, value in (("--max-latency-ms", max_latency_ms), ("--max-memory-mb", max_memory_mb), ("--min-retained", min_retained)):
+    for name, value in (("--max-latency-ms", max_latency_ms), ("--max-memory-mb", max_memory_mb), ("--min-retained", min_retained),
+                        ("--qps", qps), ("--p99-ms", p99_ms)):
         if value is not None and value <= 0:
             raise BadInput(f"{name} must be positive, got {value}", "pass a budget such as --max-latency-ms 50")
 
@@ -234,6 +239,22 @@ def _budget(c: Candidate, criterion: str, budget: float) -> str | None:
     return None
 
 
+def _serving(c: Candidate, qps: float, p99_ms: float) -> tuple[str | None, str | None]:
+    """(why `c` cannot serve `qps` within p99 `p99_ms`, or None; a note on how surely it can)."""
+    if c.max_qps is None or c.qps_bound_ms != p99_ms:
+        return (f"serving capacity at p99 <= {p99_ms:g} ms not measured (run `tradeoff bench {c.model} --backend {c.backend} "
+                f"--workload server --p99-ms {p99_ms:g}`)"), None
+    low, high = c.max_qps_interval or (None, None)
+    span = f"{number(c.max_qps)} [{number(low) if low is not None else '?'}, {number(high) if high is not None else '?'}]"
+    if c.max_qps < qps:
+        surely = " (even its interval's top is below)" if high is not None and high < qps else ""
+        return f"cannot serve {qps:g} queries/s within p99 {p99_ms:g} ms: sustains at most {span} queries/s{surely}", None
+    headroom = f"{c.max_qps / qps:.2f}x headroom"
+    if low is not None and low >= qps:
+        return None, f"serves {qps:g} queries/s within p99 {p99_ms:g} ms with confidence: up to {span} queries/s, {headroom}"
+    return None, f"serves {qps:g} queries/s within p99 {p99_ms:g} ms only at the point estimate ({span} queries/s, {headroom})"
+
+
 def _retained_text(c: Candidate) -> str:
     lo_hi = f" [{c.retained_interval[0]:.1%}, {c.retained_interval[1]:.1%}]" if c.retained_interval else ""
     return f"{c.retained:.1%}{lo_hi}" + (f" of {c.retained_vs}" if c.retained_vs else "")
@@ -241,13 +262,18 @@ def _retained_text(c: Candidate) -> str:
 
 def recommend(candidates: list[Candidate], max_latency_ms: float | None = None, max_memory_mb: float | None = None,
               min_retained: float | None = None, prefer: str = "quality", paired: Paired | None = None,
-              scope: str | None = None) -> Recommendation:
+              scope: str | None = None, qps: float | None = None, p99_ms: float | None = None) -> Recommendation:
     """Best feasible candidate, ties broken criterion by criterion, with a reason for every loser.
 
     `paired(a, b)` judges two candidates' quality on the same rows (compare supplies it from the eval
-    records); without it, quality intervals that overlap tie.
+    records); without it, quality intervals that overlap tie. `qps` (within p99 `p99_ms`, default the
+    server workload's bound) is met by a candidate whose measured capacity at that bound reaches it.
     """
-    check_budgets(max_latency_ms, max_memory_mb, min_retained, prefer)
+    check_budgets(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms)
+    if qps is not None and p99_ms is None:
+        from tradeoff.bench.spec import Settings
+
+        p99_ms = Settings.p99_ms
     if not candidates:
         raise BadInput("no measured candidates to choose from", "run `tradeoff compare` (or bench/eval) first")
     verdicts = []
@@ -256,6 +282,10 @@ def recommend(candidates: list[Candidate], max_latency_ms: float | None = None, 
         for criterion, budget in (("latency", max_latency_ms), ("memory", max_memory_mb)):
             if budget is not None and (why := _budget(c, criterion, budget)):
                 reasons.append(why)
+        if qps is not None:
+            why, note = _serving(c, qps, p99_ms)
+            reasons += [why] if why else []
+            notes += [note] if note else []
         if min_retained is not None:
             if c.quality is None:
                 reasons.append(f"quality not measured ({_unscored(c)})" if c.notes else "quality not measured with real weights")

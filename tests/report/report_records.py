@@ -85,3 +85,15 @@ def ner_evaluation(model, data="wnut17", n=200, hits=0.4, seed=0):
                   details={"task": "ner", "mode": "finetune", "seed": seed, "n": n, "data": f"/data/{data}",
                            "test_rows": _rows(data, n),
                            "scores": {"tp": tp.tolist(), "fp": fp.tolist(), "fn": fn.tolist()}})
+
+
+def capacity(model, backend, qps, low, high, p99_ms=100.0, max_batch=8):
+    """A server-workload record as the capacity search stores it, with two trials for the load curve."""
+    trials = [{"rate": qps / 2, "p99_ms": p99_ms * 0.4, "p99_low_ms": p99_ms * 0.35, "p99_high_ms": p99_ms * 0.45, "overloaded": False},
+              {"rate": qps, "p99_ms": p99_ms * 0.9, "p99_low_ms": p99_ms * 0.8, "p99_high_ms": p99_ms * 0.95, "overloaded": False},
+              {"rate": qps * 2, "p99_ms": None, "p99_low_ms": None, "p99_high_ms": None, "overloaded": True}]
+    cell = {**_cell(backend, max_batch, 128, "server"), "dataset": "sst2", "p99_ms": p99_ms, "max_wait_ms": 5.0}
+    return Record(kind="bench", model=model, weights="random", env=ENV, cell=cell,
+                  metrics={"max_qps": Metric(value=qps, unit="queries/s", low=low, high=high),
+                           "serve_p99_ms": Metric(value=p99_ms * 0.9, unit="ms"), "peak_rss_mb": Metric(value=700.0, unit="MB")},
+                  details={"trials": trials, "cannot_sustain": False})

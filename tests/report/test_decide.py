@@ -131,3 +131,35 @@ def test_frontier_and_use_cases_need_intervals_that_separate():
     assert uses["a"] == uses["b"] == "lowest latency (tied); smallest memory (tied); best quality (tied)"
     c = cand("c", 300.0, 900.0, 60.0, (57.0, 63.0))
     assert pareto([a, b, c]) == [a, b] and use_cases([a, b, c])["c"] == "dominated here by a"
+
+
+def _served(model, qps, low, high, bound=100.0, **kw):
+    return Candidate(model, "eager", latency_ms=kw.pop("latency_ms", 20), memory_mb=300, max_qps=qps,
+                     max_qps_interval=(low, high), qps_bound_ms=bound, **kw)
+
+
+def test_a_load_budget_is_met_by_measured_capacity_at_that_bound():
+    fast, slow = _served("fast", 120, 110, 130, latency_ms=10), _served("slow", 40, 36, 44)
+    unmeasured = Candidate("unmeasured", "eager", latency_ms=5, memory_mb=100)
+    other_bound = _served("other", 500, 450, 550, bound=50.0)
+    rec = recommend([slow, fast, unmeasured, other_bound], qps=60, p99_ms=100)
+    assert rec.best is fast
+    why = {v.candidate.model: v.reasons + v.notes for v in rec.verdicts}
+    assert any("with confidence" in n and "2.00x headroom" in n for n in why["fast"])
+    assert any("cannot serve 60 queries/s within p99 100 ms" in r and "even its interval's top is below" in r for r in why["slow"])
+    assert any("not measured" in r and "--workload server --p99-ms 100" in r for r in why["unmeasured"])
+    assert any("not measured" in r for r in why["other"])  # a capacity at another bound does not count
+    edge = _served("edge", 65, 55, 75)
+    rec = recommend([edge], qps=60, p99_ms=100)
+    assert rec.best is edge and "only at the point estimate" in rec.verdicts[0].notes[0]
+
+
+def test_a_load_budget_without_a_bound_uses_the_server_default():
+    rec = recommend([_served("m", 120, 110, 130)], qps=60)
+    assert rec.best is not None and "p99 100 ms" in rec.verdicts[0].notes[0]
+
+
+@pytest.mark.parametrize("kw", [{"qps": 0}, {"qps": -4}, {"qps": 10, "p99_ms": 0}])
+def test_bad_load_budgets(kw):
+    with pytest.raises(BadInput):
+        recommend([A], **kw)

@@ -61,6 +61,25 @@ def test_recommendation_under_budget(records):
     assert any("bert-base-uncased [eager]" in l and "quality not measured" in l for l in lines)
 
 
+def test_serving_capacity_reaches_the_table_the_recommendation_and_the_report(records, tmp_path):
+    from report_records import capacity
+
+    served = [*records, capacity("all-MiniLM-L6-v2", "eager", 150.0, 140.0, 165.0), capacity("all-mpnet-base-v2", "eager", 30.0, 27.0, 33.0)]
+    c = comparison(served, constraints={"qps": 50, "p99_ms": 100})
+    table = {r[""]: r for r in c.summary_table()[1]}
+    row = table["max QPS at p99 <= 100 ms [eager, max batch 8]"]
+    assert row["all-MiniLM-L6-v2"] == "150 [140, 165] queries/s" and row["bert-base-uncased"] == "-"
+    assert c.recommendation.best.model == "all-MiniLM-L6-v2"
+    lines = "\n".join(c.recommendation_lines())
+    assert "cannot serve 50 queries/s within p99 100 ms: sustains at most 30 [27, 33]" in lines
+    assert "3.00x headroom" in lines
+    html = write_html(c, tmp_path / "r.html").read_text()
+    assert "fig-load" in html and "Latency vs load" in html
+    from tradeoff.report.plots import write_pngs
+
+    assert "load.png" in [p.name for p in write_pngs(c, tmp_path / "png")]
+
+
 def test_markdown(records):
     md = to_markdown(comparison(records))
     assert "## Claimed vs measured" in md and "| layers |" in md

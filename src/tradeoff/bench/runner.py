@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from typing import Callable
 
+import numpy as np
 import psutil
 
 from tradeoff.bench import backends as backends_mod
@@ -129,6 +130,11 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
     for cell_dict in group.cells:
         cell = Cell.from_dict(cell_dict)
         label = f"{group.backend} {cell.batch}x{cell.seq_len} {cell.workload}"
+        if cell.workload == "server":
+            serve_cell(cell_dict, {m: v for m, v in loaded.items() if not workloads.unsupported(backend, sources[m], cell_dict)},
+                       sources, group, settings, base_rss, prepared, record, on_record, lambda s: on_status(f"{label}: {s}"))
+            trim_heap()
+            continue
         runs, mems, details, first_call = {}, {}, {}, {}
         for m, (model, _, _) in loaded.items():
             source = sources[m]
@@ -199,6 +205,94 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
                                       "how": "median over interleaved rounds of baseline time / model time; paired bootstrap over rounds",
                                       "memory_ratio_how": "served working sets: peak RSS while running minus the process baseline"}))
         trim_heap()
+
+
+def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: Settings, base_rss: int, prepared: dict,
+               record: Callable[..., Record], on_record: Callable[[Record], None], on_status: Callable[[str], None]) -> None:
+    """Serving capacity of every loaded model in one server cell: the most queries/s sustained with p99 within
+    the bound (or one trial at the cell's fixed rate), searched with the models taking turns trial by trial."""
+    import math
+
+    from tradeoff.bench import serving
+
+    bound_s, max_wait_s, fixed = cell["p99_ms"] / 1e3, cell["max_wait_ms"] / 1e3, cell.get("qps")
+    abort_s = max(10 * bound_s, 1.0)  # a request this old means the queue is running away
+    servers, mems, single, full = {}, {}, {}, {}
+    for m, (model, _, _) in loaded.items():
+        try:
+            srv = workloads.server(model, sources[m], cell, settings.seed, group.device)
+            on_status(f"warming up {m}")
+            with PeakRss(device=group.device) as mem:
+                full[m] = srv.service_s(cell["batch"])
+                single[m] = srv.service_s(1)
+        except Exception as e:
+            on_record(record(m, cell, "oom" if out_of_memory(e) else "error", f"server: {first_line(e)}"))
+            continue
+        servers[m], mems[m] = srv, mem
+
+    def runner(srv):
+        def run(rate: float) -> serving.Trial:
+            n = max(settings.min_queries, math.ceil(rate * settings.min_duration_s))
+            return serving.serve(srv.run_batch, serving.arrivals(rate, n, settings.seed), cell["batch"], max_wait_s, abort_s, rate)
+        return run
+
+    if fixed is not None:
+        caps = {}
+        for m, srv in servers.items():
+            on_status(f"{m}: {fixed:g} queries/s")
+            caps[m] = serving.Capacity(bound_s, [runner(srv)(fixed)], "one fixed rate")
+    else:  # start at half what full batches could sustain: low rates cost the longest trials
+        caps = serving.search({m: runner(s) for m, s in servers.items()}, bound_s, {m: 0.5 * cell["batch"] / full[m] for m in servers},
+                              settings.serve_budget_s, on_status=on_status)
+    estimates = {}
+    for m, cap in caps.items():
+        model, load_mem, load_s = loaded[m]
+        shown = cap.best() or min(cap.trials, key=lambda t: t.rate)  # the latencies quoted: at the capacity found
+        p50, p90, (p99, p99_low, p99_high) = shown.quantile(0.5)[0], shown.quantile(0.9)[0], shown.quantile(serving.QUANTILE)
+        metrics = {"serve_p50_ms": _ms(p50), "serve_p90_ms": _ms(p90), "serve_p99_ms": _ms(p99, p99_low, p99_high),
+                   "achieved_qps": Metric(value=shown.achieved_qps, unit="queries/s"),
+                   "late_fraction": Metric(value=shown.late(bound_s) / shown.offered, unit="of requests"),
+                   "mean_batch": Metric(value=float(np.mean(shown.batch_sizes)) if shown.batch_sizes else 0.0, unit="requests"),
+                   "service_ms_batch1": Metric(value=single[m] * 1e3, unit="ms")}
+        if len(shown.schedule_errors):
+            metrics["schedule_error_p99_ms"] = Metric(value=float(np.quantile(shown.schedule_errors, 0.99)) * 1e3, unit="ms")
+        if fixed is None:
+            point, low, high = cap.estimate()
+            estimates[m] = (point, low, high)
+            metrics["max_qps"] = Metric(value=point, unit="queries/s", low=low, high=high)
+        metrics = {k: v for k, v in metrics.items() if v is not None}
+        metrics.update(memory_metrics(model, load_mem, load_s, mems[m], base_rss, sources[m], prepared.get(m)))
+        on_record(record(m, cell, metrics=metrics, details={
+            **servers[m].details, "trials": [t.summary(bound_s) for t in sorted(cap.trials, key=lambda t: t.rate)],
+            "stop": cap.stop, "sustained": shown.sustained(bound_s), "memory": "peak while warming up on full batches", "cannot_sustain": fixed is None and cap.best() is None,
+            "quoted_at_qps": shown.rate, "abort_after_s": abort_s, "threads": group.threads, "dtype": model.dtype,
+            "pid": os.getpid(), **model.details,
+            "how": ("open-loop Poisson arrivals (seeded), a dynamic batcher (max batch, max wait), latency from each "
+                    "request's scheduled arrival to its batch's end; a rate is sustained when its p99 is within the bound "
+                    "and no request waited past the abort limit; max_qps's interval: the highest rate whose p99's upper "
+                    "95% limit was within the bound, and the lowest above it that surely failed")}))
+    base = group.baseline if group.baseline in estimates else None
+    if base is None or estimates[base][0] <= 0:
+        return
+    bp, bl, bh = estimates[base]
+    for m, (p, low, high) in estimates.items():
+        if m == base or p <= 0:
+            continue
+        ratio = Metric(value=p / bp, unit="x", low=low / bh if bh else None, high=high / bl if high and bl > 0 else None)
+        on_record(Record(kind="bench", model=sources[m].name, weights=group.weights, env=environment(),
+                         cell={**cell, "baseline": sources[base].name}, metrics={"max_qps_ratio": ratio},
+                         details={"how": "max_qps / the baseline's; interval from the two intervals' ends (conservative)",
+                                  "trials": len(caps[m].trials), "baseline_trials": len(caps[base].trials)}))
+
+
+def _ms(point: float, low: float | None = None, high: float | None = None) -> Metric | None:
+    """Seconds -> a Metric in ms; an infinite point (unserved requests) is no figure, an unbounded side none."""
+    import math
+
+    if not math.isfinite(point):
+        return None
+    side = lambda v: v * 1e3 if v is not None and math.isfinite(v) else None  # noqa: E731
+    return Metric(value=point * 1e3, unit="ms", low=side(low), high=side(high))
 
 
 class Limits:

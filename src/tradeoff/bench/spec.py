@@ -14,8 +14,10 @@ from tradeoff.errors import BadInput
 BACKENDS = backends.NAMES
 DEVICES = ("cpu", "cuda")
 # fixed: a BxS grid (batch 1 is MLPerf's single stream, large batches its offline throughput);
-# real: batches of real sentences (their length distribution, padded); generate: decoder prefill + decode.
-WORKLOADS = ("fixed", "real", "generate")
+# real: batches of real sentences (their length distribution, padded); generate: decoder prefill + decode;
+# server: Poisson arrivals through a dynamic batcher, and the most queries/s within a p99 bound (MLPerf's Server).
+WORKLOADS = ("fixed", "real", "generate", "server")
+SERVER_KEYS = ("dataset", "p99_ms", "max_wait_ms", "qps")  # what a server cell is, beside batch (its max batch) and seq_len
 PADDINGS = ("longest", "max_length")
 DEFAULT_BACKENDS = backends.DEFAULT
 TIMING_KEYS = ("budget_s", "target")  # optional in a contract cell: how hard to measure it
@@ -68,6 +70,14 @@ class Settings:
     dataset: str = "sst2"  # real workload: a data set name, file or folder
     threads: int | None = None
     seed: int = 0
+    # server workload: the p99 bound, one fixed rate (None: search for the most the model sustains), the batcher
+    p99_ms: float = 100.0
+    qps: float | None = None
+    max_batch: int = 8
+    max_wait_ms: float = 5.0
+    min_duration_s: float = 5.0  # per trial, and at least min_queries queries (MLPerf: 600 s, 270,336)
+    min_queries: int = 500
+    serve_budget_s: float = 120.0  # seconds of trials per model for the capacity search
 
     def check(self) -> "Settings":
         if self.budget_s <= 0:
@@ -84,6 +94,9 @@ class Settings:
             raise BadInput(f"--samples must be positive, got {self.samples}", "e.g. --samples 128")
         if self.padding not in PADDINGS:
             raise BadInput(f"unknown padding {self.padding!r}", f"use one of {', '.join(PADDINGS)}")
+        from tradeoff.bench.serving import check
+
+        check(self.p99_ms, self.max_batch, self.max_wait_ms, self.qps, self.min_queries, self.min_duration_s, self.serve_budget_s)
         return self
 
     def as_dict(self) -> dict:
@@ -112,7 +125,7 @@ class Cell:
         if not isinstance(d, dict):
             raise BadInput(f"a bench cell must be a mapping, got {type(d).__name__}", "e.g. {'backend': 'eager', 'batch': 1, 'seq_len': 128}")
         known = {"backend", "device", "workload", "batch", "seq_len", "threads", "new_tokens", "dataset", "padding", "samples",
-                 *TIMING_KEYS}
+                 *SERVER_KEYS, *TIMING_KEYS}
         unknown = set(d) - known
         if unknown:
             raise BadInput(f"unknown bench cell keys: {', '.join(sorted(unknown))}", f"use {', '.join(sorted(known))}")
@@ -123,13 +136,20 @@ class Cell:
         threads = d.get("threads")
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0):
             raise BadInput(f"threads must be a positive integer, got {threads!r}", "e.g. threads = 2")
-        extra = {k: d[k] for k in ("new_tokens", "dataset", "padding", "samples") if k in d}
+        extra = {k: d[k] for k in ("new_tokens", "dataset", "padding", "samples", *SERVER_KEYS) if k in d and d[k] is not None}
         if workload == "generate":
             extra.setdefault("new_tokens", Settings.new_tokens)
         if workload == "real":
             extra.setdefault("dataset", "sst2")
             extra.setdefault("padding", Settings.padding)
             extra.setdefault("samples", Settings.samples)
+        if workload == "server":
+            from tradeoff.bench.serving import check
+
+            extra.setdefault("dataset", "sst2")
+            extra.setdefault("p99_ms", Settings.p99_ms)
+            extra.setdefault("max_wait_ms", Settings.max_wait_ms)
+            check(extra["p99_ms"], batch, extra["max_wait_ms"], extra.get("qps"))
         return cls(backend, device, workload, batch, seq, threads, extra)
 
 

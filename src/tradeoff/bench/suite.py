@@ -14,7 +14,7 @@ from tradeoff.bench.runner import run_group
 from tradeoff.bench.spec import Group
 from tradeoff.bench.source import Source
 from tradeoff.errors import BadInput
-from tradeoff.record import Metric, Record
+from tradeoff.record import Metric, Record, number
 
 
 @dataclass
@@ -53,7 +53,7 @@ def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKEND
             extra = settings.new_tokens if w == "generate" and source.role == "decoder" else 0
             for _, seq in shapes:
                 spec.check_seq_len(source.name, seq, limit, extra)
-    if chosen and "real" in chosen:
+    if chosen and {"real", "server"} & set(chosen):
         from tradeoff.bench.workloads import read_texts
 
         read_texts(settings.dataset, 1)  # a missing or unreadable data set is bad input, found now
@@ -68,7 +68,8 @@ def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKEND
         for backend in backends:
             for workload in chosen or dict.fromkeys(default_workload(s.role) for s in sources.values()):
                 members = [s for s in sources.values() if chosen or default_workload(s.role) == workload]
-                cells = [spec.Cell(backend, device, workload, b, s, threads, extra_axes(workload, settings)).as_dict() for b, s in shapes]
+                sizes = dict.fromkeys((settings.max_batch, s) for _, s in shapes) if workload == "server" else shapes  # batch: the batcher's limit
+                cells = [spec.Cell(backend, device, workload, b, s, threads, extra_axes(workload, settings)).as_dict() for b, s in sizes]
                 base_ref = next((s.ref_text for s in members if s.name == base), None)
                 groups.append(Group(models=[s.ref_text for s in members], backend=backend, device=device, cells=cells,
                                     weights=weights, baseline=base_ref, threads=threads, settings=settings.as_dict()))
@@ -95,6 +96,9 @@ def extra_axes(workload: str, settings: spec.Settings) -> dict:
         return {"new_tokens": settings.new_tokens}
     if workload == "real":
         return {"dataset": settings.dataset, "padding": settings.padding, "samples": settings.samples}
+    if workload == "server":
+        axes = {"dataset": settings.dataset, "p99_ms": settings.p99_ms, "max_wait_ms": settings.max_wait_ms}
+        return {**axes, "qps": settings.qps} if settings.qps is not None else axes
     return {}
 
 
@@ -122,6 +126,8 @@ class BenchResult:
                    "peak RSS", "baseline RSS", "model memory", "utilisation", "status", "noisy"]
         rows = []
         for r in self.cells:
+            if r.cell.get("workload") == "server":
+                continue
             m = r.metrics
             support = str(r.details.get("dtype_support", ""))
             backend = r.cell.get("backend") + (f" ({support.split(' (')[0]})" if r.details.get("dtype_native") is False else "")
@@ -165,6 +171,8 @@ class BenchResult:
         columns = ["backend", "device", "shape", "workload", "model", f"speed-up vs {self.baseline}", "memory ratio", "rounds", "noisy"]
         rows = []
         for r in self.speedups:
+            if "speedup" not in r.metrics:
+                continue
             s = r.metrics["speedup"]
             half = (s.high - s.low) / 2 / s.value if s.low is not None else None
             rows.append({"backend": r.cell.get("backend"), "device": r.cell.get("device"), "shape": f"{r.cell.get('batch')}x{r.cell.get('seq_len')}",
@@ -173,6 +181,44 @@ class BenchResult:
                          "memory ratio": f"{r.metrics['memory_ratio'].value:.2f}x" if "memory_ratio" in r.metrics else "-",
                          "rounds": r.details.get("rounds"), "noisy": r.details["noise"]["short"] if r.details.get("noisy") else "no"})
         return columns, rows
+
+
+    def serving_table(self) -> tuple[list[str], list[dict]]:
+        """Per model and backend: the most queries/s sustained within the p99 bound, and the latencies there."""
+        ratios = {(r.model, r.cell.get("backend"), r.cell.get("seq_len")): r.metrics["max_qps_ratio"]
+                  for r in self.speedups if "max_qps_ratio" in r.metrics}
+        columns = ["model", "backend", "device", "max batch", "p99 bound", "max QPS", f"vs {self.baseline}", "at QPS",
+                   "p50", "p99", "late", "mean batch", "schedule error p99", "trials", "status"]
+        rows = []
+        for r in self.cells:
+            if r.cell.get("workload") != "server":
+                continue
+            row = {"model": r.model, "backend": r.cell.get("backend"), "device": r.cell.get("device"),
+                   "max batch": r.cell.get("batch"), "p99 bound": f"{r.cell.get('p99_ms'):g} ms"}
+            if r.status != "ok":
+                rows.append({**row, "status": f"{r.status}: {r.error}"})
+                continue
+            m, d = r.metrics, r.details
+            ratio = ratios.get((r.model, r.cell.get("backend"), r.cell.get("seq_len")))
+            row.update({"max QPS": qps_text(m.get("max_qps")) if "qps" not in r.cell else f"fixed {r.cell['qps']:g}: "
+                        + ("sustained" if d.get("sustained") else "not sustained"),
+                        f"vs {self.baseline}": qps_text(ratio, "x") if ratio else "-",
+                        "at QPS": number(d.get("quoted_at_qps", 0)), "p50": _fmt(m.get("serve_p50_ms"), interval=False),
+                        "p99": _fmt(m.get("serve_p99_ms")), "late": f"{m['late_fraction'].value:.1%}" if "late_fraction" in m else "-",
+                        "mean batch": f"{m['mean_batch'].value:.2f}" if "mean_batch" in m else "-",
+                        "schedule error p99": _fmt(m.get("schedule_error_p99_ms"), interval=False),
+                        "trials": len(d.get("trials", [])), "status": "cannot sustain the lowest rate tried" if d.get("cannot_sustain") else "ok"})
+            rows.append(row)
+        return columns, rows
+
+
+def qps_text(m: Metric | None, unit: str = "") -> str:
+    """A capacity (or its ratio) with its interval; an upper end the search never found is open."""
+    if m is None:
+        return "-"
+    high = number(m.high) if m.high is not None else "?"
+    low = number(m.low) if m.low is not None else "?"
+    return f"{number(m.value)}{unit} [{low}, {high}]"
 
 
 def _fraction(r: Record, name: str) -> str:

@@ -5,7 +5,9 @@
 - real:     one pass over the first N sentences of a real data set, in batches of B, padded to
             the longest in each batch (or to S), truncated at S: the real length distribution;
 - generate: a decoder's prefill of a BxS prompt then N greedy tokens with the KV cache
-            (time to first token, per-token decode latency, tokens/s).
+            (time to first token, per-token decode latency, tokens/s);
+- server:   requests of real sentence lengths arriving at a rate, batched dynamically up to B
+            (serving.py runs the load and the capacity search; this builds the batch function).
 """
 from __future__ import annotations
 
@@ -65,6 +67,9 @@ def unsupported(backend, source, cell: dict) -> str | None:
             return "generate: encoders do not generate text; use the fixed workload"
         if not backend.generates:
             return f"generate: the {backend.name} backend times forward passes only (no KV-cache generation)"
+    if cell.get("workload") == "server" and source.role == "decoder":
+        return ("server: serving decoders (time-to-first-token and per-token bounds) is not measured yet; "
+                "serve encoders, or time decoders with the generate workload")
     return None
 
 
@@ -145,13 +150,18 @@ def tokenizer_for(source):
     return BertTokenizerFast(vocab_file=str(vocab)), "bert-base-uncased WordPiece"
 
 
+def text_lengths(source, dataset: str, limit: int, max_len: int) -> tuple[list[int], str, str]:
+    """Token counts of a data set's first `limit` texts, truncated at `max_len`: (lengths, data path, tokenizer)."""
+    texts, path = read_texts(dataset, limit)
+    tokenizer, tokenizer_name = tokenizer_for(source)
+    return [min(len(ids), max_len) for ids in tokenizer(texts, truncation=True, max_length=max_len)["input_ids"]], path, tokenizer_name
+
+
 def real(loaded, source, cell: dict, seed: int = 0) -> Workload:
     import torch
 
     batch, max_len = cell["batch"], cell["seq_len"]
-    texts, path = read_texts(cell.get("dataset", "sst2"), int(cell.get("samples", 128)))
-    tokenizer, tokenizer_name = tokenizer_for(source)
-    lengths = [min(len(ids), max_len) for ids in tokenizer(texts, truncation=True, max_length=max_len)["input_ids"]]
+    lengths, path, tokenizer_name = text_lengths(source, cell.get("dataset", "sst2"), int(cell.get("samples", 128)), max_len)
     pad_to_max = cell.get("padding", "longest") == "max_length"
     batches, flops, padded = [], 0.0, 0
     vocab = source.config.vocab_size
@@ -181,6 +191,57 @@ def real(loaded, source, cell: dict, seed: int = 0) -> Workload:
 
     return Workload(call, summarize, {"data": path, "texts": n, "batches": len(batches), "tokens": tokens,
                                       "mean_length": tokens / n, "lengths_from": tokenizer_name})
+
+
+SERVER_TEXTS = 1000  # request lengths cycle through this many texts of the data set (SST-2 validation has 872)
+
+
+@dataclass
+class Server:
+    """What serving.serve calls: `run_batch(request indices)` pads those requests' token counts to the
+    longest, makes the backend's inputs (as a server would, so that cost is timed) and runs one forward."""
+
+    run_batch: Callable[[np.ndarray], None]
+    lengths: np.ndarray  # tokens per request, cycled over the request index
+    details: dict
+
+    def service_s(self, size: int, calls: int = 5) -> float:
+        """Median seconds of one batch of `size` median-length requests (also the warm-up)."""
+        import time
+
+        times = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            self.run_batch(np.full(size, self.median_index))
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times))
+
+    @property
+    def median_index(self) -> int:
+        return int(np.argsort(self.lengths)[len(self.lengths) // 2])
+
+
+def server(loaded, source, cell: dict, seed: int = 0, device: str = "cpu") -> Server:
+    import torch
+
+    max_batch, max_len = cell["batch"], cell["seq_len"]
+    lengths, path, tokenizer_name = text_lengths(source, cell.get("dataset", "sst2"), SERVER_TEXTS, max_len)
+    order = np.random.default_rng(seed).permutation(len(lengths))  # requests meet the texts in a seeded order
+    lengths = np.asarray(lengths)[order]
+    ids = random_tokens(source.config, max_batch, max_len, seed)["input_ids"]
+    positions = torch.arange(max_len)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)  # a batch is done when its results are
+
+    def run_batch(idx: np.ndarray) -> None:
+        lens = torch.as_tensor(lengths[idx % len(lengths)])
+        width = int(lens.max())
+        mask = (positions[None, :width] < lens[:, None]).long()
+        loaded.forward(loaded.prepare({"input_ids": ids[:len(idx), :width], "attention_mask": mask}))
+        sync()
+
+    return Server(run_batch, lengths, {"data": path, "texts": len(lengths), "mean_length": float(lengths.mean()),
+                                       "lengths_from": tokenizer_name,
+                                       "requests": "token ids of the texts' lengths (tokenisation is not timed), padded to the longest in each batch"})
 
 
 BUILDERS = {"fixed": fixed, "real": real, "generate": generate}

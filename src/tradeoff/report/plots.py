@@ -31,6 +31,18 @@ def plotly_figures(comparison) -> dict[str, dict]:
             fig.add_trace(go.Box(y=samples, name=label, boxpoints="outliers"))
         fig.update_layout(title="Latency distributions (each timed run)", yaxis_title="ms", yaxis_type="log")
         figs["latency"] = fig.to_plotly_json()
+    curves = _load_curves(comparison)
+    if curves:
+        fig = go.Figure()
+        for label, (rates, p99, low, high) in curves.items():
+            fig.add_trace(go.Scatter(x=rates, y=p99, mode="lines+markers", name=label,
+                                     error_y={"type": "data", "symmetric": False, "array": [h - v for h, v in zip(high, p99)],
+                                              "arrayminus": [v - lo for v, lo in zip(p99, low)]}))
+        bound = next(iter(comparison.capacity.values())).cell.get("p99_ms")
+        fig.add_hline(y=bound, line_dash="dash", annotation_text=f"p99 bound {bound:g} ms")
+        fig.update_layout(title="Latency vs load (p99 with its 95% interval; overloaded rates left out)",
+                          xaxis_title="offered load (queries/s, log)", xaxis_type="log", yaxis_title="p99 latency (ms, log)", yaxis_type="log")
+        figs["load"] = fig.to_plotly_json()
     mem = comparison.memory_bars()
     if mem:
         fig = go.Figure()
@@ -73,8 +85,29 @@ def write_pngs(comparison, folder: Path) -> list[Path]:
         ax.set_xticks(range(1, len(labels) + 1), labels, rotation=20, ha="right", fontsize=7)
         ax.set(yscale="log", ylabel="ms", title="Latency distributions")
         written.append(_save(fig, folder / "latency.png"))
+    curves = _load_curves(comparison)
+    if curves:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for label, (rates, p99, low, high) in curves.items():
+            ax.errorbar(rates, p99, yerr=[[v - lo for v, lo in zip(p99, low)], [h - v for h, v in zip(high, p99)]],
+                        marker="o", capsize=3, label=label)
+        ax.axhline(next(iter(comparison.capacity.values())).cell.get("p99_ms"), ls="--", color="grey", label="p99 bound")
+        ax.set(xscale="log", yscale="log", xlabel="offered load (queries/s)", ylabel="p99 latency (ms)", title="Latency vs load")
+        ax.legend(fontsize=7)
+        written.append(_save(fig, folder / "load.png"))
     plt.close("all")
     return written
+
+
+def _load_curves(comparison) -> dict[str, tuple[list, list, list, list]]:
+    """Label -> (rates, p99, its low and high ends) over the trials that served every request."""
+    curves = {}
+    for label, trials in comparison.latency_vs_load().items():
+        points = sorted((t["rate"], t["p99_ms"], t["p99_low_ms"] or t["p99_ms"], t["p99_high_ms"] or t["p99_ms"]) for t in trials
+                        if not t["overloaded"] and t["p99_ms"] is not None)
+        if points:
+            curves[label] = tuple(map(list, zip(*points)))
+    return curves
 
 
 def _save(fig, path: Path) -> Path:

@@ -1,0 +1,275 @@
+"""Serving capacity: latency under an open-loop Poisson load through a dynamic batcher, and the largest
+rate a model sustains with its p99 latency within a bound (MLPerf Inference's Server scenario, scaled
+to a small machine).
+
+The load is open-loop: arrival times are drawn up front (seeded exponential gaps), so a slow server
+cannot slow the load down. One thread plays both load generator and server: it sleeps until the next
+arrival or the batcher's deadline, whichever comes first, and runs a batch once it is full or its oldest
+request has waited `max_wait`. Latency counts from each request's *scheduled* arrival to the end of its
+batch, so queueing, batching delay and the generator's own lateness all count against the model; the
+lateness is also reported apart (`schedule error`: how late the loop woke for an arrival). A separate
+generator thread would only add GIL hand-offs to both sides.
+
+Nothing here imports torch: the batch function is given, and tests drive it with a virtual clock.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+from scipy.stats import binom
+
+from tradeoff.errors import BadInput
+
+SPIN_S = 0.0005  # sleep until this close to a deadline, then spin: time.sleep alone overshoots by ~0.1 ms
+CONFIDENCE = 0.95
+QUANTILE = 0.99
+# MLPerf's Server scenario asks for 600 s and 270,336 queries; on 2 cores a trial gets at least this long
+# and this many queries: the fewest for which the p99's 95% order-statistic interval is bounded is 400.
+MIN_DURATION_S = 5.0
+MIN_QUERIES = 500
+RESOLUTION = 1.15  # the search stops once the sustained and failed rates are this close (ratio)
+MAX_TRIALS = 12
+
+
+def check(p99_ms: float, max_batch: int, max_wait_ms: float, qps: float | None = None,
+          min_queries: int = MIN_QUERIES, min_duration_s: float = MIN_DURATION_S, budget_s: float = 1.0) -> None:
+    """Bad serving settings, found before any model loads."""
+    for name, value, hint in (("--p99-ms", p99_ms, "e.g. --p99-ms 100"), ("--qps", qps, "e.g. --qps 50, or leave it out to search"),
+                              ("--serve-budget", budget_s, "e.g. --serve-budget 120 (seconds per model)"),
+                              ("--min-duration", min_duration_s, "e.g. --min-duration 5")):
+        if value is not None and (isinstance(value, bool) or not value > 0 or not math.isfinite(value)):
+            raise BadInput(f"{name} must be a positive number, got {value}", hint)
+    if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
+        raise BadInput(f"--max-batch must be a positive integer, got {max_batch}", "e.g. --max-batch 8")
+    if not max_wait_ms >= 0 or not math.isfinite(max_wait_ms):
+        raise BadInput(f"--max-wait-ms must be zero or positive, got {max_wait_ms}", "e.g. --max-wait-ms 5")
+    if min_queries < upper_rank_bound(QUANTILE):
+        raise BadInput(f"--min-queries {min_queries} is too few for a bounded p99 interval",
+                       f"use at least {upper_rank_bound(QUANTILE)}")
+
+
+def arrivals(rate: float, n: int, seed: int = 0) -> np.ndarray:
+    """Seconds from the start of `n` Poisson arrivals at `rate` per second. The same unit-rate gaps are
+    scaled for every rate, so trials at nearby rates see the same burst pattern (a smoother search)."""
+    gaps = np.random.default_rng(seed).exponential(1.0, n)
+    return np.cumsum(gaps) / rate
+
+
+def sleep_until(t: float, clock: Callable[[], float] = time.perf_counter) -> None:
+    while (left := t - clock()) > 0:
+        if left > SPIN_S:
+            time.sleep(left - SPIN_S)
+
+
+@dataclass
+class Trial:
+    """One run at one target rate."""
+
+    rate: float
+    latencies: np.ndarray  # seconds, per request in arrival order; nan for a request never served
+    schedule_errors: np.ndarray  # seconds the loop woke after an arrival it was waiting for
+    batch_sizes: list[int]
+    elapsed_s: float  # first scheduled arrival to the last batch's end
+    overloaded: bool  # stopped early: a request had waited longer than the abort limit
+
+    @property
+    def offered(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def served(self) -> int:
+        return int(np.isfinite(self.latencies).sum())
+
+    @property
+    def achieved_qps(self) -> float:
+        return self.served / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def quantile(self, q: float) -> tuple[float, float, float]:
+        """(point, low, high) of the q-quantile of latency, seconds; unserved requests count as infinitely
+        late, so an overloaded trial's tail is inf. The interval is distribution-free (order statistics)."""
+        x = np.sort(np.where(np.isfinite(self.latencies), self.latencies, np.inf))
+        return quantile_interval(x, q)
+
+    def late(self, bound_s: float) -> int:
+        """Requests over the bound, unserved ones included."""
+        return int((~(self.latencies <= bound_s)).sum())
+
+    def sustained(self, bound_s: float) -> bool:
+        return not self.overloaded and self.quantile(QUANTILE)[0] <= bound_s
+
+    def summary(self, bound_s: float) -> dict:
+        p99, p99_low, p99_high = self.quantile(QUANTILE)
+        sizes = np.asarray(self.batch_sizes or [0])
+        return {"rate": round(self.rate, 3), "offered": self.offered, "served": self.served,
+                "achieved_qps": round(self.achieved_qps, 3), "p50_ms": _ms(self.quantile(0.5)[0]),
+                "p90_ms": _ms(self.quantile(0.9)[0]), "p99_ms": _ms(p99), "p99_low_ms": _ms(p99_low), "p99_high_ms": _ms(p99_high), "late": self.late(bound_s),
+                "overloaded": self.overloaded, "sustained": self.sustained(bound_s), "mean_batch": round(float(sizes.mean()), 3),
+                "max_batch_used": int(sizes.max()), "batches": len(self.batch_sizes),
+                "schedule_error_p99_ms": _ms(float(np.quantile(self.schedule_errors, 0.99))) if len(self.schedule_errors) else None,
+                "elapsed_s": round(self.elapsed_s, 3)}
+
+
+def _ms(seconds: float) -> float | None:
+    return round(seconds * 1e3, 4) if math.isfinite(seconds) else None
+
+
+def quantile_interval(sorted_x: np.ndarray, q: float, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """(point, low, high): the sample q-quantile and the order statistics x_(l) <= xi_q <= x_(u) that cover
+    it with the given confidence; a side without enough samples is -inf / inf."""
+    n = len(sorted_x)
+    if n == 0:
+        return math.inf, -math.inf, math.inf
+    point = float(sorted_x[min(n - 1, math.ceil(q * n) - 1)])
+    alpha = (1 - confidence) / 2
+    lo_rank, hi_rank = int(binom.ppf(alpha, n, q)), int(binom.ppf(1 - alpha, n, q)) + 1  # 1-based ranks
+    low = float(sorted_x[lo_rank - 1]) if lo_rank >= 1 else -math.inf
+    high = float(sorted_x[hi_rank - 1]) if hi_rank <= n else math.inf
+    return point, low, high
+
+
+@lru_cache
+def upper_rank_bound(q: float, confidence: float = CONFIDENCE) -> int:
+    """The fewest samples whose q-quantile has a bounded upper confidence limit."""
+    n = 2
+    while int(binom.ppf(1 - (1 - confidence) / 2, n, q)) + 1 > n:
+        n += 1
+    return n
+
+
+def serve(run_batch: Callable[[np.ndarray], None], due: np.ndarray, max_batch: int, max_wait_s: float,
+          abort_after_s: float, rate: float, clock: Callable[[], float] = time.perf_counter,
+          sleep: Callable[[float], None] = sleep_until) -> Trial:
+    """Serve requests arriving at `due` (seconds from now) through a dynamic batcher; `run_batch(indices)`
+    computes one batch. Stops early, as overloaded, once a waiting request is `abort_after_s` old."""
+    n = len(due)
+    start = clock() + 0.002  # a moment to set up, so the first arrival is not already late
+    due = start + np.asarray(due, dtype=float)
+    done = np.full(n, np.nan)
+    errors, sizes = [], []
+    head, overloaded = 0, False  # head: the oldest request not yet in a batch
+    while head < n:
+        now = clock()
+        arrived = int(np.searchsorted(due, now, side="right"))
+        if arrived == head:  # idle: wait for the next arrival
+            sleep(due[head])
+            errors.append(clock() - due[head])
+            continue
+        oldest = due[head]
+        if now - oldest > abort_after_s:
+            overloaded = True
+            break
+        waiting = arrived - head
+        deadline = oldest + max_wait_s
+        if waiting < max_batch and now < deadline:  # room in the batch and time to wait for more
+            target = min(deadline, due[arrived]) if arrived < n else deadline
+            sleep(target)
+            if arrived < n and target == due[arrived]:
+                errors.append(clock() - target)
+            continue
+        take = min(waiting, max_batch)
+        run_batch(np.arange(head, head + take))
+        done[head:head + take] = clock()
+        sizes.append(take)
+        head += take
+    end = clock() if overloaded or not np.isfinite(done).any() else float(np.nanmax(done))
+    return Trial(rate, done - due, np.asarray(errors), sizes, float(end - start), overloaded)
+
+
+@dataclass
+class Capacity:
+    """The largest rate sustained within the bound, as (point, low, high) queries/s, from the trials run.
+
+    point: the highest rate whose p99 was within the bound (and no lower rate failed above it);
+    low: the highest rate whose p99's upper 95% limit was within the bound (surely sustained; 0 if none);
+    high: the lowest rate above the point that surely failed (p99's lower limit over the bound, or
+    overloaded), else the lowest that failed at all: the interval holds both the measurement's
+    uncertainty and the search's resolution.
+    """
+
+    bound_s: float
+    trials: list[Trial] = field(default_factory=list)
+    stop: str = ""
+
+    def _sorted(self) -> list[Trial]:
+        return sorted(self.trials, key=lambda t: t.rate)
+
+    def best(self) -> Trial | None:
+        """The highest-rate trial sustained below every failed rate (rates above a failure are not trusted)."""
+        best = None
+        for t in self._sorted():
+            if not t.sustained(self.bound_s):
+                break
+            best = t
+        return best
+
+    def failed_above(self, rate: float) -> list[Trial]:
+        return [t for t in self._sorted() if t.rate > rate and not t.sustained(self.bound_s)]
+
+    def estimate(self) -> tuple[float, float, float | None]:
+        best = self.best()
+        point = best.rate if best else 0.0
+        sure = [t.rate for t in self._sorted() if t.rate <= point and not t.overloaded and t.quantile(QUANTILE)[2] <= self.bound_s]
+        low = max(sure, default=0.0)
+        failed = self.failed_above(point)
+        surely = [t.rate for t in failed if t.overloaded or t.quantile(QUANTILE)[1] > self.bound_s]
+        high = min(surely) if surely else (min(t.rate for t in failed) if failed else None)
+        return point, low, high
+
+
+def search(runs: dict[str, Callable[[float], Trial]], bound_s: float, start: dict[str, float], budget_s: float,
+           resolution: float = RESOLUTION, max_trials: int = MAX_TRIALS, clock: Callable[[], float] = time.perf_counter,
+           on_status: Callable[[str], None] = lambda _: None) -> dict[str, Capacity]:
+    """For each name, the highest rate `runs[name](rate)` sustains: double from `start` until a rate fails
+    (or halve until one holds), then bisect geometrically. The names take turns trial by trial, in
+    alternating order, so a noisy spell hits every model alike; each stops at the resolution, after
+    `max_trials`, or when its `budget_s` of trials is spent."""
+    caps = {name: Capacity(bound_s) for name in runs}
+    spent = dict.fromkeys(runs, 0.0)
+    rates = dict(start)
+    turn = 0
+    while any(not c.stop for c in caps.values()):
+        names = [n for n in runs if not caps[n].stop]
+        for name in names if turn % 2 == 0 else names[::-1]:
+            cap, rate = caps[name], rates[name]
+            on_status(f"{name}: {rate:.3g} queries/s")
+            t0 = clock()
+            cap.trials.append(runs[name](rate))
+            spent[name] += clock() - t0
+            nxt, why = next_rate(cap, resolution)
+            if why is None and len(cap.trials) >= max_trials:
+                why = f"{max_trials} trials"
+            if why is None and spent[name] >= budget_s:
+                why = f"budget of {budget_s:g} s spent"
+            if why:
+                cap.stop = why
+            else:
+                rates[name] = nxt
+        turn += 1
+    return caps
+
+
+LOWEST_FRACTION = 1 / 64  # below start / 64 a model "cannot sustain the lowest rate" (recorded, not an error)
+
+
+def next_rate(cap: Capacity, resolution: float) -> tuple[float, str | None]:
+    """The next rate to try, or why the search is over."""
+    trials = cap._sorted()
+    best = cap.best()
+    failed = cap.failed_above(best.rate if best else 0.0)
+    if best is None:  # nothing held yet: halve below the lowest failure
+        lowest = trials[0].rate
+        first = cap.trials[0].rate
+        if lowest / 2 < first * LOWEST_FRACTION:
+            return 0.0, f"cannot sustain even {lowest:.3g} queries/s within p99 {cap.bound_s * 1e3:g} ms"
+        return lowest / 2, None
+    if not failed:  # nothing failed above the best yet: double
+        return best.rate * 2, None
+    top = failed[0].rate
+    if top / best.rate <= resolution:
+        return 0.0, f"bracketed within {resolution:.2f}x"
+    return math.sqrt(best.rate * top), None

@@ -1,0 +1,168 @@
+"""The load generator, dynamic batcher and capacity search on a virtual clock (a server whose batch costs
+a + b * size seconds), so their logic is exact and fast; then a tiny model served for real."""
+import math
+
+import numpy as np
+import pytest
+
+from tradeoff.bench import serving
+from tradeoff.errors import BadInput
+
+
+class VirtualServer:
+    """A clock that sleeping and serving advance: batch cost `a + b * size` seconds."""
+
+    def __init__(self, a: float, b: float):
+        self.now, self.a, self.b = 0.0, a, b
+        self.batches: list[np.ndarray] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, t: float) -> None:
+        self.now = max(self.now, t)
+
+    def run_batch(self, idx: np.ndarray) -> None:
+        self.batches.append(idx)
+        self.now += self.a + self.b * len(idx)
+
+    def trial(self, rate: float, n: int = 2000, max_batch: int = 8, max_wait_s: float = 0.005, abort_after_s: float = 2.0):
+        return serving.serve(self.run_batch, serving.arrivals(rate, n, seed=1), max_batch, max_wait_s, abort_after_s, rate,
+                             clock=self.clock, sleep=self.sleep)
+
+
+def saturation(a, b, max_batch):
+    """The most a server with this cost can complete per second: always full batches."""
+    return max_batch / (a + b * max_batch)
+
+
+def test_batcher_respects_its_limits():
+    server = VirtualServer(a=0.004, b=0.001)
+    t = server.trial(rate=2000, n=3000, max_batch=8)  # far past capacity: batches fill up
+    assert max(t.batch_sizes) == 8 and all(1 <= s <= 8 for s in t.batch_sizes)
+    order = np.concatenate(server.batches)
+    assert list(order) == list(range(len(order)))  # first come, first served, each request once
+
+    idle = VirtualServer(a=0.0, b=0.0)  # free compute: latency is only the batching wait
+    t = idle.trial(rate=50, n=1000, max_batch=4, max_wait_s=0.010)
+    assert t.served == 1000 and not t.overloaded
+    assert np.nanmax(t.latencies) <= 0.010 + 1e-9  # no request waits longer than max_wait
+    assert max(t.batch_sizes) <= 4
+    no_wait = VirtualServer(a=0.0, b=0.0).trial(rate=50, n=500, max_batch=4, max_wait_s=0.0)
+    assert set(no_wait.batch_sizes) == {1} and np.nanmax(no_wait.latencies) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_rate_beyond_capacity_is_reported_as_overloaded():
+    a, b, B = 0.010, 0.002, 8
+    cap = saturation(a, b, B)  # 307.7 queries/s
+    over = VirtualServer(a, b).trial(rate=2 * cap, n=4000, max_batch=B, abort_after_s=0.5)
+    assert over.overloaded and over.served < over.offered
+    assert over.achieved_qps == pytest.approx(cap, rel=0.05)  # it completes what it can, no more
+    assert over.late(0.1) >= over.offered - over.served and not over.sustained(0.1)
+    assert math.isinf(over.quantile(0.99)[0])  # unserved requests are infinitely late
+    under = VirtualServer(a, b).trial(rate=0.3 * cap, n=2000, max_batch=B)
+    assert not under.overloaded and under.served == 2000 and under.sustained(0.1)
+    assert under.achieved_qps == pytest.approx(0.3 * cap, rel=0.1)
+
+
+def test_search_brackets_a_known_synthetic_capacity():
+    a, b, B, bound = 0.010, 0.002, 8, 0.060
+
+    def run(rate):
+        return VirtualServer(a, b).trial(rate, n=2000, max_batch=B, abort_after_s=0.5)
+
+    # ground truth: a fine scan of the same trials
+    grid = np.geomspace(20, 400, 120)
+    truth = max(r for r in grid if run(r).sustained(bound))
+    clock = iter(range(10**6)).__next__  # each trial costs "1 s" of budget
+    caps = serving.search({"m": run}, bound, {"m": 25.0}, budget_s=100, resolution=1.05, clock=clock)
+    point, low, high = caps["m"].estimate()
+    assert caps["m"].stop.startswith("bracketed")
+    assert low <= point <= high and high / point <= 1.05 * 1.0001
+    assert point <= truth * 1.06 and high >= truth * 0.999  # the bracket holds the scanned capacity
+    assert high <= saturation(a, b, B) * 1.05  # never above what the server can complete
+
+
+def test_a_model_that_cannot_sustain_the_lowest_rate_is_recorded_as_such():
+    def run(rate):  # every batch takes 0.2 s: p99 within 50 ms is never possible
+        return VirtualServer(0.2, 0.0).trial(rate, n=600, abort_after_s=5)
+
+    caps = serving.search({"slow": run}, 0.050, {"slow": 40.0}, budget_s=100, clock=iter(range(10**6)).__next__)
+    cap = caps["slow"]
+    assert cap.stop.startswith("cannot sustain") and cap.estimate()[0] == 0.0 and cap.best() is None
+
+
+def test_models_take_turns_in_alternating_order():
+    order = []
+
+    def runner(name):
+        def run(rate):
+            order.append(name)
+            return VirtualServer(0.001, 0.0005).trial(rate, n=500)
+        return run
+
+    serving.search({"A": runner("A"), "B": runner("B")}, 0.05, {"A": 50.0, "B": 50.0}, budget_s=100, max_trials=3,
+                   clock=iter(range(10**6)).__next__)
+    assert order == ["A", "B", "B", "A", "A", "B"]
+
+
+def test_p99_interval_covers_the_true_quantile():
+    rng = np.random.default_rng(0)
+    true = -math.log(0.01)  # exponential(1)'s 99th percentile
+    covered = 0
+    for _ in range(200):
+        _, low, high = serving.quantile_interval(np.sort(rng.exponential(1.0, 600)), 0.99)
+        covered += low <= true <= high
+    assert 0.90 <= covered / 200 <= 0.995
+    assert serving.upper_rank_bound(0.99) <= serving.MIN_QUERIES
+    assert math.isinf(serving.quantile_interval(np.sort(rng.exponential(1.0, 300)), 0.99)[2])  # too few for a bound
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"qps": 0}, "--qps must be a positive number"), ({"qps": -5}, "--qps must be a positive number"),
+    ({"p99_ms": 0}, "--p99-ms must be a positive number"), ({"p99_ms": -1}, "--p99-ms must be a positive number"),
+    ({"max_batch": 0}, "--max-batch must be a positive integer"), ({"max_wait_ms": -1}, "--max-wait-ms must be zero or positive"),
+    ({"min_queries": 100}, "too few for a bounded p99"),
+])
+def test_bad_serving_settings_are_refused(kwargs, message):
+    settings = {"p99_ms": 100.0, "max_batch": 8, "max_wait_ms": 5.0, **kwargs}
+    with pytest.raises(BadInput, match=message):
+        serving.check(**settings)
+
+
+def test_the_real_clock_keeps_to_the_schedule():
+    """Idle wake-ups on the real clock land close to the schedule (the benchmark measures it properly)."""
+    t = serving.serve(lambda idx: None, serving.arrivals(200.0, 200, seed=0), 8, 0.0, 1.0, 200.0)
+    assert t.served == 200 and len(t.schedule_errors) > 0
+    assert float(np.median(t.schedule_errors)) < 0.005 and (t.schedule_errors >= 0).all()
+
+
+def test_tiny_models_served_for_real_give_capacity_records_and_a_ratio(tiny):
+    from tradeoff.bench.runner import run_group
+    from tradeoff.bench.spec import Cell, Group
+
+    cell = Cell.from_dict({"backend": "eager", "workload": "server", "batch": 4, "seq_len": 32, "p99_ms": 50}).as_dict()
+    records = []
+    run_group(Group(models=[tiny["tiny-bert"], tiny["tiny-distil"], tiny["tiny-llama"]], backend="eager", device="cpu", cells=[cell],
+                    baseline=tiny["tiny-bert"], threads=1,
+                    settings={"min_duration_s": 0.2, "min_queries": 500, "serve_budget_s": 2.0, "warmup_s": 0.0}), records.append)
+    by = {(r.model, "baseline" in r.cell): r for r in records}
+    bert, distil = by[("tiny-bert", False)], by[("tiny-distil", False)]
+    assert bert.status == distil.status == "ok", (bert.error, distil.error)
+    q = bert.metrics["max_qps"]
+    assert q.value > 0 and q.low <= q.value and (q.high is None or q.high >= q.value)
+    assert bert.metrics["serve_p99_ms"].value <= 50 and bert.metrics["peak_rss_mb"].value > 0
+    trials = bert.details["trials"]
+    assert trials and all(t["max_batch_used"] <= 4 and t["offered"] >= 500 for t in trials)  # the budget may allow just one
+    assert bert.details["data"].endswith("validation.jsonl") or "sst2" in bert.details["data"]
+    assert by[("tiny-llama", False)].status == "skipped" and "decoders" in by[("tiny-llama", False)].error
+    ratio = by[("tiny-distil", True)].metrics["max_qps_ratio"]
+    assert ratio.value == pytest.approx(distil.metrics["max_qps"].value / q.value)
+
+
+def test_server_cell_contract_refuses_bad_values():
+    from tradeoff.bench.spec import Cell
+
+    for bad, message in (({"qps": 0}, "--qps"), ({"p99_ms": -3}, "--p99-ms"), ({"batch": 0}, "positive batch")):
+        with pytest.raises(BadInput, match=message):
+            Cell.from_dict({"workload": "server", "batch": 8, "seq_len": 64, **bad})
