@@ -141,7 +141,8 @@ def test_tiny_models_served_for_real_give_capacity_records_and_a_ratio(tiny):
     from tradeoff.bench.runner import run_group
     from tradeoff.bench.spec import Cell, Group
 
-    cell = Cell.from_dict({"backend": "eager", "workload": "server", "batch": 4, "seq_len": 32, "p99_ms": 50}).as_dict()
+    # a loose bound: the test checks the records, not this machine's speed (a busy CI box must still pass)
+    cell = Cell.from_dict({"backend": "eager", "workload": "server", "batch": 4, "seq_len": 32, "p99_ms": 300}).as_dict()
     records = []
     run_group(Group(models=[tiny["tiny-bert"], tiny["tiny-distil"], tiny["tiny-llama"]], backend="eager", device="cpu", cells=[cell],
                     baseline=tiny["tiny-bert"], threads=1,
@@ -151,7 +152,7 @@ def test_tiny_models_served_for_real_give_capacity_records_and_a_ratio(tiny):
     assert bert.status == distil.status == "ok", (bert.error, distil.error)
     q = bert.metrics["max_qps"]
     assert q.value > 0 and q.low <= q.value and (q.high is None or q.high >= q.value)
-    assert bert.metrics["serve_p99_ms"].value <= 50 and bert.metrics["peak_rss_mb"].value > 0
+    assert bert.metrics["serve_p99_ms"].value <= 300 and bert.metrics["peak_rss_mb"].value > 0
     trials = bert.details["trials"]
     assert trials and all(t["max_batch_used"] <= 4 and t["offered"] >= 500 for t in trials)  # the budget may allow just one
     assert bert.details["data"].endswith("validation.jsonl") or "sst2" in bert.details["data"]
@@ -166,3 +167,12 @@ def test_server_cell_contract_refuses_bad_values():
     for bad, message in (({"qps": 0}, "--qps"), ({"p99_ms": -3}, "--p99-ms"), ({"batch": 0}, "positive batch")):
         with pytest.raises(BadInput, match=message):
             Cell.from_dict({"workload": "server", "batch": 8, "seq_len": 64, **bad})
+
+
+def test_a_study_style_server_cell_runs_with_its_defaults_filled_in(tiny):
+    from tradeoff.bench import run_cell
+
+    cell = {"backend": "eager", "workload": "server", "batch": 4, "seq_len": 32, "min_duration_s": 0.2, "serve_budget_s": 1.0}
+    r = run_cell(tiny["tiny-distil"], cell)
+    assert r.status == "ok", r.error
+    assert r.cell == cell and "max_qps" in r.metrics and r.details["trials"]

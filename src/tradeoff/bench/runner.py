@@ -77,7 +77,8 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
         return
     native, support = hardware.dtype_support(backend.dtype, group.device)
     limits = Limits(group.device, backend.dtype, group.threads)
-    if limits.has_peak:  # measured (or read from the cache) before any memory figure is taken
+    # measured (or read from the cache) before any memory figure is taken; serving cells report no utilisation
+    if limits.has_peak and any(c.get("workload") != "server" for c in group.cells):
         on_status(f"{group.backend}: measuring peak matmul FLOP/s")
         limits.peak()
     if any(c.get("workload") == "generate" for c in group.cells):
@@ -215,15 +216,16 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
 
     from tradeoff.bench import serving
 
-    bound_s, max_wait_s, fixed = cell["p99_ms"] / 1e3, cell["max_wait_ms"] / 1e3, cell.get("qps")
+    asked = Cell.from_dict(cell).as_dict()  # with the defaults a study cell may leave out; records keep `cell` verbatim
+    bound_s, max_wait_s, fixed, max_batch = asked["p99_ms"] / 1e3, asked["max_wait_ms"] / 1e3, asked.get("qps"), asked["batch"]
     abort_s = max(10 * bound_s, 1.0)  # a request this old means the queue is running away
     servers, mems, single, full = {}, {}, {}, {}
     for m, (model, _, _) in loaded.items():
         try:
-            srv = workloads.server(model, sources[m], cell, settings.seed, group.device)
+            srv = workloads.server(model, sources[m], asked, settings.seed, group.device)
             on_status(f"warming up {m}")
             with PeakRss(device=group.device) as mem:
-                full[m] = srv.service_s(cell["batch"])
+                full[m] = srv.service_s(max_batch)
                 single[m] = srv.service_s(1)
         except Exception as e:
             on_record(record(m, cell, "oom" if out_of_memory(e) else "error", f"server: {first_line(e)}"))
@@ -233,7 +235,7 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
     def runner(srv):
         def run(rate: float) -> serving.Trial:
             n = max(settings.min_queries, math.ceil(rate * settings.min_duration_s))
-            return serving.serve(srv.run_batch, serving.arrivals(rate, n, settings.seed), cell["batch"], max_wait_s, abort_s, rate)
+            return serving.serve(srv.run_batch, serving.arrivals(rate, n, settings.seed), max_batch, max_wait_s, abort_s, rate)
         return run
 
     if fixed is not None:
@@ -242,7 +244,7 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
             on_status(f"{m}: {fixed:g} queries/s")
             caps[m] = serving.Capacity(bound_s, [runner(srv)(fixed)], "one fixed rate")
     else:  # start at half what full batches could sustain: low rates cost the longest trials
-        caps = serving.search({m: runner(s) for m, s in servers.items()}, bound_s, {m: 0.5 * cell["batch"] / full[m] for m in servers},
+        caps = serving.search({m: runner(s) for m, s in servers.items()}, bound_s, {m: 0.5 * max_batch / full[m] for m in servers},
                               settings.serve_budget_s, on_status=on_status)
     estimates = {}
     for m, cap in caps.items():
