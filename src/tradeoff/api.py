@@ -1,6 +1,7 @@
 """The public Python API: each function returns structured results; the CLI only renders them."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from tradeoff.anatomy import BYTES_PER_PARAM, PARTS, Anatomy, inspect_ref
@@ -165,12 +166,32 @@ def import_results(source: str, store: str | None = None) -> dict[str, int]:
         return s.import_from(source)
 
 
-def distill(teacher: str, *, corpus: str | None = None, data: str | None = None, store: str | None = None, **options):
+@contextlib.contextmanager
+def _recording(store: str | None, on_record=None):
+    """The `on_record` a stage is given: with `store`, each record is put there the moment the stage hands it
+    over (one transaction each, so a crash loses nothing finished), then passed on to `on_record`."""
+    if store is None:
+        yield on_record
+        return
+    from tradeoff.store import Store
+
+    with Store.open(store) as s:
+        def keep(record) -> None:
+            s.put(record)
+            if on_record is not None:
+                on_record(record)
+
+        yield keep
+
+
+def distill(teacher: str, *, corpus: str | None = None, data: str | None = None, store: str | None = None,
+            on_record=None, **options):
     """Distil `teacher` on a text corpus (task-agnostic) or on labelled `data` (task-specific), measure
     the student against it, and keep the records in `store` when given; returns a DistillResult."""
     from tradeoff.distill import distill as run
 
-    return run(teacher, corpus=corpus, data=data, store=store, **options)
+    with _recording(store, on_record) as keep:
+        return run(teacher, corpus=corpus, data=data, on_record=keep, **options)
 
 
 def evaluate(models: list[str], data: str, *, modes: list[str] | None = None, baseline: str | None = None,
@@ -178,17 +199,13 @@ def evaluate(models: list[str], data: str, *, modes: list[str] | None = None, ba
     """Task quality of each model (x mode) on `data`, with 95% intervals and retained % vs `baseline`.
 
     options are eval cell settings (task, train, seed, limit, train_limit, epochs, lr, batch_size, k, ...);
-    see tradeoff.evaluate.cell.DEFAULTS. Returns an EvalResult (records, table(), as_json()).
+    see tradeoff.evaluate.settings.DEFAULTS. Returns an EvalResult (records, table(), as_json()).
     """
     from tradeoff.evaluate.suite import evaluate as run
 
     cell = {"data": data, **{k: v for k, v in options.items() if v is not None}}
-    if store is None:
-        return run(models, cell, modes, baseline, save_dir=save, progress=progress, on_record=on_record)
-    from tradeoff.store import Store
-
-    with Store.open(store) as s:
-        return run(models, cell, modes, baseline, store=s, save_dir=save, progress=progress, on_record=on_record)
+    with _recording(store, on_record) as keep:
+        return run(models, cell, modes, baseline, save_dir=save, progress=progress, on_record=keep)
 
 
 def bench(models: list[str], *, backends="eager,onnx,onnx-int8", devices="cpu", shapes="1x128", workloads=None,
@@ -200,15 +217,10 @@ def bench(models: list[str], *, backends="eager,onnx,onnx-int8", devices="cpu", 
     from tradeoff.bench.spec import Settings
     from tradeoff.bench.suite import bench as run
 
-    options = dict(backends=backends, devices=devices, shapes=shapes, workloads=workloads, baseline=baseline,
-                   settings=Settings(**{k: v for k, v in settings.items() if v is not None}), weights=weights,
-                   isolate=isolate, on_plan=on_plan, on_record=on_record, on_status=on_status)
-    if store is None:
-        return run(models, **options)
-    from tradeoff.store import Store
-
-    with Store.open(store) as s:
-        return run(models, store=s, **options)
+    checked = Settings(**{k: v for k, v in settings.items() if v is not None})
+    with _recording(store, on_record) as keep:
+        return run(models, backends=backends, devices=devices, shapes=shapes, workloads=workloads, baseline=baseline,
+                   settings=checked, weights=weights, isolate=isolate, on_plan=on_plan, on_record=keep, on_status=on_status)
 
 
 def compare(refs: list[str], *, baseline: str | None = None, backends: str | None = None, shapes: str = "1x128",

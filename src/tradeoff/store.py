@@ -20,10 +20,10 @@ import json
 import os
 import sqlite3
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from tradeoff.atomic import write_file
 from tradeoff.errors import BadInput, Failure, first_line
 from tradeoff.record import Record
 
@@ -147,7 +147,7 @@ def _file_sha256(path: Path) -> str:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
         memo[ident] = digest.hexdigest()
-        _atomic_write(memo_path, lambda tmp: tmp.write_text(json.dumps(memo)))
+        write_file(memo_path, json.dumps(memo))
     return memo[ident]
 
 
@@ -282,14 +282,14 @@ class Store:
         pairs = list(self.rows(**filters))
         if out.suffix == ".json":
             payload = [{"key": r.key, "provenance": p, "record": r.model_dump(mode="json")} for r, p in pairs]
-            _atomic_write(out, lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8"))
+            write_file(out, json.dumps(payload, indent=2) + "\n")
         else:
             frame = flat_table(pairs)
             if out.suffix == ".csv":
-                _atomic_write(out, lambda tmp: frame.to_csv(tmp, index=False))
+                write_file(out, lambda tmp: frame.to_csv(tmp, index=False))
             else:
                 _require_parquet()
-                _atomic_write(out, lambda tmp: frame.to_parquet(tmp, index=False))
+                write_file(out, lambda tmp: frame.to_parquet(tmp, index=False))
         return len(pairs)
 
     @contextlib.contextmanager
@@ -420,16 +420,3 @@ def _require_parquet() -> None:
         import pyarrow  # noqa: F401
     except ImportError:
         raise BadInput("Parquet needs pyarrow, which is not installed", "pip install pyarrow, or export to .csv/.json") from None
-
-
-def _atomic_write(out: Path, write) -> None:
-    """Write through a temp file in the same folder, then rename: never a half-written output."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

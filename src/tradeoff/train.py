@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Callable, Iterable
 
 import torch
 
+from tradeoff.atomic import write_folder
 from tradeoff.errors import BadInput
 
 STATE_FILE = "trainer_state.json"
@@ -134,18 +134,14 @@ def fit(model, batches: Iterable[dict], loss_fn: Callable[[torch.nn.Module, dict
         resumed_from = step
 
     def save_checkpoint():
-        ckpt_root.mkdir(parents=True, exist_ok=True)
         final = ckpt_root / f"step-{step}"
-        tmp = ckpt_root / f".tmp-step-{step}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        accelerator.save_state(str(tmp))
-        if best_state is not None:
-            save_file(best_state, str(tmp / BEST_FILE))
-        (tmp / STATE_FILE).write_text(json.dumps({"step": step, "tokens": tokens, "losses": losses,
-                                                  "best_metric": best_metric, "bad_evals": bad_evals,
-                                                  "checked_at": checked_at}))
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
+        with write_folder(final) as tmp:  # a crash mid-save leaves the previous checkpoint to resume from
+            accelerator.save_state(str(tmp))
+            if best_state is not None:
+                save_file(best_state, str(tmp / BEST_FILE))
+            (tmp / STATE_FILE).write_text(json.dumps({"step": step, "tokens": tokens, "losses": losses,
+                                                      "best_metric": best_metric, "bad_evals": bad_evals,
+                                                      "checked_at": checked_at}))
         for old in ckpt_root.glob("step-*"):
             if old != final:
                 shutil.rmtree(old, ignore_errors=True)

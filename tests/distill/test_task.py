@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from tradeoff.distill import distill, run_cell
+from tradeoff import api
+from tradeoff.distill import run_cell
 from tradeoff.paths import shared_data
 
 SST2 = str(shared_data() / "sst2")
@@ -29,8 +30,8 @@ def test_task_distillation_with_ablation(tiny_teacher_dir, sentiment, tmp_path, 
     monkeypatch.setenv("TRADEOFF_CACHE", str(tmp_path / "cache"))
     train, test = sentiment
     store = tmp_path / "results.db"
-    result = distill(str(tiny_teacher_dir), data=str(train), test=str(test), out=tmp_path / "student", layer_map="first",
-                     layers=2, epochs=1, batch_size=16, bench_budget_s=0.5, progress=False, store=str(store))
+    result = api.distill(str(tiny_teacher_dir), data=str(train), test=str(test), out=tmp_path / "student", layer_map="first",
+                         layers=2, epochs=1, batch_size=16, bench_budget_s=0.5, progress=False, store=str(store))
     distilled, hard = result.records
     assert distilled.kind == hard.kind == "distill" and distilled.status == hard.status == "ok"
     assert distilled.cell["method"] == "distilled" and hard.cell["method"] == "hard-labels"

@@ -6,6 +6,7 @@ import json
 import pandas as pd
 import pytest
 
+from tradeoff import datasets
 from tradeoff.errors import BadData, BadInput
 from tradeoff.evaluate import data as D
 
@@ -113,7 +114,7 @@ def test_fine_foods_from_the_r_package(tmp_path, monkeypatch):
     import os
     from pathlib import Path
 
-    dirs = [os.environ.get("TRADEOFF_MODELDATA_DIR"), *D.MODELDATA_DIRS]
+    dirs = [os.environ.get("TRADEOFF_MODELDATA_DIR"), *datasets.MODELDATA_DIRS]
     found = next((d for d in dirs if d and (Path(d) / "data" / "Rdata.rdb").is_file()), None)
     if found is None:
         pytest.skip("r-cran-modeldata is not installed here")

@@ -237,11 +237,12 @@ def _fmt(m: Metric | None, interval: bool = True) -> str:
 
 def bench(models: list[str], backends=spec.DEFAULT_BACKENDS, devices=("cpu",), shapes=("1x128",), workloads=None,
           baseline: str | None = None, settings: spec.Settings | None = None, weights: str = "random", isolate: bool = True,
-          store=None, on_plan: Callable[[Plan], None] | None = None, on_record: Callable[[Record], None] | None = None,
+          on_plan: Callable[[Plan], None] | None = None, on_record: Callable[[Record], None] | None = None,
           on_status: Callable[[str], None] | None = None) -> BenchResult:
     """Latency, throughput and memory for every cell, and paired speed-ups against the baseline.
 
-    Records go to `store` (if given) the moment they exist; `on_*` callbacks feed a progress display.
+    Each record goes to `on_record` the moment it exists, so a caller that keeps it (in a store) loses
+    nothing finished if a later group crashes; `on_plan` and `on_status` feed a progress display.
     """
     the_plan = plan(models, backends, devices, shapes, workloads, baseline, settings, weights)
     if on_plan:
@@ -250,8 +251,6 @@ def bench(models: list[str], backends=spec.DEFAULT_BACKENDS, devices=("cpu",), s
 
     def keep(record: Record) -> None:
         records.append(record)
-        if store is not None:
-            store.put(record)
         if on_record:
             on_record(record)
 

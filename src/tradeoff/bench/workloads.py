@@ -119,8 +119,8 @@ class Unsupported(Exception):
 
 def read_texts(dataset: str, limit: int) -> tuple[list[str], str]:
     """The first `limit` texts of a data set: a name under $TRADEOFF_DATA or the shared data folder
-    (sst2 -> its validation split), or anything the eval stage reads (a file, a folder, fine-foods)."""
-    from tradeoff.evaluate.data import read_rows
+    (sst2 -> its validation split), or anything `tradeoff.datasets` reads (a file, a folder, fine-foods)."""
+    from tradeoff.datasets import read_rows
 
     source: str | Path = dataset
     if not Path(os.path.expanduser(dataset)).exists():

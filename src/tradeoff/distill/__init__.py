@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from tradeoff.errors import BadInput, failure
-from tradeoff.record import Record
+
+if TYPE_CHECKING:  # Record (pydantic) loads on first use, so the CLI reads distill's defaults at start-up cheaply
+    from tradeoff.record import Record
 
 __all__ = ["distill", "run_cell", "validate_cell"]
 
@@ -49,10 +52,10 @@ def _is_default_elsewhere(name: str, value) -> bool:
     return False
 
 
-def distill(teacher: str, *, corpus: str | Path | None = None, data: str | None = None, store: str | Path | None = None,
-            **options):
-    """Task-agnostic distillation on `corpus`, or task-specific on labelled `data`; the Records go to
-    `store` (one transaction each) when one is named."""
+def distill(teacher: str, *, corpus: str | Path | None = None, data: str | None = None,
+            on_record: Callable[[Record], None] | None = None, **options):
+    """Task-agnostic distillation on `corpus`, or task-specific on labelled `data`; each Record goes to
+    `on_record` once the run has made it (the caller keeps it, e.g. in a store)."""
     if (corpus is None) == (data is None):
         raise BadInput("give either --corpus (task-agnostic) or --data (task-specific)",
                        "e.g. --corpus austen.txt, or --data sst2/ with a fine-tunable teacher")
@@ -61,12 +64,9 @@ def distill(teacher: str, *, corpus: str | Path | None = None, data: str | None 
         result = _call(modes["corpus"], {"teacher": teacher, "corpus": corpus, **options})
     else:
         result = _call(modes["task"], {"teacher": teacher, "data": data, **options})
-    if store is not None:
-        from tradeoff.store import Store
-
-        with Store.open(store) as s:
-            for record in result.records:
-                s.put(record)
+    if on_record is not None:
+        for record in result.records:
+            on_record(record)
     return result
 
 
@@ -101,6 +101,7 @@ def run_cell(model: str, cell: dict, weights: str = "pretrained") -> Record:
     Bad input raises before any work; a failure while running comes back as a Record with status error.
     """
     from tradeoff.env import environment
+    from tradeoff.record import Record
 
     mode, key, source, options = validate_cell(model, cell, weights)
     options.setdefault("progress", False)

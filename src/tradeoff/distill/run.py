@@ -14,12 +14,9 @@ import numpy as np
 import torch
 
 from tradeoff import stats
+from tradeoff.distill.settings import CORPUS_WEIGHTS, TASK_WEIGHTS, Corpus, Task, weights_text
 from tradeoff.errors import BadInput
-from tradeoff.evaluate.data import TEST_FRACTION
 from tradeoff.record import Metric, Record
-
-CORPUS_WEIGHTS = {"kl": 5.0, "lm": 2.0, "cos": 1.0}  # DistilBERT's alpha_ce, alpha_mlm, alpha_cos
-TASK_WEIGHTS = {"kl": 0.5, "ce": 0.5, "mse": 0.0}
 
 
 @dataclass
@@ -39,19 +36,15 @@ def parse_weights(text: str | dict | None, defaults: dict[str, float]) -> dict[s
     items = text.items() if isinstance(text, dict) else (part.split("=", 1) for part in text.split(",") if part.strip())
     for item in items:
         if len(item) != 2:
-            raise BadInput(f"loss weight {'='.join(item)!r} is not name=value", f"e.g. {_fmt_weights(defaults)}")
+            raise BadInput(f"loss weight {'='.join(item)!r} is not name=value", f"e.g. {weights_text(defaults)}")
         name, value = item[0].strip(), item[1]
         if name not in defaults:
             raise BadInput(f"unknown loss term {name!r}", f"use {', '.join(defaults)}")
         try:
             weights[name] = float(value)
         except ValueError:
-            raise BadInput(f"loss weight {name}={value!r} is not a number", f"e.g. {_fmt_weights(defaults)}") from None
+            raise BadInput(f"loss weight {name}={value!r} is not a number", f"e.g. {weights_text(defaults)}") from None
     return weights
-
-
-def _fmt_weights(weights: dict[str, float]) -> str:
-    return ",".join(f"{k}={v:g}" for k, v in weights.items())
 
 
 # ---------------------------------------------------------------- teacher and student
@@ -221,13 +214,16 @@ def _clear(path: Path) -> None:
 # ---------------------------------------------------------------- task-agnostic
 
 
-def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = None, *, layer_map: str = "alternate",
-                   layers: int | None = None, block_size: int = 128, batch_size: int = 8, max_blocks: int | None = None,
-                   eval_blocks: int = 32, epochs: int = 1, max_steps: int | None = None, lr: float = 5e-4,
-                   temperature: float = 2.0, loss: str | dict | None = None, seed: int = 0, grad_accum: int = 1,
-                   mixed_precision: str = "no", checkpoint_every: int = 0, checkpoint_dir: str | Path | None = None,
-                   resume: bool = True, bench_budget_s: float = 10.0, progress: bool = True,
-                   student: str | None = None) -> DistillResult:
+def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = Corpus.out, *,
+                   layer_map: str = Corpus.layer_map, layers: int | None = Corpus.layers,
+                   block_size: int = Corpus.block_size, batch_size: int = Corpus.batch_size,
+                   max_blocks: int | None = Corpus.max_blocks, eval_blocks: int = Corpus.eval_blocks,
+                   epochs: int = Corpus.epochs, max_steps: int | None = Corpus.max_steps, lr: float = Corpus.lr,
+                   temperature: float = Corpus.temperature, loss: str | dict | None = Corpus.loss, seed: int = Corpus.seed,
+                   grad_accum: int = Corpus.grad_accum, mixed_precision: str = Corpus.mixed_precision,
+                   checkpoint_every: int = Corpus.checkpoint_every, checkpoint_dir: str | Path | None = Corpus.checkpoint_dir,
+                   resume: bool = Corpus.resume, bench_budget_s: float = Corpus.bench_budget_s, progress: bool = True,
+                   student: str | None = Corpus.student) -> DistillResult:
     """Task-agnostic distillation on a plain text corpus, then the student measured against the teacher.
 
     The teacher's own LM head gives the soft targets; a teacher without a trained LM head (a sentence
@@ -298,7 +294,7 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = No
     metrics = {**size_metrics(teacher_model, student_model), **timing, **metrics, **_fit_metrics(result)}
     cell = {"mode": "corpus", "data": str(corpus), "layer_map": spec if isinstance(spec, str) else ",".join(map(str, spec)),
             "layers": kept, **({"student": student} if student else {}), "block_size": block_size,
-            "batch_size": batch_size, "max_blocks": max_blocks, "epochs": epochs, "max_steps": max_steps, "lr": lr, "loss": _fmt_weights(weights),
+            "batch_size": batch_size, "max_blocks": max_blocks, "epochs": epochs, "max_steps": max_steps, "lr": lr, "loss": weights_text(weights),
             "temperature": temperature, "seed": seed}
     details = {"student_dir": str(out), "quality_name": name, "held_out_blocks": eval_blocks,
                "teacher_has_lm_head": not headless, "resumed_from_step": result.resumed_from_step,
@@ -348,14 +344,16 @@ def _token_accuracy(student, teacher, blocks: torch.Tensor, tokenizer, role: str
 # ---------------------------------------------------------------- task-specific
 
 
-def distill_task(teacher: str, data: str, test: str | None = None, out: str | Path | None = None, *,
-                 layer_map: str = "alternate", layers: int | None = None, text_column: str = "text",
-                 label_column: str = "label", train_limit: int | None = None, test_limit: int | None = None,
-                 test_fraction: float = TEST_FRACTION,
-                 max_length: int = 128, batch_size: int = 32, epochs: int = 3, max_steps: int | None = None,
-                 lr: float = 1e-4, temperature: float = 2.0, loss: str | dict | None = None, ablation: bool = True,
-                 seed: int = 0, grad_accum: int = 1, mixed_precision: str = "no", checkpoint_every: int = 0,
-                 checkpoint_dir: str | Path | None = None, resume: bool = True, bench_budget_s: float = 10.0,
+def distill_task(teacher: str, data: str, test: str | None = Task.test, out: str | Path | None = Task.out, *,
+                 layer_map: str = Task.layer_map, layers: int | None = Task.layers, text_column: str = Task.text_column,
+                 label_column: str = Task.label_column, train_limit: int | None = Task.train_limit,
+                 test_limit: int | None = Task.test_limit, test_fraction: float = Task.test_fraction,
+                 max_length: int = Task.max_length, batch_size: int = Task.batch_size, epochs: int = Task.epochs,
+                 max_steps: int | None = Task.max_steps, lr: float = Task.lr, temperature: float = Task.temperature,
+                 loss: str | dict | None = Task.loss, ablation: bool = Task.ablation, seed: int = Task.seed,
+                 grad_accum: int = Task.grad_accum, mixed_precision: str = Task.mixed_precision,
+                 checkpoint_every: int = Task.checkpoint_every, checkpoint_dir: str | Path | None = Task.checkpoint_dir,
+                 resume: bool = Task.resume, bench_budget_s: float = Task.bench_budget_s,
                  progress: bool = True) -> DistillResult:
     """Task-specific distillation from a fine-tuned teacher, then teacher, distilled student and (with
     `ablation`) the same student trained on hard labels only, scored on the same test examples.
@@ -368,7 +366,7 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
     from tradeoff.evaluate import classification as clf, inference
     from tradeoff.evaluate.data import (detect_task, load_classification, source_sha256, train_dev_split,
                                         train_test_split)
-    from tradeoff.evaluate.finetune import HyperParams
+    from tradeoff.evaluate.settings import HyperParams
     from tradeoff.evaluate.metrics import compute, paired_difference, retained as retained_metric
     from tradeoff.models.load import load_pretrained, load_tokenizer
     from tradeoff.models.refs import parse_ref
@@ -455,7 +453,7 @@ def distill_task(teacher: str, data: str, test: str | None = None, out: str | Pa
             "test_limit": test_limit, "test_fraction": test_fraction, "data_sha256": source_sha256(data, test),
             "layer_map": spec if isinstance(spec, str) else ",".join(map(str, spec)),
             "layers": kept, "max_length": max_length, "batch_size": batch_size, "epochs": epochs, "max_steps": max_steps,
-            "lr": lr, "loss": _fmt_weights(weights), "temperature": temperature, "seed": seed}
+            "lr": lr, "loss": weights_text(weights), "temperature": temperature, "seed": seed}
     details = {"student_dir": str(out), "teacher_dir": str(teacher_ref.location),
                "quality_name": metric + (" (%)" if metric == "accuracy" else ""),
                "model_revision": weights_revision(ref),

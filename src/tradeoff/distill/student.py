@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 from tradeoff.anatomy import _layer_stack
+from tradeoff.atomic import write_folder
 from tradeoff.errors import BadInput, UnsupportedArchitecture
 
 LAYER_MAPS = ("alternate", "uniform", "first")
@@ -107,25 +105,13 @@ def make_student(teacher, layers: Sequence[int]):
 
 
 def save_model(model, tokenizer, folder: str | Path, provenance: dict | None = None) -> Path:
-    """Write a Hugging Face folder (config + safetensors + tokenizer) atomically: all or nothing."""
+    """Write a Hugging Face folder (config + safetensors + tokenizer) atomically: all or nothing, so a crash
+    never leaves a half-saved student."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with write_folder(folder) as tmp:
         model.save_pretrained(tmp)
         if tokenizer is not None:
             tokenizer.save_pretrained(tmp)
         if provenance:
             (tmp / "distill.json").write_text(json.dumps(provenance, indent=2))
-        old = None
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder

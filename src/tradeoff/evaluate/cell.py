@@ -13,6 +13,7 @@ from tradeoff.errors import BadInput, failure
 from tradeoff.evaluate import backend
 from tradeoff.evaluate import data as data_mod
 from tradeoff.evaluate.metrics import PRIMARY, metric_names, task_metrics
+from tradeoff.evaluate.settings import DEFAULTS, HyperParams
 from tradeoff.models.refs import ModelRef, parse_ref
 from tradeoff.models.weights import availability, install_hint, weights_revision
 from tradeoff.record import Record
@@ -20,12 +21,6 @@ from tradeoff.record import Record
 TASKS = ("classification", "regression", "ner", "perplexity")
 ENCODER_MODES = ("checkpoint", "finetune", "probe")
 DECODER_MODES = ("zero-shot", "k-shot")
-DEFAULTS = {"task": "auto", "data": None, "train": None, "mode": "auto", "seed": 0, "limit": None,
-            "train_limit": None, "epochs": 3, "lr": 5e-5, "batch_size": 32, "max_length": 128, "patience": 2,
-            "k": 4, "calibrate": False, "template": None, "verbalisers": None, "text_column": "text",
-            "label_column": "label", "label_names": None, "tokens_column": "tokens", "tags_column": "tags",
-            "window": 1024, "stride": 512, "max_tokens": None, "backend": "eager", "test_fraction": data_mod.TEST_FRACTION,
-            "data_sha256": None, "text_pair_column": None, "label_range": None, "metric": "auto"}
 
 
 def settings(cell: dict) -> dict:
@@ -135,8 +130,6 @@ def identified(cell: dict) -> dict:
 def run_cell(model: str, cell: dict, weights: str = "pretrained", *, save_dir: str | Path | None = None,
              progress: bool = False) -> Record:
     """Score `model` on the cell's task and data; bad input raises before any work, failures become error records."""
-    from tradeoff.evaluate.finetune import HyperParams
-
     ref, s, mode = validate_cell(model, cell, weights)
     if save_dir is not None and mode != "finetune":
         raise BadInput("--save keeps a fine-tuned model; this run does not fine-tune", "use --mode finetune with --save")

@@ -12,7 +12,8 @@ from tradeoff.errors import BadInput
 from tradeoff.evaluate import backend as backend_mod
 from tradeoff.evaluate import inference
 from tradeoff.evaluate.data import Classification, train_dev_split
-from tradeoff.evaluate.finetune import HyperParams, cache_key, finetune
+from tradeoff.evaluate.finetune import cache_key, finetune
+from tradeoff.evaluate.settings import HyperParams
 from tradeoff.models.load import load_pretrained, load_tokenizer
 from tradeoff.models.refs import ModelRef
 from tradeoff.models.weights import require_weights

@@ -1,5 +1,6 @@
-"""Task data from files a user has: JSONL, CSV/TSV, Parquet, a `datasets.save_to_disk` folder, or the
-built-in offline fine-food reviews, validated up front so a bad file fails in one line before any work.
+"""Task data: labelled examples, tagged sentences and text corpora read through `tradeoff.datasets` (JSONL, CSV/TSV,
+Parquet, a `datasets.save_to_disk` folder, or the built-in offline fine-food reviews), validated up front so a bad
+file fails in one line before any work, and split into train and test rows that cannot leak into each other.
 
 Every data set carries the sha256 of what it was read from, so records say exactly which data scored them.
 """
@@ -7,24 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import sys
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
-from tradeoff.errors import BadData, BadInput, first_line
-from tradeoff.paths import cache_dir
-
-SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
-FINE_FOODS = "fine-foods"  # built-in source name; `fine-foods:train` / `fine-foods:test`
-# Where R packages live on Debian/Ubuntu, and where scripts/setup.sh unpacks the .deb into the venv (no R
-# needed); $TRADEOFF_MODELDATA_DIR points at any other unpacked modeldata package.
-MODELDATA_DIRS = ("/usr/lib/R/site-library/modeldata", "/usr/local/lib/R/site-library/modeldata",
-                  str(Path(sys.prefix) / "share/modeldata/usr/lib/R/site-library/modeldata"))
-FINE_FOODS_LABELS = ["other", "great"]
+from tradeoff.datasets import (FINE_FOODS, FINE_FOODS_LABELS, fine_foods_file, is_datasets_dir, read_rows, read_text,
+                               sha256_of, split_file)
+from tradeoff.errors import BadData, BadInput
 
 
 @dataclass
@@ -132,16 +123,6 @@ class Corpus:
     meta: dict = field(default_factory=dict)
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
-
-
 def source_sha256(*sources: str | Path | None) -> str:
     """Content hash of every file a cell reads, so an edited file at the same path makes a new cell, not a stale hit."""
     h = hashlib.sha256()
@@ -160,97 +141,6 @@ def source_sha256(*sources: str | Path | None) -> str:
         for path in paths:
             h.update(sha256_of(path).encode())
     return h.hexdigest()[:16]
-
-
-def split_file(source: str | Path, split: str) -> Path:
-    """A file for `split` ("train", "eval") inside a folder of split files, or the file itself."""
-    path = Path(source).expanduser()
-    if not path.exists():
-        raise BadData(f"no such data file or folder: {source}", "check the path (JSONL, CSV, Parquet or a data folder)")
-    if path.is_file() or _is_datasets_dir(path):
-        return path
-    names = ["train"] if split == "train" else ["validation", "dev", "valid", "test"]
-    for name in names:
-        for suffix in SUFFIXES:
-            if (path / f"{name}{suffix}").is_file():
-                return path / f"{name}{suffix}"
-    raise BadData(f"folder {source} has no {' / '.join(names)} file", f"add {names[0]}.jsonl, or pass the file itself")
-
-
-def _is_datasets_dir(path: Path) -> bool:
-    return (path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file()
-
-
-def read_rows(source: str | Path, split: str = "eval") -> tuple[list[dict], str, str]:
-    """(rows, resolved source, sha256) from a file, a folder of split files, or the built-in fine foods."""
-    text = str(source)
-    if text.startswith(FINE_FOODS):
-        path = fine_foods_file(text.partition(":")[2] or ("train" if split == "train" else "test"))
-    else:
-        path = split_file(source, split)
-    if _is_datasets_dir(path):
-        rows = _read_datasets_dir(path, split)
-    else:
-        rows = _read_file(path)
-    if not rows:
-        raise BadData(f"{path} holds no rows", "check that the file is not empty")
-    return rows, str(path), sha256_of(path)
-
-
-def _read_file(path: Path) -> list[dict]:
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise BadData(f"unsupported data file type {path.suffix or '(none)'}: {path.name}", f"use one of {', '.join(SUFFIXES)}")
-    if suffix == ".parquet":
-        import pandas as pd
-
-        try:
-            return pd.read_parquet(path).to_dict("records")
-        except Exception as e:  # pyarrow raises several types for a damaged file
-            raise BadData(f"cannot read {path.name} as Parquet: {first_line(e)}", "check the file") from None
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise BadData(f"{path.name} is not valid UTF-8 (byte {e.start})", "re-save the file as UTF-8") from None
-    if not raw.strip():
-        raise BadData(f"{path} is empty", "point at a file with rows")
-    if suffix in (".csv", ".tsv"):
-        import csv
-        import io
-
-        return list(csv.DictReader(io.StringIO(raw), delimiter="\t" if suffix == ".tsv" else ","))
-    if suffix == ".json" and raw.lstrip().startswith("["):
-        try:
-            rows = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise BadData(f"{path.name} is not valid JSON (line {e.lineno}: {e.msg})", "fix the file") from None
-    else:
-        rows = []
-        for n, line in enumerate(raw.splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise BadData(f"{path.name} line {n} is not valid JSON ({e.msg})", "one JSON object per line") from None
-    if not all(isinstance(r, dict) for r in rows):
-        raise BadData(f"{path.name} must hold JSON objects (one per row)", 'e.g. {"text": "...", "label": 1}')
-    return rows
-
-
-def _read_datasets_dir(path: Path, split: str) -> list[dict]:
-    try:
-        import datasets
-    except ImportError:
-        raise BadInput(f"{path} is a `datasets` folder but the datasets package is not installed",
-                       "pip install datasets, or export the split to JSONL") from None
-    loaded = datasets.load_from_disk(str(path))
-    if isinstance(loaded, datasets.DatasetDict):
-        names = ["train"] if split == "train" else ["validation", "dev", "test"]
-        found = next((n for n in names if n in loaded), None)
-        if found is None:
-            raise BadData(f"{path} has splits {list(loaded)}, none of {names}", "pass a folder with the split you need")
-        loaded = loaded[found]
-    return [dict(r) for r in loaded]
 
 
 def _column(rows: list[dict], column: str, source: str) -> list:
@@ -381,13 +271,7 @@ def load_corpus(source: str | Path) -> Corpus:
         path = next((path / f"{n}.txt" for n in ("validation", "valid", "test") if (path / f"{n}.txt").is_file()), path)
     if not path.is_file():
         raise BadData(f"no such text file: {source}", "pass a UTF-8 .txt file (or a folder with validation.txt)")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise BadData(f"{path.name} is not valid UTF-8 (byte {e.start})", "re-save the file as UTF-8") from None
-    if not text.strip():
-        raise BadData(f"{path} is empty", "perplexity needs some text")
-    return Corpus(text, str(path), sha256_of(path))
+    return Corpus(read_text(path, "perplexity needs some text"), str(path), sha256_of(path))
 
 
 SPLIT_SEED = 0  # fixed: which rows are test rows never depends on the training seed
@@ -409,7 +293,7 @@ def has_separate_splits(source: str | Path) -> bool:
     if (path / "dataset_dict.json").is_file():
         splits = set(json.loads((path / "dataset_dict.json").read_text()).get("splits", []))
         return "train" in splits and bool(splits & {"validation", "dev", "test"})
-    if not path.is_dir() or _is_datasets_dir(path):
+    if not path.is_dir() or is_datasets_dir(path):
         return False
     try:
         return split_file(path, "train") != split_file(path, "eval")
@@ -502,54 +386,6 @@ def train_dev_split(n: int, dev_fraction: float = 0.1, max_dev: int = 500, seed:
     random.Random(seed).shuffle(order)
     dev = max(1, min(max_dev, int(n * dev_fraction)))
     return sorted(order[dev:]), sorted(order[:dev])
-
-
-def fine_foods_file(split: str) -> Path:
-    """The fine-food reviews from Debian's r-cran-modeldata, read once with `rdata` and cached as JSONL."""
-    if split not in ("train", "test"):
-        raise BadInput(f"fine-foods has splits train and test, not {split!r}", "use fine-foods:train or fine-foods:test")
-    target = cache_dir() / "data" / "fine_foods" / f"{split}.jsonl"
-    if target.is_file():
-        return target
-    dirs = [os.environ["TRADEOFF_MODELDATA_DIR"]] if os.environ.get("TRADEOFF_MODELDATA_DIR") else MODELDATA_DIRS
-    rdb = next((Path(d) / "data" / "Rdata.rdb" for d in dirs if (Path(d) / "data" / "Rdata.rdb").is_file()), None)
-    if rdb is None:
-        raise BadData("the built-in fine-foods data needs Debian's r-cran-modeldata package, which is not installed",
-                      "`apt-get install r-cran-modeldata`, or pass a JSONL copy of the reviews as --data")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # rdata reads the tibble as a plain data.frame, which is all we need
-        objects = _read_lazyload(rdb, {"train": "training_data", "test": "testing_data"}[split])
-    rows = [{"text": str(t), "label": int(str(s) == "great")} for t, s in zip(objects["review"], objects["score"])]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    tmp.replace(target)
-    return target
-
-
-def _read_lazyload(rdb: Path, name: str):
-    """One object from an R lazy-load database (.rdx index + .rdb blobs), converted with `rdata`.
-
-    Each blob is a 4-byte length, then (R's compression type 3) a type byte: Z = raw LZMA2 stream,
-    2 = bzip2, 1 = zlib, 0 = none; type-1 files have zlib straight after the length.
-    """
-    import bz2
-    import lzma
-    import zlib
-
-    import rdata
-
-    def blob(data: bytes):
-        kind = data[4:5]
-        raw = {b"Z": lambda: lzma.decompress(data[5:], lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA2, "preset": 6}]), b"2": lambda: bz2.decompress(data[5:]),
-               b"1": lambda: zlib.decompress(data[5:]), b"0": lambda: data[5:]}.get(kind, lambda: zlib.decompress(data[4:]))()
-        return rdata.conversion.convert(rdata.parser.parse_data(raw, expand_altrep=True))
-
-    index = rdata.read_rds(rdb.with_suffix(".rdx"))
-    offset, length = (int(x) for x in index["variables"][name])
-    with open(rdb, "rb") as f:
-        f.seek(offset)
-        return blob(f.read(length))
 
 
 def detect_task(source: str | Path, tokens_column: str = "tokens", label_column: str = "label") -> str:

