@@ -438,7 +438,7 @@ def compare(
     test_fraction: float = TEST_FRACTION,
     limit: Optional[int] = typer.Option(None, "--limit", help="Eval: score a seeded subset."),
     train_limit: Optional[int] = typer.Option(None, "--train-limit", help="Eval: train on a seeded subset."),
-    epochs: int = typer.Option(3, "--epochs"),
+    epochs: int = typer.Option(EVAL["epochs"], "--epochs", help="Eval: fine-tuning epochs."),
     quality_models: Optional[str] = typer.Option(None, "--quality-models", help="Comma list of the models to score (default: those with real weights here)."),
     quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Performance retained against this model (default: the first scored)."),
     max_latency_ms: Optional[float] = BUDGETS["max_latency_ms"], max_memory_mb: Optional[float] = BUDGETS["max_memory_mb"],

@@ -23,6 +23,7 @@ import platform
 import time
 from dataclasses import asdict, dataclass, field
 
+from tradeoff.atomic import write_file
 from tradeoff.paths import cache_dir
 
 SIZES = {"cpu": (256, 512, 1024, 2048), "cuda": (2048, 4096, 8192)}  # a small size first: it predicts the cost of larger ones
@@ -284,10 +285,7 @@ def _read_cache() -> dict:
 def _write_cache(key: str, limit: Limit) -> None:
     cached = _read_cache()  # re-read: another process may have added entries meanwhile
     cached[key] = asdict(limit)
-    path = _cache_path()
-    tmp = path.with_name(f".hardware.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(cached, indent=1))
-    os.replace(tmp, path)
+    write_file(_cache_path(), json.dumps(cached, indent=1))
 
 
 def _with_threads(threads: int, fn):

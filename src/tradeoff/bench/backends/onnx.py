@@ -14,6 +14,7 @@ import os
 import warnings
 from pathlib import Path
 
+from tradeoff.atomic import write_file
 from tradeoff.bench.backends.base import Backend, CannotRun, Loaded, forward_module
 from tradeoff.paths import cache_dir
 
@@ -133,8 +134,6 @@ def export_module(module, target: Path, max_positions: int) -> None:
 
     example = {"input_ids": torch.ones(2, 16, dtype=torch.long), "attention_mask": torch.ones(2, 16, dtype=torch.long)}
     batch, seq = torch.export.Dim("batch", min=1, max=4096), torch.export.Dim("seq", min=2, max=max_positions)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     onnx_log = logging.getLogger("torch.onnx")
     level = onnx_log.level
     onnx_log.setLevel(logging.ERROR)  # "torchvision is not installed" and similar notices
@@ -144,10 +143,9 @@ def export_module(module, target: Path, max_positions: int) -> None:
             program = torch.onnx.export(module, (), kwargs=example, dynamo=True, verbose=False,
                                         input_names=list(example), output_names=["output"],
                                         dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}})
-            program.save(str(tmp))
+            write_file(target, lambda tmp: program.save(str(tmp)))
     finally:
         onnx_log.setLevel(level)
-    os.replace(tmp, target)
 
 
 def quantize(fp32: Path, target: Path) -> None:
@@ -157,13 +155,11 @@ def quantize(fp32: Path, target: Path) -> None:
     graph = onnx.load(str(fp32))
     del graph.graph.value_info[:]  # dynamo's inferred shapes trip the quantizer's shape check
     cleared = target.with_name(f".{fp32.stem}.cleared.{os.getpid()}.onnx")
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     onnx.save(graph, str(cleared))
     level = logging.getLogger().level
     logging.getLogger().setLevel(logging.ERROR)  # the quantizer logs a pre-processing suggestion
     try:
-        quantize_dynamic(str(cleared), str(tmp), weight_type=QuantType.QInt8)
-        os.replace(tmp, target)
+        write_file(target, lambda tmp: quantize_dynamic(str(cleared), str(tmp), weight_type=QuantType.QInt8))
     finally:
         logging.getLogger().setLevel(level)
         cleared.unlink(missing_ok=True)
