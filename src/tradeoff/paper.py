@@ -117,6 +117,29 @@ class TaskResult:
     gain_metric: str
     arrays: dict  # truth, student and teacher predictions (for the macro and paired tests)
     decoders: list[dict] = field(default_factory=list)
+    trivial: str | None = None  # why the teacher is no better than a trivial predictor here (then nothing is "retained")
+
+    @property
+    def learned(self) -> bool:
+        return self.trivial is None
+
+
+def trivial_teacher(task: glue.GlueTask, teacher: dict, seed: int = 0) -> str | None:
+    """Why the fine-tuned teacher is no better, with confidence, than a trivial predictor on these rows (always
+    the test rows' majority class, which is the hardest constant to beat; for a score, no correlation), or None.
+    A student "keeping 100 %" of a teacher that only predicts the majority class is no evidence of anything."""
+    from tradeoff.evaluate.metrics import compute, paired_difference
+
+    truth, guess = _keys(task.regression)
+    if task.regression:
+        m = compute(task.metric, teacher, seed)
+        return None if m.low is not None and m.low > 0 else f"teacher's {task.metric} {_paper_units(task.metric, m).fmt(3)} is not above 0"
+    values, counts = np.unique(np.asarray(teacher[truth]), return_counts=True)
+    majority = {truth: teacher[truth], guess: [values[counts.argmax()]] * len(teacher[truth])}
+    d = _paper_units(task.metric, paired_difference(task.metric, teacher, majority, seed))
+    if d.low is not None and d.low > 0:
+        return None
+    return f"teacher no better than always predicting the majority class ({task.metric} {d.fmt(3)} above it)"
 
 
 def _latest(records: list[Record]) -> Record | None:
@@ -133,6 +156,7 @@ def _task_result(task: glue.GlueTask, record: Record, seed: int = 0) -> TaskResu
     teacher = {truth: s[truth], guess: s[f"teacher_{guess}"]}
     from tradeoff.evaluate.metrics import paired_difference
 
+    trivial = trivial_teacher(task, teacher, seed)
     hard = s.get(f"hard_{guess}")  # the hard-label ablation's predictions: the gain in the paper's metric
     gain = (paired_difference(task.metric, student, {truth: s[truth], guess: hard}, seed) if hard is not None
             else record.metrics.get("distill_gain"))
@@ -140,9 +164,10 @@ def _task_result(task: glue.GlueTask, record: Record, seed: int = 0) -> TaskResu
         task=task, teacher=record.model, n_test=len(s[truth]), rows_sha256=record.details["test_rows"]["rows_sha256"],
         teacher_score={m: _paper_units(m, compute(m, teacher, seed)) for m in task.metrics},
         student_score={m: _paper_units(m, compute(m, student, seed)) for m in task.metrics},
-        retained=retained(task.metric, student, teacher, seed), distill_gain=gain,
+        retained=Metric(value=float("nan"), unit="%") if trivial else retained(task.metric, student, teacher, seed),
+        distill_gain=gain,
         gain_metric=task.metric if hard is not None else "pearson" if task.regression else "accuracy",
-        arrays={"truth": s[truth], "student": s[guess], "teacher": s[f"teacher_{guess}"]})
+        arrays={"truth": s[truth], "student": s[guess], "teacher": s[f"teacher_{guess}"]}, trivial=trivial)
 
 
 def _decoder_row(result: TaskResult, record: Record, seed: int = 0) -> dict:
@@ -202,7 +227,7 @@ class PaperTable:
             for i, m in enumerate(t.metrics):
                 out.append({"task": t.name + ("" if i == 0 else f" ({m})"), "metric": m, "n test": r.n_test,
                             "teacher": r.teacher_score[m].fmt(3), "student (6 layers)": r.student_score[m].fmt(3),
-                            "retained": r.retained.fmt(3) if i == 0 else "-",
+                            "retained": ("not meaningful: " + r.trivial if r.trivial else r.retained.fmt(3)) if i == 0 else "-",
                             "paper BERT-base": f"{t.paper_teacher:g}" if i == 0 else "-",
                             "paper DistilBERT": f"{t.paper_student:g}" if i == 0 else "-",
                             "paper retained": f"{t.paper_retained:.1f} %" if i == 0 else "-"})
@@ -212,7 +237,9 @@ class PaperTable:
                             "paper DistilBERT": "-", "paper retained": "-", "decoder": d["score"].fmt(3),
                             "vs student": d["vs_student"].fmt(3) if d["vs_student"] else "not on the same rows"})
         if self.macro:
-            out.append({"task": f"macro ({len(self.results)} tasks)", "metric": "mean", "n test": sum(r.n_test for r in self.results),
+            learned = [r for r in self.results if r.learned]
+            out.append({"task": f"macro ({len(learned)} tasks: {', '.join(r.task.name for r in learned)})", "metric": "mean",
+                        "n test": sum(r.n_test for r in learned),
                         "teacher": self.macro["teacher"].fmt(3), "student (6 layers)": self.macro["student"].fmt(3),
                         "retained": self.macro["retained"].fmt(3), "paper BERT-base": f"{glue.PAPER_MACRO['teacher']:g} (9 tasks)",
                         "paper DistilBERT": f"{glue.PAPER_MACRO['student']:g} (9 tasks)",
@@ -283,16 +310,27 @@ def claim_verdicts(results: list[TaskResult], macro_: dict[str, Metric] | None) 
     """C7 (proxy), C8, C13 and C14 decided from the table's numbers, keyed by claim id."""
     from tradeoff.claims import HELD, INCONCLUSIVE, NOT_HELD
 
-    if not results or macro_ is None:
+    from tradeoff.claims import NOT_MEASURABLE
+
+    if not results:
         return {}
-    names = ", ".join(r.task.name for r in results)
     teacher = results[0].teacher
-    r = macro_["retained"]
-    out = {"C7": {"measured": f"{r.value:.1f} % [{r.low:.1f}, {r.high:.1f}] (proxy)",
-                  "verdict": _verdict(r.low, r.high, C7_CLAIM),
-                  "context": f"proxy: the DistilBERT recipe on a BERT-base-shaped teacher ({teacher} -> 6 layers {LAYER_MAP}, "
-                             f"task-distilled) keeps {r.value:.1f} % [{r.low:.1f}, {r.high:.1f}] on {names} "
-                             f"(macro of the paper's metrics, GLUE dev); not BERT and DistilBERT's own weights"}}
+    skipped = [x for x in results if not x.learned]
+    left_out = ("; left out, the teacher learned nothing there: " + ", ".join(f"{x.task.name} ({x.trivial})" for x in skipped)
+                if skipped else "")
+    decoder_pairs = results  # decoders are judged against the student whatever its teacher learned
+    results = [x for x in results if x.learned]
+    if macro_ is None or not results:
+        out = {cid: {"measured": "no task where the teacher beat a trivial predictor", "verdict": NOT_MEASURABLE,
+                     "context": "the plan's training budget left every teacher at chance" + left_out} for cid in ("C7", "C8", "C14")}
+    else:
+        names = ", ".join(r.task.name for r in results)
+        r = macro_["retained"]
+        out = {"C7": {"measured": f"{r.value:.1f} % [{r.low:.1f}, {r.high:.1f}] (proxy)",
+                      "verdict": _verdict(r.low, r.high, C7_CLAIM),
+                      "context": f"proxy: the DistilBERT recipe on a BERT-base-shaped teacher ({teacher} -> 6 layers {LAYER_MAP}, "
+                                 f"task-distilled) keeps {r.value:.1f} % [{r.low:.1f}, {r.high:.1f}] on {names} "
+                                 f"(macro of the paper's metrics, GLUE dev); not BERT and DistilBERT's own weights" + left_out}}
     gains = [(x.task.name, x.distill_gain, x.gain_metric) for x in results if x.distill_gain is not None]
     if gains:
         better = [n for n, g, _ in gains if g.low is not None and g.low > 0]
@@ -304,7 +342,7 @@ def claim_verdicts(results: list[TaskResult], macro_: dict[str, Metric] | None) 
                                 f"and seed), paired on the same rows; better on {', '.join(better) or 'no task'}, "
                                 f"worse on {', '.join(worse) or 'no task'}"}
     pairs = []
-    for x in results:
+    for x in decoder_pairs:
         rows = [d for d in x.decoders if d["vs_student"] is not None]
         if rows:
             best = max(rows, key=lambda d: d["vs_student"].value)
@@ -318,6 +356,8 @@ def claim_verdicts(results: list[TaskResult], macro_: dict[str, Metric] | None) 
                       "verdict": verdict,
                       "context": "proxy: the best zero/few-shot decoder row per task against the 6-layer distilled encoder, "
                                  "paired on the same GLUE dev rows (a small decoder standing in for Llama 2)"}
+    if not results:
+        return out
     weakest = min(results, key=lambda x: x.retained.value)
     lost = [x.task.name for x in results if x.retained.high is not None and x.retained.high < C14_FLOOR]
     kept = all(x.retained.low is not None and x.retained.low >= C14_FLOOR for x in results)
@@ -325,20 +365,22 @@ def claim_verdicts(results: list[TaskResult], macro_: dict[str, Metric] | None) 
                   "verdict": NOT_HELD if lost else HELD if kept else INCONCLUSIVE,
                   "context": f"general-domain GLUE tasks where the student keeps under {C14_FLOOR:g} % of the BERT-base-shaped "
                              f"teacher with confidence: {', '.join(lost) or 'none'} (a loss there means the big model is "
-                             "needed beyond specialised tasks)"}
+                             "needed beyond specialised tasks)" + left_out}
     return out
 
 
 def table_from(records: list[Record], tasks: list[glue.GlueTask], plan: str = "", seed: int = 0) -> PaperTable:
     results = results_from(records, tasks, seed)
-    m = macro(results, seed) if results else None
+    learned = [r for r in results if r.learned]
+    m = macro(learned, seed) if learned else None  # retained % means nothing where the teacher learned nothing
     verdicts = claim_verdicts(results, m)
     claims = [{"claim": cid, "measured here": v["measured"], "verdict": v["verdict"], "why / where": v["context"]}
               for cid, v in verdicts.items()]
     notes = [n for n in (t.decoder_note() for t in tasks) if n]
     if results:
         notes.append("scores in the paper's units (percent; MCC and correlations x 100); paper figures: " + glue.PAPER +
-                     f"; its macro is over nine tasks, ours over the {len(results)} run here")
+                     f"; its macro is over nine tasks, ours over the {len(learned)} of {len(results)} run here whose teacher "
+                     "beat a trivial predictor (the majority class; for STS-B, no correlation) with confidence")
     missing = [t.name for t in tasks if t.name not in {r.task.name for r in results}]
     return PaperTable(plan, results, m, claims, missing, notes)
 
@@ -352,7 +394,8 @@ def store_verdicts(store_path: str | Path | None) -> dict[str, dict]:
     with Store.open(store_path) as s:
         records = s.query(kind="distill") + s.query(kind="eval")
     results = results_from(records, list(glue.TASKS.values()))
-    return claim_verdicts(results, macro(results) if results else None)
+    learned = [r for r in results if r.learned]
+    return claim_verdicts(results, macro(learned) if learned else None)
 
 
 def run(paper: str = "distilbert", plan: str | Path = "cpu", tasks: str | list[str] | None = None,
