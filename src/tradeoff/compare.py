@@ -462,7 +462,8 @@ class Comparison:
             label = f"max QPS at p99 <= {cell.get('p99_ms'):g} ms [{backend}, max batch {cell.get('batch')}]"
             for m in self.models:
                 r = self.capacity.get((m, backend))
-                put(label, m, "-" if r is None else "cannot sustain the lowest rate tried" if r.details.get("cannot_sustain")
+                put(label, m, "-" if r is None else ("cannot sustain the lowest rate tried" if r.details.get("trials") else r.details.get("stop"))
+                    if r.details.get("cannot_sustain")
                     else qps_text(r.metrics["max_qps"]) + " queries/s")
 
     def latency_vs_load(self) -> dict[str, list[dict]]:

@@ -176,3 +176,18 @@ def test_a_study_style_server_cell_runs_with_its_defaults_filled_in(tiny):
     r = run_cell(tiny["tiny-distil"], cell)
     assert r.status == "ok", r.error
     assert r.cell == cell and "max_qps" in r.metrics and r.details["trials"]
+
+
+def test_a_request_slower_than_the_bound_is_recorded_without_trials(tiny):
+    from tradeoff.bench.runner import run_group
+    from tradeoff.bench.spec import Cell, Group
+
+    cell = Cell.from_dict({"backend": "eager", "workload": "server", "batch": 4, "seq_len": 32, "p99_ms": 0.001}).as_dict()
+    records = []
+    run_group(Group(models=[tiny["tiny-bert"]], backend="eager", device="cpu", cells=[cell], threads=1,
+                    settings={"min_duration_s": 0.2, "serve_budget_s": 2.0}), records.append)
+    r = records[0]
+    assert r.status == "ok" and r.details["trials"] == [] and r.details["cannot_sustain"]
+    assert "one request alone takes" in r.details["stop"]
+    q = r.metrics["max_qps"]
+    assert (q.value, q.low, q.high) == (0.0, 0.0, 0.0) and r.metrics["service_ms_batch1"].value > 0.001

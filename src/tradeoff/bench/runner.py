@@ -238,37 +238,44 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
             return serving.serve(srv.run_batch, serving.arrivals(rate, n, settings.seed), max_batch, max_wait_s, abort_s, rate)
         return run
 
+    # a request alone taking longer than the bound: no rate can be sustained, and low-rate trials are the longest
+    hopeless = {m: serving.Capacity(bound_s, [], f"one request alone takes {single[m] * 1e3:.0f} ms, over the "
+                                                 f"{bound_s * 1e3:g} ms bound") for m in servers if single[m] > bound_s}
+    trying = {m: runner(s) for m, s in servers.items() if m not in hopeless}
     if fixed is not None:
         caps = {}
-        for m, srv in servers.items():
+        for m, run in trying.items():
             on_status(f"{m}: {fixed:g} queries/s")
-            caps[m] = serving.Capacity(bound_s, [runner(srv)(fixed)], "one fixed rate")
+            caps[m] = serving.Capacity(bound_s, [run(fixed)], "one fixed rate")
     else:  # start at half what full batches could sustain: low rates cost the longest trials
-        caps = serving.search({m: runner(s) for m, s in servers.items()}, bound_s, {m: 0.5 * max_batch / full[m] for m in servers},
-                              settings.serve_budget_s, on_status=on_status)
+        caps = serving.search(trying, bound_s, {m: 0.5 * max_batch / full[m] for m in trying}, settings.serve_budget_s,
+                              on_status=on_status)
+    caps.update(hopeless)
     estimates = {}
     for m, cap in caps.items():
         model, load_mem, load_s = loaded[m]
-        shown = cap.best() or min(cap.trials, key=lambda t: t.rate)  # the latencies quoted: at the capacity found
-        p50, p90, (p99, p99_low, p99_high) = shown.quantile(0.5)[0], shown.quantile(0.9)[0], shown.quantile(serving.QUANTILE)
-        metrics = {"serve_p50_ms": _ms(p50), "serve_p90_ms": _ms(p90), "serve_p99_ms": _ms(p99, p99_low, p99_high),
-                   "achieved_qps": Metric(value=shown.achieved_qps, unit="queries/s"),
-                   "late_fraction": Metric(value=shown.late(bound_s) / shown.offered, unit="of requests"),
-                   "mean_batch": Metric(value=float(np.mean(shown.batch_sizes)) if shown.batch_sizes else 0.0, unit="requests"),
-                   "service_ms_batch1": Metric(value=single[m] * 1e3, unit="ms")}
-        if len(shown.schedule_errors):
-            metrics["schedule_error_p99_ms"] = Metric(value=float(np.quantile(shown.schedule_errors, 0.99)) * 1e3, unit="ms")
-        if fixed is None:
-            point, low, high = cap.estimate()
+        metrics = {"service_ms_batch1": Metric(value=single[m] * 1e3, unit="ms")}
+        shown = cap.best() or min(cap.trials, key=lambda t: t.rate, default=None)  # latencies quoted at the capacity found
+        if shown is not None:
+            p99, p99_low, p99_high = shown.quantile(serving.QUANTILE)
+            metrics.update({"serve_p50_ms": _ms(shown.quantile(0.5)[0]), "serve_p90_ms": _ms(shown.quantile(0.9)[0]),
+                            "serve_p99_ms": _ms(p99, p99_low, p99_high),
+                            "achieved_qps": Metric(value=shown.achieved_qps, unit="queries/s"),
+                            "late_fraction": Metric(value=shown.late(bound_s) / shown.offered, unit="of requests"),
+                            "mean_batch": Metric(value=float(np.mean(shown.batch_sizes or [0])), unit="requests")})
+            if len(shown.schedule_errors):
+                metrics["schedule_error_p99_ms"] = Metric(value=float(np.quantile(shown.schedule_errors, 0.99)) * 1e3, unit="ms")
+        if fixed is None or m in hopeless:
+            point, low, high = cap.estimate() if cap.trials else (0.0, 0.0, 0.0)
             estimates[m] = (point, low, high)
             metrics["max_qps"] = Metric(value=point, unit="queries/s", low=low, high=high)
         metrics = {k: v for k, v in metrics.items() if v is not None}
         metrics.update(memory_metrics(model, load_mem, load_s, mems[m], base_rss, sources[m], prepared.get(m)))
         on_record(record(m, cell, metrics=metrics, details={
             **servers[m].details, "trials": [t.summary(bound_s) for t in sorted(cap.trials, key=lambda t: t.rate)],
-            "stop": cap.stop, "sustained": shown.sustained(bound_s), "memory": "peak while warming up on full batches", "cannot_sustain": fixed is None and cap.best() is None,
-            "quoted_at_qps": shown.rate, "abort_after_s": abort_s, "threads": group.threads, "dtype": model.dtype,
-            "pid": os.getpid(), **model.details,
+            "stop": cap.stop, "sustained": bool(shown and shown.sustained(bound_s)), "cannot_sustain": "max_qps" in metrics and cap.best() is None,
+            "quoted_at_qps": shown.rate if shown else None, "abort_after_s": abort_s, "threads": group.threads,
+            "dtype": model.dtype, "memory": "peak while warming up on full batches", "pid": os.getpid(), **model.details,
             "how": ("open-loop Poisson arrivals (seeded), a dynamic batcher (max batch, max wait), latency from each "
                     "request's scheduled arrival to its batch's end; a rate is sustained when its p99 is within the bound "
                     "and no request waited past the abort limit; max_qps's interval: the highest rate whose p99's upper "

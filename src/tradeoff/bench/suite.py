@@ -203,11 +203,13 @@ class BenchResult:
             row.update({"max QPS": qps_text(m.get("max_qps")) if "qps" not in r.cell else f"fixed {r.cell['qps']:g}: "
                         + ("sustained" if d.get("sustained") else "not sustained"),
                         f"vs {self.baseline}": qps_text(ratio, "x") if ratio else "-",
-                        "at QPS": number(d.get("quoted_at_qps", 0)), "p50": _fmt(m.get("serve_p50_ms"), interval=False),
+                        "at QPS": number(d["quoted_at_qps"]) if d.get("quoted_at_qps") else "-", "p50": _fmt(m.get("serve_p50_ms"), interval=False),
                         "p99": _fmt(m.get("serve_p99_ms")), "late": f"{m['late_fraction'].value:.1%}" if "late_fraction" in m else "-",
                         "mean batch": f"{m['mean_batch'].value:.2f}" if "mean_batch" in m else "-",
                         "schedule error p99": _fmt(m.get("schedule_error_p99_ms"), interval=False),
-                        "trials": len(d.get("trials", [])), "status": "cannot sustain the lowest rate tried" if d.get("cannot_sustain") else "ok"})
+                        "trials": len(d.get("trials", [])),
+                        "status": (d.get("stop") if not d.get("trials") else "cannot sustain the lowest rate tried")
+                        if d.get("cannot_sustain") else "ok"})
             rows.append(row)
         return columns, rows
 
