@@ -191,3 +191,18 @@ def test_a_request_slower_than_the_bound_is_recorded_without_trials(tiny):
     assert "one request alone takes" in r.details["stop"]
     q = r.metrics["max_qps"]
     assert (q.value, q.low, q.high) == (0.0, 0.0, 0.0) and r.metrics["service_ms_batch1"].value > 0.001
+
+
+def test_once_bracketed_the_search_steps_down_until_a_rate_is_surely_sustained():
+    def run(rate):  # p99 just inside the bound at every sustained rate below 100 q/s, surely inside below 60
+        t = VirtualServer(0.0, 0.0).trial(rate, n=500)
+        p99 = 0.095 if rate > 60 else 0.05
+        t.latencies = np.full(t.offered, p99 * 0.5)
+        t.latencies[-10:] = p99 if rate <= 100 else 0.2
+        if 60 < rate <= 100:
+            t.latencies[-3:] = 0.15  # the p99's point within the bound, its upper limit not
+        return t
+
+    caps = serving.search({"m": run}, 0.1, {"m": 80.0}, budget_s=100, clock=iter(range(10**6)).__next__)
+    point, low, high = caps["m"].estimate()
+    assert 80 <= point <= 100 < high and 0 < low <= 60

@@ -271,5 +271,11 @@ def next_rate(cap: Capacity, resolution: float) -> tuple[float, str | None]:
         return best.rate * 2, None
     top = failed[0].rate
     if top / best.rate <= resolution:
-        return 0.0, f"bracketed within {resolution:.2f}x"
+        # bracketed; if no rate is *surely* sustained yet (its p99's upper limit within the bound), step below the
+        # lowest tried, so the interval gets a lower end above 0
+        sure = [t for t in trials if t.rate <= best.rate and not t.overloaded and t.quantile(QUANTILE)[2] <= cap.bound_s]
+        lower = trials[0].rate / resolution ** 2
+        if not sure and lower >= cap.trials[0].rate * LOWEST_FRACTION:
+            return lower, None
+        return 0.0, f"bracketed within {resolution:.2f}x" + ("" if sure else "; no rate surely sustained")
     return math.sqrt(best.rate * top), None
