@@ -632,7 +632,17 @@ def served(records: list[Record], p99_ms: float | None = None) -> dict[tuple[str
     return out
 
 
-def attach_capacity(cands: list[Candidate], capacity: dict[tuple[str, str], Record]) -> None:
+def attach_capacity(cands: list[Candidate], capacity: dict[tuple[str, str], Record], shape: str | None, anatomy: dict,
+                    searched: dict[tuple[str, str], Record]) -> None:
+    """Each candidate's serving capacity at the bound asked; a model and backend only searched for capacity (at
+    any bound, never timed at the decision shape) becomes a candidate of its own, with the served process's memory."""
+    have = {(c.model, c.backend) for c in cands}
+    for (model, backend), r in searched.items():
+        if (model, backend) not in have and model in anatomy:
+            c = _candidate(model, backend, shape, None, None, anatomy, None)
+            c.memory_mb = r.metrics["peak_rss_mb"].value if "peak_rss_mb" in r.metrics else None
+            c.weights = r.weights
+            cands.append(c)
     for c in cands:
         r = capacity.get((c.model, c.backend))
         if r is not None:
@@ -671,6 +681,7 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
     """
     from tradeoff import __version__
 
+    check_budgets(**(constraints or {}))  # impossible budgets are bad input even when nothing is measured yet
     parsed = [parse_ref(r) for r in refs]
     teachers = teachers_of(refs)
     models = _beside(list(dict.fromkeys(p.name for p in parsed)), teachers)
@@ -697,10 +708,12 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
 
     asked = constraints or {}
     capacity = served(records, asked.get("p99_ms") or (Settings.p99_ms if asked.get("qps") else None))
+    searched = {k: r for bound in {r.cell.get("p99_ms") for r in records if r.cell.get("workload") == "server"}
+                for k, r in served(records, bound).items()}
     scopes = []
     for key in scope_keys or [None]:
         cands = candidates_for(key, shape, bench, scored, models, anatomy)
-        attach_capacity(cands, capacity)
+        attach_capacity(cands, capacity, shape, anatomy, searched)
         label = scope_label(next(s for s in scored if s.scope == key)) if key else "speed and memory"
         rec = recommend(cands, **(constraints or {}), paired=candidate_judgement, scope=label) if cands else None
         scopes.append(Scope(label, cands, rec))

@@ -206,6 +206,9 @@ class Recommendation:
         return f"use {self.best.label}" + (": " + "; ".join([*self.why, *notes]) if self.why or notes else "")
 
 
+EXAMPLES = {"--max-latency-ms": 50, "--max-memory-mb": 1000, "--min-retained": 0.95, "--qps": 20, "--p99-ms": 100}
+
+
 def check_budgets(max_latency_ms: float | None = None, max_memory_mb: float | None = None,
                   min_retained: float | None = None, prefer: str = "quality", qps: float | None = None,
                   p99_ms: float | None = None) -> None:
@@ -215,7 +218,7 @@ def check_budgets(max_latency_ms: float | None = None, max_memory_mb: float | No
     for name, value in (("--max-latency-ms", max_latency_ms), ("--max-memory-mb", max_memory_mb), ("--min-retained", min_retained),
                         ("--qps", qps), ("--p99-ms", p99_ms)):
         if value is not None and value <= 0:
-            raise BadInput(f"{name} must be positive, got {value}", "pass a budget such as --max-latency-ms 50")
+            raise BadInput(f"{name} must be positive, got {value}", f"pass a positive {name}, e.g. {name} {EXAMPLES[name]}")
 
 
 def order(prefer: str) -> tuple[str, ...]:

@@ -80,6 +80,19 @@ def test_serving_capacity_reaches_the_table_the_recommendation_and_the_report(re
     assert "load.png" in [p.name for p in write_pngs(c, tmp_path / "png")]
 
 
+def test_a_store_with_only_capacity_searches_still_recommends_under_a_load():
+    from report_records import capacity
+
+    served = [capacity("bert-base-uncased", "eager", 9.9, 9.9, 10.8, p99_ms=1000),
+              capacity("distilbert-base-uncased", "eager", 28.2, 25.9, 30.7, p99_ms=1000)]
+    c = build_comparison(served, ["bert-base-uncased", "distilbert-base-uncased"], "bert-base-uncased",
+                         constraints={"qps": 20, "p99_ms": 1000})
+    assert c.recommendation.best.model == "distilbert-base-uncased"
+    other = build_comparison(served, ["bert-base-uncased", "distilbert-base-uncased"], "bert-base-uncased",
+                             constraints={"qps": 20, "p99_ms": 100})  # searched at another bound: named, not trusted
+    assert other.recommendation.best is None and "at p99 <= 100 ms not measured" in other.recommendation.summary()
+
+
 def test_markdown(records):
     md = to_markdown(comparison(records))
     assert "## Claimed vs measured" in md and "| layers |" in md
