@@ -7,6 +7,7 @@ except bad input.
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import replace
@@ -212,8 +213,6 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
                record: Callable[..., Record], on_record: Callable[[Record], None], on_status: Callable[[str], None]) -> None:
     """Serving capacity of every loaded model in one server cell: the most queries/s sustained with p99 within
     the bound (or one trial at the cell's fixed rate), searched with the models taking turns trial by trial."""
-    import math
-
     from tradeoff.bench import serving
 
     asked = Cell.from_dict(cell).as_dict()  # with the defaults a study cell may leave out; records keep `cell` verbatim
@@ -296,8 +295,6 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
 
 def _ms(point: float, low: float | None = None, high: float | None = None) -> Metric | None:
     """Seconds -> a Metric in ms; an infinite point (unserved requests) is no figure, an unbounded side none."""
-    import math
-
     if not math.isfinite(point):
         return None
     side = lambda v: v * 1e3 if v is not None and math.isfinite(v) else None  # noqa: E731

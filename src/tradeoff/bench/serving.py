@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Callable
 
 import numpy as np
@@ -89,11 +89,15 @@ class Trial:
     def achieved_qps(self) -> float:
         return self.served / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
+    @cached_property
+    def _sorted_latencies(self) -> np.ndarray:
+        """Latencies sorted once (quantile is asked for several times per trial); unserved ones as inf."""
+        return np.sort(np.where(np.isfinite(self.latencies), self.latencies, np.inf))
+
     def quantile(self, q: float) -> tuple[float, float, float]:
         """(point, low, high) of the q-quantile of latency, seconds; unserved requests count as infinitely
         late, so an overloaded trial's tail is inf. The interval is distribution-free (order statistics)."""
-        x = np.sort(np.where(np.isfinite(self.latencies), self.latencies, np.inf))
-        return quantile_interval(x, q)
+        return quantile_interval(self._sorted_latencies, q)
 
     def late(self, bound_s: float) -> int:
         """Requests over the bound, unserved ones included."""
@@ -101,6 +105,10 @@ class Trial:
 
     def sustained(self, bound_s: float) -> bool:
         return not self.overloaded and self.quantile(QUANTILE)[0] <= bound_s
+
+    def surely_sustained(self, bound_s: float) -> bool:
+        """Sustained even at the p99's upper 95% limit."""
+        return not self.overloaded and self.quantile(QUANTILE)[2] <= bound_s
 
     def summary(self, bound_s: float) -> dict:
         p99, p99_low, p99_high = self.quantile(QUANTILE)
@@ -213,7 +221,7 @@ class Capacity:
     def estimate(self) -> tuple[float, float, float | None]:
         best = self.best()
         point = best.rate if best else 0.0
-        sure = [t.rate for t in self._sorted() if t.rate <= point and not t.overloaded and t.quantile(QUANTILE)[2] <= self.bound_s]
+        sure = [t.rate for t in self._sorted() if t.rate <= point and t.surely_sustained(self.bound_s)]
         low = max(sure, default=0.0)
         failed = self.failed_above(point)
         surely = [t.rate for t in failed if t.overloaded or t.quantile(QUANTILE)[1] > self.bound_s]
@@ -273,7 +281,7 @@ def next_rate(cap: Capacity, resolution: float) -> tuple[float, str | None]:
     if top / best.rate <= resolution:
         # bracketed; if no rate is *surely* sustained yet (its p99's upper limit within the bound), step below the
         # lowest tried, so the interval gets a lower end above 0
-        sure = [t for t in trials if t.rate <= best.rate and not t.overloaded and t.quantile(QUANTILE)[2] <= cap.bound_s]
+        sure = [t for t in trials if t.rate <= best.rate and t.surely_sustained(cap.bound_s)]
         lower = trials[0].rate / resolution ** 2
         if not sure and lower >= cap.trials[0].rate * LOWEST_FRACTION:
             return lower, None

@@ -182,7 +182,6 @@ class BenchResult:
                          "rounds": r.details.get("rounds"), "noisy": r.details["noise"]["short"] if r.details.get("noisy") else "no"})
         return columns, rows
 
-
     def serving_table(self) -> tuple[list[str], list[dict]]:
         """Per model and backend: the most queries/s sustained within the p99 bound, and the latencies there."""
         ratios = {(r.model, r.cell.get("backend"), r.cell.get("seq_len")): r.metrics["max_qps_ratio"]
