@@ -119,7 +119,7 @@ def catalog_models() -> list[dict]:
 
 def run_study(study: str, store: str | None = None, force: bool = False, executor: str = "process",
               address: str | None = None, progress=None):
-    """Run a study file into a store (resumable); returns a tradeoff.study.StudySummary."""
+    """Run a study file into a store (resumable); returns a tradeoff.planner.RunSummary."""
     from tradeoff.store import Store
     from tradeoff.study import prepare, run_study as run
 
@@ -167,31 +167,44 @@ def import_results(source: str, store: str | None = None) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def _recording(store: str | None, on_record=None):
-    """The `on_record` a stage is given: with `store`, each record is put there the moment the stage hands it
-    over (one transaction each, so a crash loses nothing finished), then passed on to `on_record`."""
+def _opened(store: str | None):
+    """The store a command keeps its records in, or None (then records only go back to the caller)."""
     if store is None:
-        yield on_record
+        yield None
         return
     from tradeoff.store import Store
 
     with Store.open(store) as s:
-        def keep(record) -> None:
-            s.put(record)
-            if on_record is not None:
-                on_record(record)
-
-        yield keep
+        yield s
 
 
 def distill(teacher: str, *, corpus: str | None = None, data: str | None = None, store: str | None = None,
-            on_record=None, **options):
-    """Distil `teacher` on a text corpus (task-agnostic) or on labelled `data` (task-specific), measure
-    the student against it, and keep the records in `store` when given; returns a DistillResult."""
-    from tradeoff.distill import distill as run
+            on_record=None, progress: bool = True, **options):
+    """Distil `teacher` on a text corpus (task-agnostic) or on labelled `data` (task-specific), measure the
+    student against it, and keep the records in `store` when given; returns a DistillResult. One distillation
+    is one distill cell, run now (force) through the planner like every other command's work."""
+    from pathlib import Path
 
-    with _recording(store, on_record) as keep:
-        return run(teacher, corpus=corpus, data=data, on_record=keep, **options)
+    from tradeoff import planner
+    from tradeoff.cells import Cell
+    from tradeoff.distill import validate_cell
+    from tradeoff.distill.run import DistillResult
+    from tradeoff.errors import Failure
+
+    if (corpus is None) == (data is None):
+        raise BadInput("give either --corpus (task-agnostic) or --data (task-specific)",
+                       "e.g. --corpus austen.txt, or --data sst2/ with a fine-tunable teacher")
+    cell = {"mode": "corpus" if corpus is not None else "task", "data": str(corpus if corpus is not None else data),
+            **{k: str(v) if isinstance(v, Path) else v for k, v in options.items() if v is not None}}
+    validate_cell(teacher, cell)
+    work = Cell("distill", teacher, parse_ref(teacher).name, "pretrained", cell, options={"progress": progress})
+    with _opened(store) as s:
+        summary = planner.run([work], s, force=True, title="distill", on_record=on_record)
+    first = summary.records[0]
+    if first.status != "ok":
+        raise Failure(f"the distillation failed ({first.status}): {first.error}",
+                      "its record is in the store (`tradeoff results --kind distill`); fix the cause and run again")
+    return DistillResult(summary.records, first.details["rows"], Path(first.details["student_dir"]))
 
 
 def evaluate(models: list[str], data: str, *, modes: list[str] | None = None, baseline: str | None = None,
@@ -201,11 +214,14 @@ def evaluate(models: list[str], data: str, *, modes: list[str] | None = None, ba
     options are eval cell settings (task, train, seed, limit, train_limit, epochs, lr, batch_size, k, ...);
     see tradeoff.evaluate.settings.DEFAULTS. Returns an EvalResult (records, table(), as_json()).
     """
-    from tradeoff.evaluate.suite import evaluate as run
+    from tradeoff import planner
+    from tradeoff.evaluate.suite import EvalResult, plan_cells
 
     cell = {"data": data, **{k: v for k, v in options.items() if v is not None}}
-    with _recording(store, on_record) as keep:
-        return run(models, cell, modes, baseline, save_dir=save, progress=progress, on_record=keep)
+    cells, base_label = plan_cells(models, cell, modes, baseline, save_dir=save, progress=progress)
+    with _opened(store) as s:  # a command that measures measures now: force, and nothing reused
+        summary = planner.run(cells, s, force=True, title="eval", on_record=on_record)
+    return EvalResult.of(summary.records, base_label)
 
 
 def bench(models: list[str], *, backends="eager,onnx,onnx-int8", devices="cpu", shapes="1x128", workloads=None,
@@ -214,13 +230,18 @@ def bench(models: list[str], *, backends="eager,onnx,onnx-int8", devices="cpu", 
     """Latency, throughput and memory per model x backend x device x shape, with paired speed-ups vs
     `baseline` (default: the first model). settings: budget_s, target, threads, new_tokens, padding,
     samples, seed (see tradeoff.bench.spec.Settings). Returns a BenchResult (records, table(), speedup_table())."""
+    from tradeoff import planner
     from tradeoff.bench.spec import Settings
-    from tradeoff.bench.suite import bench as run
+    from tradeoff.bench.suite import BenchResult, GroupWork, plan
 
     checked = Settings(**{k: v for k, v in settings.items() if v is not None})
-    with _recording(store, on_record) as keep:
-        return run(models, backends=backends, devices=devices, shapes=shapes, workloads=workloads, baseline=baseline,
-                   settings=checked, weights=weights, isolate=isolate, on_plan=on_plan, on_record=keep, on_status=on_status)
+    the_plan = plan(models, backends, devices, shapes, workloads, baseline, checked, weights)
+    if on_plan:
+        on_plan(the_plan)
+    works = [GroupWork(g, isolate, on_status) for g in the_plan.groups]
+    with _opened(store) as s:  # a command that measures measures now: force, and nothing reused
+        summary = planner.run(works, s, force=True, title="bench", on_record=on_record)
+    return BenchResult(summary.records, the_plan.baseline)
 
 
 def compare(refs: list[str], *, baseline: str | None = None, backends: str | None = None, shapes: str = "1x128",
@@ -229,15 +250,85 @@ def compare(refs: list[str], *, baseline: str | None = None, backends: str | Non
     """Anatomy, speed, memory and quality side by side (measuring only what the store lacks), claims
     checked, and a recommendation under `constraints` (max_latency_ms, max_memory_mb, min_retained, prefer)."""
     from tradeoff.bench.spec import Settings, parse_list, parse_shapes, BACKENDS
-    from tradeoff.compare import compare as run
     from tradeoff.store import Store
 
     settings = Settings(**({"budget_s": budget_s} if budget_s else {})).check()
     parse_shapes(shapes)
     with Store.open(store) as s:
-        return run(refs, baseline=baseline, backends=parse_list(backends, BACKENDS, "backend") if backends else None, shapes=shapes.split(","),
-                   eval_cell=eval_cell, eval_refs=eval_refs, quality_baseline=quality_baseline, constraints=constraints,
-                   store=s, settings=settings, on_status=on_status or (lambda _: None))
+        return measured_comparison(refs, baseline=baseline, backends=parse_list(backends, BACKENDS, "backend") if backends else None,
+                                   shapes=shapes.split(","), eval_cell=eval_cell, eval_refs=eval_refs,
+                                   quality_baseline=quality_baseline, constraints=constraints, store=s, settings=settings,
+                                   on_status=on_status or (lambda _: None))
+
+
+def measured_comparison(refs: list[str], *, store, baseline: str | None = None, backends=None, shapes=("1x128",),
+                        eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
+                        constraints: dict | None = None, settings=None, title: str | None = None,
+                        eval_modes: dict[str, str] | None = None, notes: list[str] | None = None,
+                        retrained: tuple[str, ...] = (), on_status=lambda _: None):
+    """Measure what `store` lacks for these models through the one planner, then the comparison from the store alone.
+
+    The work: each model's anatomy; bench groups for the models that fit here (`backends=None`:
+    compare.default_backends()); for models with real weights (`eval_refs`, default: those available here) quality on
+    `eval_cell`'s task, each in `eval_modes[ref]` if given, through every timed backend that can score. Models too heavy for this machine get a labelled estimate from the FLOP/s
+    the real runs reached. `notes` are shown with the recommendation (e.g. why a backend was left out); models in
+    `retrained` (folders trained again in this run) are scored again even where the store holds their results.
+    """
+    import psutil
+
+    from tradeoff import planner
+    from tradeoff.bench.spec import parse_shape
+    from tradeoff.bench.suite import GroupWork, plan as bench_plan
+    from tradeoff.cells import Cell
+    from tradeoff.compare import build_comparison, default_backends, eval_backends, fits_here, has_weights
+    from tradeoff.decide import check_budgets
+    from tradeoff.evaluate.suite import plan_cells
+
+    if not refs:
+        raise BadInput("no models given", "e.g. `tradeoff compare bert-base-uncased distilbert-base-uncased`")
+    check_budgets(**(constraints or {}))
+    notes = list(notes or [])
+    if backends is None:
+        backends, why = default_backends()
+        notes += why
+    parsed = [parse_ref(r) for r in refs]
+    baseline = baseline or refs[0]
+    if parse_ref(baseline).name not in [p.name for p in parsed]:
+        raise BadInput(f"baseline {baseline} is not among the compared models", "add it to the list or pick one of them")
+    anatomy = {p.name: inspect_ref(p) for p in parsed}
+    ram = psutil.virtual_memory().total
+    runnable = [p.text for p in parsed if fits_here(anatomy[p.name], ram)]
+    heavy = [p for p in parsed if p.text not in runnable]
+    todo = [Cell("inspect", p.text, p.name, "random", {}) for p in parsed]
+    if runnable:
+        base_runs = any(parse_ref(baseline).name == parse_ref(r).name for r in runnable)
+        groups = bench_plan(runnable, backends, ("cpu",), shapes, None, baseline if base_runs else runnable[0], settings, "random").groups
+        todo += [GroupWork(g, on_status=on_status) for g in groups]
+    if eval_cell:
+        cell = {**eval_cell, "backend": eval_cell.get("backend") or eval_backends(backends)}
+        for ref in eval_refs or [p.text for p in parsed if has_weights(p.text)]:
+            todo += plan_cells([ref], {**cell, "mode": (eval_modes or {}).get(ref, cell.get("mode", "auto"))})[0]
+
+    def planned(run: list, reused: list) -> None:
+        if reused:
+            on_status(f"reusing {len(reused)} stored unit(s) of work; {len(run)} to run")
+
+    planner.run(todo, store, title="compare", rerun=lambda w: w.kind == "eval" and w.model in retrained,
+                on_plan=planned, on_start=lambda w: on_status(w.label()))
+    if heavy:  # estimates follow what was measured, so they are made anew each time
+        measured = [r for p in parsed for r in store.query(kind="bench", model=p.name)]
+        achieved = [r.metrics["flops_per_s"].value for r in measured if r.status == "ok" and "flops_per_s" in r.metrics
+                    and r.cell.get("device", "cpu") == "cpu"]
+        how = {"flops_per_s": max(achieved), "how": "the best FLOP/s a real model reached in this run"} if achieved else {}
+        estimates = [Cell("bench", p.text, p.name, "estimate", {"backend": "estimate", "device": "cpu", "workload": "fixed",
+                                                                "batch": b, "seq_len": q}, runner="tradeoff.bench.estimate",
+                          options=how)
+                     for p in heavy for b, q in map(parse_shape, shapes)]
+        planner.run(estimates, store, force=True, title="estimates",
+                    on_start=lambda w: on_status(f"estimate {w.model_name} (too heavy to run here)"))
+    records = [r for p in parsed for r in store.query(model=p.name)]
+    return build_comparison(records, refs, baseline, quality_baseline or (eval_refs[0] if eval_refs else None),
+                            constraints=constraints, title=title, store_path=str(store.path), notes=notes)
 
 
 def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_baseline: str | None = None,

@@ -1,14 +1,21 @@
-"""The cell contract: one unit of work (a stage run on a model at one grid point), and the module that runs it.
+"""The work contract: what the planner plans, an executor runs and the driver stores.
 
-Every stage package exposes `run_cell(model, cell, weights) -> Record` (and optionally `validate_cell`, which raises
-BadInput before any cell runs, and `identified`, which adds what the result depends on, such as a data file's content
-hash, to the cell). Studies build cells, executors run them; both import this module and neither imports the other.
+A unit of work (`Work`) says which records it must leave (`keys`), which it leaves only when their sources
+succeeded (`derived`: a paired ratio needs both timings), how to do it here (`run`), and what stands in for its
+records when it dies. Two kinds exist: a `Cell` (one stage run on one model at one grid point) and a bench group
+(`tradeoff.bench.suite.GroupWork`: models timed together in interleaved rounds, in a clean process of their own).
+
+Every stage package exposes `run_cell(model, cell, weights, **options) -> Record | list[Record]` (the first record
+is the cell's own; any more are results made on the way, such as an ablation), optionally `validate_cell`, which
+raises BadInput before any cell runs, and `identified`, which adds what the result depends on, such as a data
+file's content hash, to the cell. Commands build work, `tradeoff.planner` decides and runs it; this module imports
+neither.
 """
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, ClassVar, Protocol
 
 from tradeoff.errors import BadInput
 from tradeoff.record import Record
@@ -31,10 +38,30 @@ class Cell:
     cpus: float = 1.0
     gpus: float = 0.0
     runner: str = ""  # module with run_cell; "" means the stage's own (RUNNERS[kind])
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)  # how, not what: never in the key
+    isolated: ClassVar[bool] = False
 
     @property
     def key(self) -> str:
         return Record(kind=self.kind, model=self.model_name, weights=self.weights, cell=self.cell).key
+
+    def keys(self) -> list[str]:
+        return [self.key]
+
+    def derived(self) -> list[tuple[str, list[str]]]:
+        return []
+
+    def refs(self) -> dict[str, str]:
+        return {self.model_name: self.model}
+
+    def run(self, emit: Callable[[Record], None]) -> None:
+        out = runner_module(self).run_cell(self.model, dict(self.cell), weights=self.weights, **self.options)
+        for record in out if isinstance(out, list) else [out]:
+            emit(record)
+
+    def stand_ins(self, status: str, message: str, env: dict) -> list[Record]:
+        return [Record(kind=self.kind, model=self.model_name, weights=self.weights, cell=self.cell, status=status,
+                       error=message, env=env)]
 
     def label(self) -> str:
         coords = " ".join(f"{k}={v}" for k, v in self.cell.items())
@@ -48,3 +75,19 @@ def runner_module(cell: Cell):
     except ImportError as e:
         raise BadInput(f"cells of kind {cell.kind!r} cannot run in this install ({e})",
                        "install the missing package, or remove that kind from the study") from None
+
+
+class Work(Protocol):
+    """A unit of work, as the planner and the executors see it."""
+
+    kind: str
+    cpus: float
+    gpus: float
+    isolated: bool  # it starts its own clean process (bench timing): executors run it from the driver
+
+    def keys(self) -> list[str]: ...  # the records it must leave
+    def derived(self) -> list[tuple[str, list[str]]]: ...  # (key, source keys): needed only when every source is ok
+    def refs(self) -> dict[str, str]: ...  # record model name -> the reference it came from (for provenance)
+    def label(self) -> str: ...
+    def run(self, emit: Callable[[Record], None]) -> None: ...  # here, each record as it exists; bad input raises
+    def stand_ins(self, status: str, message: str, env: dict) -> list[Record]: ...  # for records it never made

@@ -1,8 +1,8 @@
 """The main job: put models side by side on anatomy, speed, memory and quality, check the
 published claims, and recommend — every figure backed by a record in the store.
 
-compare() measures what the store lacks (bench, eval), then builds a Comparison from the store
-alone; report and recommend read that Comparison.
+`tradeoff.api.compare` measures what the store lacks (through the planner), then build_comparison
+makes a Comparison from the store alone; report and recommend read that Comparison.
 
 Like for like: quality records are grouped by how they were scored (task, exact test rows, mode,
 backend); each group is its own table row, several seeds are averaged, never maxed, and retained %
@@ -752,52 +752,11 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
         tool_version=__version__, env=env, capacity=capacity)
 
 
-# -- measuring what the store lacks --------------------------------------------------------------
+# -- what a comparison measures ------------------------------------------------------------------
 
 def fits_here(a: Anatomy, ram_bytes: float) -> bool:
     """Run for real only what loads comfortably in fp32 and times in seconds on this machine."""
     return a.weight_bytes["fp32"] * 3 < ram_bytes and a.parameters < 1.5e9
-
-
-def estimate_record(ref, cell: dict, measured: list[Record]) -> Record:
-    """Latency of a model too heavy to run, from its exact FLOPs and the FLOP/s real runs reached here.
-
-    Labelled weights="estimate": a compute-bound lower bound, honest about being one.
-    """
-    from tradeoff.env import environment
-
-    achieved = [r.metrics["flops_per_s"].value for r in measured if r.status == "ok" and "flops_per_s" in r.metrics
-                and r.cell.get("device") == cell.get("device")]
-    if achieved:
-        flops_per_s, how = max(achieved), "the best FLOP/s a real model reached in this run"
-    else:
-        from tradeoff.bench.hardware import peak_flops
-
-        flops_per_s, how = peak_flops(cell.get("device", "cpu")), "this machine's matmul peak (an optimistic bound)"
-    a = inspect_ref(ref, seq_len=cell["seq_len"])
-    flops = a.flops_per_token * cell["batch"] * cell["seq_len"]
-    return Record(kind="bench", model=a.model, weights="estimate", cell=cell, env=environment(),
-                  metrics={"latency_p50_ms": Metric(value=flops / flops_per_s * 1e3, unit="ms"),
-                           "weight_mb": Metric(value=a.weight_bytes["bf16"] / MB, unit="MB")},
-                  details={"how": f"forward FLOPs ({flops:.3g}) / {flops_per_s:.3g} FLOP/s, {how}; memory = bf16 weights only"})
-
-
-def _bench_missing(refs: list[str], baseline: str, backends, shapes, store, settings, on_status) -> None:
-    """Run the bench groups whose records (cells and paired ratios) the store does not hold yet."""
-    from tradeoff.bench.isolate import run_isolated
-    from tradeoff.bench.suite import plan
-
-    the_plan = plan(refs, backends, ("cpu",), shapes, None, baseline, settings, "random")
-    for group in the_plan.groups:
-        names = {m: parse_ref(m).name for m in group.models}
-        keys = [Record(kind="bench", model=names[m], weights="random", cell=c).key for m, c in group.expected()]
-        if group.baseline:
-            keys += [Record(kind="bench", model=names[m], weights="random", cell={**c, "baseline": names[group.baseline]}).key
-                     for m, c in group.expected() if m != group.baseline]
-        if all(store.has_result(k) for k in keys):
-            on_status(f"reusing stored {group.backend} results")
-            continue
-        run_isolated(group, store.put, on_status)
 
 
 def default_backends(base: tuple[str, ...] = (EAGER,)) -> tuple[tuple[str, ...], list[str]]:
@@ -819,74 +778,3 @@ def eval_backends(backends) -> list[str]:
     from tradeoff.evaluate.backend import BACKENDS
 
     return [b for b in backends if b in BACKENDS] or [EAGER]
-
-
-def compare(refs: list[str], baseline: str | None = None, backends=None, shapes=("1x128",),
-            eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
-            constraints: dict | None = None, store=None, settings=None, title: str | None = None,
-            eval_modes: dict[str, str] | None = None, notes: list[str] | None = None,
-            on_status=lambda _: None) -> Comparison:
-    """Measure what the store lacks for these models, then build the comparison from the store alone.
-
-    Models too heavy for this machine get a labelled estimate instead of a run; only models with real
-    weights (`eval_refs`, default: those available here) are scored on `eval_cell`'s task, each in
-    `eval_modes[ref]` if given (e.g. "checkpoint" for a model already fine-tuned on it), through every
-    timed backend that can score (encoders; decoders are scored eager). `backends=None`: default_backends().
-    `notes` are shown with the recommendation (e.g. why a backend was left out).
-    """
-    import psutil
-
-    from tradeoff.anatomy import run_cell as inspect_cell
-    from tradeoff.store import Store
-
-    if not refs:
-        raise BadInput("no models given", "e.g. `tradeoff compare bert-base-uncased distilbert-base-uncased`")
-    check_budgets(**(constraints or {}))
-    notes = list(notes or [])
-    if backends is None:
-        backends, why = default_backends()
-        notes += why
-    store = store or Store.open()
-    parsed = [parse_ref(r) for r in refs]
-    baseline = baseline or refs[0]
-    if parse_ref(baseline).name not in [p.name for p in parsed]:
-        raise BadInput(f"baseline {baseline} is not among the compared models", "add it to the list or pick one of them")
-    anatomy = {p.name: inspect_ref(p) for p in parsed}
-    for p in parsed:
-        on_status(f"inspect {p.name}")
-        store.put(inspect_cell(p.text, {}))
-    ram = psutil.virtual_memory().total
-    runnable = [p.text for p in parsed if fits_here(anatomy[p.name], ram)]
-    heavy = [p for p in parsed if p.text not in runnable]
-    base_runs = parse_ref(baseline).text in runnable or any(parse_ref(baseline).name == parse_ref(r).name for r in runnable)
-    if runnable:
-        _bench_missing(runnable, baseline if base_runs else runnable[0], backends, shapes, store, settings, on_status)
-    measured = [r for p in parsed for r in store.query(kind="bench", model=p.name)]
-    for p in heavy:
-        for shape in shapes:
-            from tradeoff.bench.spec import parse_shape
-
-            batch, seq = parse_shape(shape)
-            on_status(f"estimate {p.name} (too heavy to run here)")
-            store.put(estimate_record(p, {"backend": "estimate", "device": "cpu", "workload": "fixed", "batch": batch, "seq_len": seq}, measured))
-    if eval_cell:
-        cell = {**eval_cell, "backend": eval_cell.get("backend") or eval_backends(backends)}
-        for ref in eval_refs or [p.text for p in parsed if has_weights(p.text)]:
-            _eval_missing(ref, {**cell, "mode": (eval_modes or {}).get(ref, cell.get("mode", "auto"))}, store, on_status)
-    records = [r for p in parsed for r in store.query(model=p.name)]
-    return build_comparison(records, refs, baseline, quality_baseline or (eval_refs[0] if eval_refs else None),
-                            constraints=constraints, title=title, store_path=str(store.path), notes=notes)
-
-
-def _eval_missing(ref: str, cell: dict, store, on_status) -> None:
-    """Score a model once per (task, data, mode, backend); stored results are reused."""
-    from tradeoff.evaluate import run_cell
-    from tradeoff.evaluate.suite import plan
-
-    for model, c in plan([ref], cell, [cell.get("mode") or "auto"]):
-        key = Record(kind="eval", model=parse_ref(model).name, weights="pretrained", cell=c).key
-        if store.has_result(key):
-            on_status(f"reusing stored eval of {model}")
-            continue
-        on_status(f"eval {model} ({c['mode']}" + (f", {c['backend']})" if c.get("backend", EAGER) != EAGER else ")"))
-        store.put(run_cell(model, c, "pretrained"))

@@ -44,8 +44,9 @@ FULL = Plan(distill=True, encoder_mode="probe", train_limit=2000, test_limit=400
 
 def run(out: Path, quick: bool = False, store_path: str | None = None, on_status=lambda _: None):
     """Run (or resume) the demo; returns the Comparison and the paths of what was written."""
+    from tradeoff.api import measured_comparison
     from tradeoff.bench.spec import Settings
-    from tradeoff.compare import compare, default_backends
+    from tradeoff.compare import default_backends
     from tradeoff.report import to_markdown, write_html
     from tradeoff.report.html import atomic_write_text
     from tradeoff.report.plots import write_pngs
@@ -53,11 +54,12 @@ def run(out: Path, quick: bool = False, store_path: str | None = None, on_status
 
     plan = QUICK if quick else FULL
     out.mkdir(parents=True, exist_ok=True)
-    distillation = None
+    distillation, retrained = None, ()
     with Store.open(store_path or out / "results.db") as store:
         quality_refs, modes = [QUALITY_BASELINE, SMALL], {}
         if plan.distill:
-            teacher, student, distillation = _student(out, plan, store, on_status)
+            teacher, student, distillation, trained = _student(out, plan, store, on_status)
+            retrained = (teacher, student) if trained else ()
             # Both already trained on the task: scored as saved, on the same rows, so the student's
             # retained % is against its own teacher (not against a probe scored another way).
             for folder in (teacher, student):
@@ -70,10 +72,10 @@ def run(out: Path, quick: bool = False, store_path: str | None = None, on_status
         # "other" (under five stars) is no word a language model answers with: score sentiment words instead
         eval_cell.update(template="Review: {text}\nSentiment:", verbalisers=["negative", "positive"])
         backends, notes = default_backends(plan.backends)
-        comparison = compare(
+        comparison = measured_comparison(
             [*ARCHITECTURES, *quality_refs], baseline=ARCHITECTURES[0], backends=backends, shapes=("1x128",),
             eval_cell=eval_cell, eval_refs=quality_refs, eval_modes=modes, quality_baseline=QUALITY_BASELINE, store=store,
-            settings=Settings(budget_s=plan.bench_budget_s), notes=notes, on_status=on_status,
+            settings=Settings(budget_s=plan.bench_budget_s), notes=notes, retrained=retrained, on_status=on_status,
             title="BERT-base vs DistilBERT vs Llama-2-7B, and real-weight quality on fine-food reviews")
     paths = {"html": write_html(comparison, out / "report.html"),
              "markdown": atomic_write_text(out / "report.md", to_markdown(comparison)),
@@ -81,31 +83,44 @@ def run(out: Path, quick: bool = False, store_path: str | None = None, on_status
     return comparison, paths, distillation
 
 
-def _student(out: Path, plan: Plan, store, on_status) -> tuple[str, str, str | None]:
-    """SMALL fine-tuned, then distilled to half depth (layers by `alternate`), once; records go to the store.
+def distill_cell(out: Path, plan: Plan):
+    """The demo's distillation as a cell: SMALL fine-tuned on the reviews, then distilled to half depth."""
+    from tradeoff.cells import Cell
+    from tradeoff.models.refs import parse_ref
 
-    Returns the fine-tuned teacher's folder, the student's folder and a one-line summary of the distillation."""
-    from tradeoff.distill.run import distill_task
+    return Cell("distill", SMALL, parse_ref(SMALL).name, "pretrained", {
+        "mode": "task", "data": f"{DATA}:train", "test": f"{DATA}:test", "out": str(out / "students" / f"{SMALL}-3L"),
+        "layer_map": "alternate", "train_limit": plan.train_limit, "test_limit": plan.test_limit, "epochs": plan.epochs,
+        "max_length": plan.max_length})
 
-    folder = out / "students" / f"{SMALL}-3L"
-    if not (folder / "config.json").is_file():
-        on_status(f"fine-tuning {SMALL}, then distilling it to 3 layers (with a hard-label ablation)")
-        result = distill_task(SMALL, f"{DATA}:train", test=f"{DATA}:test", out=folder, layer_map="alternate",
-                              train_limit=plan.train_limit, test_limit=plan.test_limit, epochs=plan.epochs,
-                              max_length=plan.max_length, progress=False)
-        for record in result.records:
-            store.put(record)
-    distilled = [r for r in store.query(kind="distill", model=SMALL) if r.status == "ok" and r.cell.get("method") == "distilled"
-                 and r.details.get("student_dir") == str(folder)]
+
+def _student(out: Path, plan: Plan, store, on_status) -> tuple[str, str, str, bool]:
+    """SMALL fine-tuned, then distilled to half depth (layers by `alternate`), as one distill cell through the
+    planner (reused once stored, like all work; run again if its student folder is gone, since it is scored next).
+
+    Returns the fine-tuned teacher's folder, the student's folder, a one-line summary of the distillation, and
+    whether it ran now (then both folders hold new models, and stored scores of them are stale)."""
+    from tradeoff import planner
+
+    cell = distill_cell(out, plan)
+    folder = Path(cell.cell["out"])
+    ran = planner.run([cell], store, force=not (folder / "distill.json").is_file(), title="distill",
+                on_start=lambda _: on_status(f"fine-tuning {SMALL}, then distilling it to 3 layers (with a hard-label ablation)"))
+    distilled = store.get(cell.key)
+    if distilled is None or distilled.status != "ok":
+        from tradeoff.errors import Failure
+
+        raise Failure(f"the demo's distillation failed: {distilled.error if distilled else 'no record'}",
+                       "see the record with `tradeoff results --kind distill`, fix the cause, and run the demo again")
     # The student names its teacher (the fine-tuned SMALL) in the provenance distillation saved with it.
     teacher = json.loads((folder / "distill.json").read_text())["teacher"]
-    return teacher, str(folder), summary(distilled[-1]) if distilled else None
+    return teacher, str(folder), summary(distilled), ran.ran > 0
 
 
 def summary(r) -> str:
     """Teacher -> student in one line: quality kept, speed gained, and whether the teacher helped at all."""
-    m = r.metrics
-    line = (f"Distillation: {r.model} fine-tuned {m['teacher_quality'].fmt(3)} -> {len(r.cell['layers'])}-layer student "
+    m, layers = r.metrics, (r.details.get("settings") or r.cell)["layers"]
+    line = (f"Distillation: {r.model} fine-tuned {m['teacher_quality'].fmt(3)} -> {len(layers)}-layer student "
             f"{m['quality'].fmt(3)}, retained {m['retained'].fmt(3)}, {m['speedup'].fmt(3)} faster")
     if "distill_gain" in m:
         gain = m["distill_gain"]

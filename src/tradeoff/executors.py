@@ -1,60 +1,77 @@
-"""Where study cells run: in this process, in one child process per cell (default), or on Ray.
+"""Where work runs: in this process, in one child process per unit (default), or on Ray.
 
-Every executor yields (cell, Record) pairs as cells finish; the caller (the study) writes them,
-so records are always written by the driver, whatever runs the cells. A cell that crashes, runs
-out of memory or is killed becomes a Record with status "error"/"oom"; a cell whose input is bad
-(BadInput) stops the study, since the grid was validated and the rest would likely fail alike.
+Every executor hands each (work, Record) to `on_record` as records exist; the caller (the planner) writes
+them, so records are always written by the driver, whatever runs the work. Work that crashes, runs out of
+memory or is killed becomes records with status "error"/"oom"; bad input (BadInput) stops the run, since the
+work was validated and the rest would likely fail alike. Work that isolates itself (a bench group starts a
+clean child of its own, so its memory figures start from nothing) runs from the driver under every executor
+but Ray.
 
-- inline:  cheapest; a crash takes the whole study down (finished records are still kept).
-- process: one forked child per cell (from a forkserver that imported torch once), so a segfault
-           or OOM kill loses only that cell; the child ignores Ctrl-C and is killed by the driver.
-- ray:     each cell a Ray task with its resources (CPUs, GPUs) on a local or remote cluster
+- inline:  cheapest; a crash takes the whole run down (finished records are still kept).
+- process: one forked child per unit (from a forkserver that imported torch once), so a segfault
+           or OOM kill loses only that unit; the child ignores Ctrl-C and is killed by the driver.
+- ray:     each unit a Ray task with its resources (CPUs, GPUs) on a local or remote cluster
            (`address`); tradeoff must be installed on every node. Ray reuses its worker processes,
-           so a crash still loses only that cell, but cells share a warm process.
+           so a crash still loses only that unit, but units share a warm process.
 """
 from __future__ import annotations
 
 import signal
 import threading
-from typing import Iterator
+from typing import Callable
 
+from tradeoff.cells import Work
 from tradeoff.errors import BadInput, failure, first_line
 from tradeoff.record import Record
-from tradeoff.cells import Cell, runner_module
 
-EXECUTORS = ("inline", "process", "ray")
+OnRecord = Callable[[Work, Record], None]
+OnStart = Callable[[Work], None]
 _PRELOAD = ["tradeoff.record", "tradeoff.env", "tradeoff.models.load", "torch", "transformers.modeling_utils"]
 
 
-def run_one(cell: Cell) -> tuple:
-    """Run one cell wherever we are; the outcome as plain data that crosses process boundaries:
-    ("record", json) or ("bad-input", message, hint)."""
+def run_here(work: Work, emit: Callable[[Record], None]) -> None:
+    """Run one unit in this process, each record to `emit` as it exists; a crash becomes stand-in records."""
     try:
-        run_cell = runner_module(cell).run_cell
-        record = run_cell(cell.model, dict(cell.cell), weights=cell.weights)
+        work.run(emit)
+    except BadInput:
+        raise
+    except Exception as e:  # a crash in one unit must not take the run down
+        for record in failed(work, *failure(e)):
+            emit(record)
+
+
+def run_one(work: Work) -> tuple:
+    """Run one unit wherever we are; the outcome as plain data that crosses process boundaries:
+    ("records", [json, ...]) or ("bad-input", message, hint)."""
+    records: list[Record] = []
+    try:
+        run_here(work, records.append)
     except BadInput as e:
         return ("bad-input", e.message, e.hint)
-    except Exception as e:  # a crash in one cell must not take the study down
-        record = failed(cell, *failure(e))
-    return ("record", record.model_dump_json())
+    return ("records", [r.model_dump_json() for r in records])
 
 
-def failed(cell: Cell, status: str, message: str, here: bool = True) -> Record:
-    """A record standing in for a cell that did not finish; `here`: it ran on this machine (so record its env)."""
+def failed(work: Work, status: str, message: str, here: bool = True) -> list[Record]:
+    """Records standing in for a unit that did not finish; `here`: it ran on this machine (so record its env)."""
     from tradeoff.env import environment
 
-    return Record(kind=cell.kind, model=cell.model_name, weights=cell.weights, cell=cell.cell, status=status,
-                  error=message, env=environment() if here else {})
+    return work.stand_ins(status, message, environment() if here else {})
 
 
-def _outcome(cell: Cell, outcome: tuple) -> Record:
+def _outcome(work: Work, outcome: tuple) -> list[Record]:
     if outcome[0] == "bad-input":
-        raise BadInput(f"{cell.label()}: {outcome[1]}", outcome[2])
-    return Record.model_validate_json(outcome[1])
+        raise BadInput(f"{work.label()}: {outcome[1]}", outcome[2])
+    return [Record.model_validate_json(r) for r in outcome[1]]
+
+
+def _hand_on(work: Work, records: list[Record], on_record: OnRecord) -> None:
+    for record in records:
+        on_record(work, record)
 
 
 class _Executor:
-    """map(cells) yields (cell, record) as cells finish; used as a context manager."""
+    """run(works, on_record, on_start) hands each record over as it exists (on_start: as each unit is started or
+    submitted); used as a context manager."""
 
     def __enter__(self):
         return self
@@ -64,16 +81,17 @@ class _Executor:
 
 
 class InlineExecutor(_Executor):
-    def map(self, cells: list[Cell]) -> Iterator[tuple[Cell, Record]]:
-        for cell in cells:
-            yield cell, _outcome(cell, run_one(cell))
+    def run(self, works: list[Work], on_record: OnRecord, on_start: OnStart = lambda _: None) -> None:
+        for work in works:
+            on_start(work)
+            run_here(work, lambda record, work=work: on_record(work, record))
 
 
-def _child(cell: Cell, conn) -> None:
-    """Entry point of a per-cell child process."""
+def _child(work: Work, conn) -> None:
+    """Entry point of a per-unit child process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides; it kills us on Ctrl-C
     _die_with_parent()
-    outcome = run_one(cell)
+    outcome = run_one(work)
     try:
         conn.send(outcome)
     except OSError:  # the driver is gone (killed or interrupted): nobody is left to tell
@@ -114,13 +132,17 @@ class ProcessExecutor(_Executor):
                 signal.signal(signal.SIGINT, previous)
         return self
 
-    def map(self, cells: list[Cell]) -> Iterator[tuple[Cell, Record]]:
-        for cell in cells:
-            yield cell, self._run(cell)
+    def run(self, works: list[Work], on_record: OnRecord, on_start: OnStart = lambda _: None) -> None:
+        for work in works:
+            on_start(work)
+            if work.isolated:
+                run_here(work, lambda record, work=work: on_record(work, record))
+            else:
+                _hand_on(work, self._run(work), on_record)
 
-    def _run(self, cell: Cell) -> Record:
+    def _run(self, work: Work) -> list[Record]:
         receive, send = self._ctx.Pipe(duplex=False)
-        child = self._ctx.Process(target=_child, args=(cell, send), name=f"tradeoff-cell-{cell.key}", daemon=True)
+        child = self._ctx.Process(target=_child, args=(work, send), name=f"tradeoff-cell-{work.keys()[0]}", daemon=True)
         try:
             child.start()
             send.close()
@@ -138,16 +160,16 @@ class ProcessExecutor(_Executor):
             receive.close()
             send.close()
         if outcome is not None:
-            return _outcome(cell, outcome)
+            return _outcome(work, outcome)
         code = child.exitcode
         if code is not None and code < 0 and -code == signal.SIGKILL:
-            return failed(cell, "error", "the cell's process was killed (SIGKILL; out of memory?)")
+            return failed(work, "error", "the cell's process was killed (SIGKILL; out of memory?)")
         how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
-        return failed(cell, "error", f"the cell's process died ({how})")
+        return failed(work, "error", f"the cell's process died ({how})")
 
 
 class RayExecutor(_Executor):
-    """Each cell is a Ray task sized by the cell's CPUs and GPUs; the driver writes the records."""
+    """Each unit is a Ray task sized by its CPUs and GPUs; the driver writes the records."""
 
     def __init__(self, address: str | None = None):
         try:
@@ -174,36 +196,38 @@ class RayExecutor(_Executor):
         if self._started:
             self._ray.shutdown()
 
-    def map(self, cells: list[Cell]) -> Iterator[tuple[Cell, Record]]:
+    def run(self, works: list[Work], on_record: OnRecord, on_start: OnStart = lambda _: None) -> None:
         ray = self._ray
-        # Workers are reused (imports stay warm); a cell that crashes its worker becomes an error record
-        # and Ray starts a new worker for the next cell.
+        for work in works:
+            on_start(work)
+        # Workers are reused (imports stay warm); a unit that crashes its worker becomes error records
+        # and Ray starts a new worker for the next one.
         task = ray.remote(max_retries=0)(run_one)
-        pending = {task.options(num_cpus=c.cpus, num_gpus=c.gpus, name=f"tradeoff {c.label()}").remote(c): c
-                   for c in cells}
+        pending = {task.options(num_cpus=w.cpus, num_gpus=w.gpus, name=f"tradeoff {w.label()}").remote(w): w
+                   for w in works}
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
-                cell = pending.pop(done[0])
+                work = pending.pop(done[0])
                 try:
                     outcome = ray.get(done[0])
                 except ray.exceptions.RayError as e:  # the worker or its node died, or the task was cancelled
-                    yield cell, failed(cell, "error", f"Ray task failed: {first_line(e)}",
-                                      here=False)
+                    _hand_on(work, failed(work, "error", f"Ray task failed: {first_line(e)}", here=False), on_record)
                     continue
-                yield cell, _outcome(cell, outcome)
+                _hand_on(work, _outcome(work, outcome), on_record)
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
 
 
-def make_executor(name: str, address: str | None = None):
+# The registry: an executor is a class taking the cluster address (only Ray uses one).
+EXECUTORS: dict[str, Callable[[str | None], _Executor]] = {
+    "inline": lambda address: InlineExecutor(), "process": lambda address: ProcessExecutor(), "ray": RayExecutor}
+
+
+def make_executor(name: str, address: str | None = None) -> _Executor:
     if name not in EXECUTORS:
         raise BadInput(f"unknown executor {name!r}", f"use one of {', '.join(EXECUTORS)}")
     if address is not None and name != "ray":
         raise BadInput("--address only applies to --executor ray", "add --executor ray, or drop --address")
-    if name == "inline":
-        return InlineExecutor()
-    if name == "process":
-        return ProcessExecutor()
-    return RayExecutor(address)
+    return EXECUTORS[name](address)

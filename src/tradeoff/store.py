@@ -214,10 +214,14 @@ class Store:
         return self._conn.execute("SELECT 1 FROM records WHERE key = ?", (key,)).fetchone() is not None
 
     def has_result(self, key: str) -> bool:
-        """The planner's one rule, for studies, compare and the demo alike: an `ok`, `oom` or `skipped` record is a
-        result and is reused; an `error` (a crash or transient failure) is not, so the cell runs again."""
+        """The planner's one rule (tradeoff.planner): an `ok`, `oom` or `skipped` record is a result and is
+        reused; an `error` (a crash or transient failure) is not, so the work runs again."""
+        status = self.status(key)
+        return status is not None and status not in RERUN_STATUSES
+
+    def status(self, key: str) -> str | None:
         row = self._conn.execute("SELECT status FROM records WHERE key = ?", (key,)).fetchone()
-        return row is not None and row[0] not in RERUN_STATUSES
+        return None if row is None else row[0]
 
     def provenance(self, key: str) -> dict[str, str | None] | None:
         row = self._conn.execute(f"SELECT {', '.join(PROVENANCE)} FROM records WHERE key = ?", (key,)).fetchone()

@@ -29,9 +29,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -50,25 +49,6 @@ class Study:
     name: str
     source: str  # the file it came from
     cells: list[Cell]
-
-
-@dataclass
-class StudySummary:
-    study: str
-    store: str
-    executor: str
-    total: int
-    skipped: int = 0
-    ran: int = 0
-    ok: int = 0
-    failed: int = 0
-    keys: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def line(self) -> str:
-        return (f"study {self.study!r}: {self.total} cells, {self.skipped} already in the store, {self.ran} ran "
-                f"({self.ok} ok, {self.failed} failed) in {self.seconds:.1f} s; store {self.store}")
 
 
 # ---- parsing ------------------------------------------------------------------------------------
@@ -308,56 +288,20 @@ def prepare(path: str | Path) -> Study:
 
 
 # ---- running ------------------------------------------------------------------------------------
-def plan(study: Study, store, force: bool = False) -> tuple[list[Cell], int]:
-    """Cells still to run, and how many the store already holds."""
-    todo, done = [], 0
-    for cell in study.cells:
-        if not force and store.has_result(cell.key):
-            done += 1
-        else:
-            todo.append(cell)
-    return todo, done
-
-
 def run_study(study: Study, store, executor: str = "process", force: bool = False, address: str | None = None,
-              progress: Callable[[int, int, Cell, Record, float], None] | None = None) -> StudySummary:
-    """Run the cells the store lacks and write each Record as soon as it arrives.
+              progress: Callable[[int, int, Cell, Record, float], None] | None = None):
+    """Run the cells the store lacks through the one planner (tradeoff.planner); returns its RunSummary."""
+    from tradeoff import planner
 
-    Ctrl-C (KeyboardInterrupt) stops at once: finished records are already committed, the cell in
-    flight is dropped and will run next time.
-    """
-    from tradeoff.executors import make_executor
-    from tradeoff.store import model_revision
-
-    todo, done = plan(study, store, force)
-    summary = StudySummary(study.name, str(store.path), executor, total=len(study.cells), skipped=done,
-                           keys=[c.key for c in study.cells])
-    started = time.perf_counter()
-    if todo:
-        with make_executor(executor, address=address) as runner:
-            last = time.perf_counter()
-            for cell, record in runner.map(todo):
-                store.put(record, model_revision=model_revision(cell.model, cell.weights))
-                summary.ran += 1
-                if record.status == "ok":
-                    summary.ok += 1
-                else:
-                    summary.failed += 1
-                    summary.failures.append(f"{cell.label()}: {record.status}: {record.error or ''}".rstrip(": "))
-                if record.key != cell.key:
-                    summary.failures.append(f"{cell.label()}: the runner returned record key {record.key}, expected "
-                                            f"{cell.key} (its model or cell differs; resume will re-run it)")
-                now = time.perf_counter()
-                if progress:
-                    progress(summary.ran, len(todo), cell, record, now - last)
-                last = now
-    summary.seconds = time.perf_counter() - started
-    return summary
+    return planner.run(study.cells, store, executor=executor, force=force, address=address,
+                       title=f"study {study.name!r}", progress=progress)
 
 
 def plan_rows(study: Study, store, force: bool = False) -> list[dict]:
     """The expanded grid, one row per cell, with what a run would do (for `tradeoff run --dry-run`)."""
-    todo = {c.key for c in plan(study, store, force)[0]}
+    from tradeoff import planner
+
+    todo = {c.key for c in planner.plan(study.cells, store, force)[0]}
     return [{"key": c.key, "kind": c.kind, "model": c.model_name, "weights": c.weights,
              "cell": " ".join(f"{k}={v}" for k, v in c.cell.items()), "action": "run" if c.key in todo else "skip (in store)"}
             for c in study.cells]

@@ -34,8 +34,9 @@ def test_task_distillation_with_ablation(tiny_teacher_dir, sentiment, tmp_path, 
                          layers=2, epochs=1, batch_size=16, bench_budget_s=0.5, progress=False, store=str(store))
     distilled, hard = result.records
     assert distilled.kind == hard.kind == "distill" and distilled.status == hard.status == "ok"
-    assert distilled.cell["method"] == "distilled" and hard.cell["method"] == "hard-labels"
-    assert distilled.cell["layers"] == [0, 1] and distilled.key != hard.key
+    assert distilled.cell["mode"] == "task" and "method" not in distilled.cell  # keyed by the request, as planned
+    assert distilled.details["settings"]["method"] == "distilled" and hard.cell["method"] == "hard-labels"
+    assert distilled.details["settings"]["layers"] == [0, 1] and distilled.key != hard.key
     for name in ("quality", "teacher_quality", "retained", "speedup", "distill_gain", "ablation_quality"):
         m = distilled.metrics[name]
         assert m.low is not None and m.low <= m.value <= m.high, name
@@ -54,7 +55,7 @@ def test_task_distillation_with_ablation(tiny_teacher_dir, sentiment, tmp_path, 
     teacher = tmp_path / "student.teacher"
     cell = {"mode": "task", "data": str(train), "test": str(test), "layer_map": "0,3", "epochs": 1, "batch_size": 16,
             "ablation": False, "bench_budget_s": 0.5, "out": str(tmp_path / "student2")}
-    record = run_cell(str(teacher), cell)
+    record, = run_cell(str(teacher), cell)  # no ablation: the distilled record alone
     assert record.status == "ok" and record.cell == cell and record.model == "student.teacher"
     assert record.details["teacher"] == {}  # scored as is, not fine-tuned again
     assert record.metrics["teacher_quality"].value == pytest.approx(distilled.metrics["teacher_quality"].value)

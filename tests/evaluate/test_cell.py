@@ -143,11 +143,12 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(tiny_bert, sst, tmp
 
 
 def test_backends_score_the_same_model_and_report_agreement_with_eager(tiny_bert, sst, tmp_path):
-    from tradeoff.evaluate.suite import evaluate
+    from tradeoff import api
 
     saved = tmp_path / "saved"
     run_cell(str(tiny_bert), _cell(sst, mode="finetune"), save_dir=saved)
-    result = evaluate([str(saved)], _cell(sst, mode="checkpoint", backend=["eager", "onnx", "onnx-int8"]), progress=False)
+    cell = _cell(sst, mode="checkpoint", backend=["eager", "onnx", "onnx-int8"])
+    result = api.evaluate([str(saved)], cell.pop("data"), progress=False, **cell)
     eager, onnx, int8 = result.records
     assert "backend" not in eager.details and eager.cell["backend"] == "eager"
     assert onnx.details["backend"] == "onnx" and onnx.details["agreement_with_eager"] == 100.0

@@ -168,7 +168,7 @@ def test_k_shot_demonstrations_and_calibration_come_from_training_rows(tiny_llam
 def test_distillation_without_test_holds_out_rows_teacher_and_students_never_see(one_file, tmp_path, monkeypatch):
     from transformers import BertConfig, BertForMaskedLM
 
-    from tradeoff.distill import distill
+    from tradeoff.api import distill
     from tests.evaluate.conftest import _bert_tokenizer
 
     teacher = tmp_path / "teacher"

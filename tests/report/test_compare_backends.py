@@ -2,8 +2,10 @@
 every timed backend that can score, so each candidate's accuracy is its own backend's (issue 13)."""
 import pytest
 
+from tradeoff import api, planner
 from tradeoff import compare as compare_mod
 from tradeoff.bench import hardware
+from tradeoff.bench.suite import GroupWork
 
 MINI = "all-MiniLM-L6-v2"
 
@@ -11,8 +13,12 @@ MINI = "all-MiniLM-L6-v2"
 @pytest.fixture
 def calls(monkeypatch):
     seen = {"bench": [], "eval": []}
-    monkeypatch.setattr(compare_mod, "_bench_missing", lambda refs, baseline, backends, *a: seen["bench"].append(list(backends)))
-    monkeypatch.setattr(compare_mod, "_eval_missing", lambda ref, cell, store, on_status: seen["eval"].append(cell))
+
+    def planned(works, store, **kw):  # what compare hands the planner, run by nobody
+        seen["bench"].append([w.group.backend for w in works if isinstance(w, GroupWork)])
+        seen["eval"].append([w.cell["backend"] for w in works if w.kind == "eval"])
+
+    monkeypatch.setattr(planner, "run", planned)
     return seen
 
 
@@ -24,13 +30,13 @@ def run(tmp_path, **kw):
     from tradeoff.store import Store
 
     with Store.open(tmp_path / "results.db") as store:
-        return compare_mod.compare([MINI], eval_cell={"data": "fine-foods:test"}, eval_refs=[MINI], store=store, **kw)
+        return api.measured_comparison([MINI], eval_cell={"data": "fine-foods:test"}, eval_refs=[MINI], store=store, **kw)
 
 
 def test_default_backends_add_bf16_where_native_and_say_why_not_elsewhere(tmp_path, calls, monkeypatch):
     monkeypatch.setattr(hardware, "native_dtypes", native(True), raising=False)
     c = run(tmp_path)
-    assert calls["bench"] == [["eager", "eager-bf16"]] and calls["eval"][0]["backend"] == ["eager", "eager-bf16"]
+    assert calls["bench"] == [["eager", "eager-bf16"]] and calls["eval"][0] == ["eager", "eager-bf16"]
     assert c.recommendation_lines()[-1] == "note: eager-bf16 included: bf16 is native on this CPU (AMX-BF16)"
     monkeypatch.setattr(hardware, "native_dtypes", native(False), raising=False)
     c = run(tmp_path)
@@ -42,7 +48,7 @@ def test_named_backends_are_kept_and_quality_is_scored_through_those_that_can(tm
     monkeypatch.setattr(hardware, "native_dtypes", native(True), raising=False)
     c = run(tmp_path, backends=("eager", "compile", "onnx-int8"))
     assert calls["bench"] == [["eager", "compile", "onnx-int8"]]
-    assert calls["eval"][0]["backend"] == ["eager", "onnx-int8"]  # torch.compile has no eval path
+    assert calls["eval"][0] == ["eager", "onnx-int8"]  # torch.compile has no eval path
     assert not any(line.startswith("note:") for line in c.recommendation_lines())
 
 

@@ -1,5 +1,9 @@
 """The demo's plans and its one-line distillation summary (the full demo itself runs in scripts/demo.sh)."""
+import pytest
+
+import tradeoff.distill
 from tradeoff import demo
+from tradeoff.store import Store
 from tradeoff.record import Metric, Record
 
 
@@ -24,9 +28,10 @@ def test_distillation_summary_says_whether_the_teacher_helped():
 
 def test_full_demo_compares_the_student_beside_its_teacher(tmp_path, monkeypatch):
     """The full plan scores the fine-tuned teacher too, both as saved checkpoints on the same rows, and
-    passes on why a backend was left out (the distillation itself is not rerun: its folder exists)."""
+    passes on why a backend was left out (the distillation itself is not rerun: the store holds it, and its folder exists)."""
     import json
 
+    import tradeoff.api
     import tradeoff.compare
     import tradeoff.report
     import tradeoff.report.html
@@ -37,7 +42,12 @@ def test_full_demo_compares_the_student_beside_its_teacher(tmp_path, monkeypatch
     (student / "config.json").write_text("{}")
     (student / "distill.json").write_text(json.dumps({"teacher": str(tmp_path / "students" / f"{demo.SMALL}-3L.teacher")}))
     seen = {}
-    monkeypatch.setattr(tradeoff.compare, "compare", lambda refs, **kw: seen.update(refs=refs, **kw) or "comparison")
+    monkeypatch.setattr(tradeoff.api, "measured_comparison", lambda refs, **kw: seen.update(refs=refs, **kw) or "comparison")
+    monkeypatch.setattr(tradeoff.distill, "run_cell", lambda *a, **kw: pytest.fail("the stored distillation was rerun"))
+    with Store.open(tmp_path / "results.db") as store:
+        store.put(Record(kind="distill", model=demo.SMALL, weights="pretrained", cell=demo.distill_cell(tmp_path, demo.FULL).cell,
+                         details={"settings": {"layers": [0, 2, 4]}},
+                         metrics={k: Metric(value=1.0, unit="%") for k in ("teacher_quality", "quality", "retained", "speedup")}))
     monkeypatch.setattr(tradeoff.compare, "default_backends", lambda base: ((*base, "eager-bf16"), ["eager-bf16 included"]))
     for module, name in ((tradeoff.report, "write_html"), (tradeoff.report, "to_markdown"),
                          (tradeoff.report.html, "atomic_write_text"), (tradeoff.report.plots, "write_pngs")):

@@ -52,7 +52,8 @@ def test_a_crashing_ray_worker_loses_only_its_cell(cluster):
     ray.init(address=cluster.address)
     try:
         with make_executor("ray", address=cluster.address) as runner:
-            records = {c.cell["action"]: r for c, r in runner.map(cells)}
+            records = {}
+            runner.run(cells, lambda c, r: records.__setitem__(c.cell["action"], r))
     finally:
         ray.shutdown()
     assert records["ok"].status == "ok"

@@ -17,6 +17,13 @@ def crashy(action: str, **cell) -> Cell:
     return Cell("inspect", "m", "m", "random", {"action": action, **cell}, runner="crashy_runner")
 
 
+def collect(runner, cells) -> list:
+    """Every record an executor hands over, in order."""
+    records = []
+    runner.run(cells, lambda cell, record: records.append(record))
+    return records
+
+
 def test_inline_run_then_resume_skips_then_force_reruns(tmp_path):
     study = prepare(write(tmp_path / "s.toml", STUDY))
     with Store.open(tmp_path / "r.db") as store:
@@ -40,7 +47,7 @@ def test_inline_run_then_resume_skips_then_force_reruns(tmp_path):
 def test_a_failing_cell_becomes_an_error_record_and_the_rest_run(tmp_path, executor):
     cells = [crashy("ok", i=0), crashy("raise"), crashy("ok", i=1)]
     with make_executor(executor) as runner:
-        records = [r for _, r in runner.map(cells)]
+        records = collect(runner, cells)
     assert [r.status for r in records] == ["ok", "error", "ok"]
     assert "RuntimeError: boom" in records[1].error and "crashy_runner.py" in records[1].error
     assert records[1].key == cells[1].key  # the error record stands in for that exact cell
@@ -54,7 +61,7 @@ def test_a_failing_cell_becomes_an_error_record_and_the_rest_run(tmp_path, execu
 def test_process_executor_survives_segfault_and_kill(tmp_path):
     cells = [crashy("segfault"), crashy("oom-kill"), crashy("ok")]
     with make_executor("process") as runner:
-        records = [r for _, r in runner.map(cells)]
+        records = collect(runner, cells)
     assert [r.status for r in records] == ["error", "error", "ok"]
     assert "SIGSEGV" in records[0].error
     assert "SIGKILL" in records[1].error and "out of memory" in records[1].error
@@ -63,7 +70,7 @@ def test_process_executor_survives_segfault_and_kill(tmp_path):
 @pytest.mark.parametrize("executor", ["inline", "process"])
 def test_bad_input_from_a_cell_stops_the_study_with_one_line(executor):
     with make_executor(executor) as runner, pytest.raises(BadInput, match="this cell is impossible"):
-        list(runner.map([crashy("bad")]))
+        collect(runner, [crashy("bad")])
 
 
 def test_dry_run_lists_what_would_run(tmp_path):

@@ -1,13 +1,14 @@
-"""`bench`: a grid of models x backends x devices x shapes, checked up front, run group by group.
+"""`bench`: a grid of models x backends x devices x shapes, checked up front and laid out as groups.
 
-A group is one backend on one device for one workload, with all its models and shapes; by
-default it runs in its own child process (isolate.py). Inside a group the models are timed
-interleaved, which is where the paired speed-ups against the baseline come from.
+A group is one backend on one device for one workload, with all its models and shapes; as a unit
+of work (`GroupWork`, run by tradeoff.planner) it runs by default in its own child process
+(isolate.py). Inside a group the models are timed interleaved, which is where the paired
+speed-ups against the baseline come from.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, ClassVar, Iterable
 
 from tradeoff.bench import spec
 from tradeoff.bench.runner import run_group
@@ -25,6 +26,62 @@ class Plan:
     @property
     def cells(self) -> int:
         return sum(len(g.expected()) for g in self.groups)
+
+
+@dataclass(frozen=True)
+class GroupWork:
+    """A bench group as one unit of work (tradeoff.cells.Work): its models are timed together, so it leaves one
+    record per model and cell, and a paired ratio against the baseline wherever both timings are ok."""
+
+    group: Group
+    isolate: bool = True  # in a clean child process of its own, so memory figures start from nothing
+    on_status: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
+    kind: ClassVar[str] = "bench"
+
+    @property
+    def isolated(self) -> bool:
+        return self.isolate
+
+    @property
+    def cpus(self) -> float:
+        return float(self.group.threads)
+
+    @property
+    def gpus(self) -> float:
+        return 0.0 if self.group.device == "cpu" else 1.0
+
+    def refs(self) -> dict[str, str]:
+        return {Source(m).name: m for m in self.group.models}
+
+    def _key(self, name: str, cell: dict) -> str:
+        return Record(kind="bench", model=name, weights=self.group.weights, cell=cell).key
+
+    def keys(self) -> list[str]:
+        return [self._key(Source(m).name, c) for m, c in self.group.expected()]
+
+    def derived(self) -> list[tuple[str, list[str]]]:
+        if not self.group.baseline:
+            return []
+        base = Source(self.group.baseline).name
+        return [(self._key(Source(m).name, {**c, "baseline": base}), [self._key(base, c), self._key(Source(m).name, c)])
+                for m, c in self.group.expected() if m != self.group.baseline]
+
+    def label(self) -> str:
+        g = self.group
+        return f"bench {g.backend} on {g.device}: {', '.join(Source(m).name for m in g.models)} x {len(g.cells)} cell(s)"
+
+    def run(self, emit: Callable[[Record], None]) -> None:
+        status = self.on_status or (lambda _: None)
+        if self.isolate:
+            from tradeoff.bench.isolate import run_isolated
+
+            run_isolated(self.group, emit, status)
+        else:
+            run_group(self.group, emit, status)
+
+    def stand_ins(self, status: str, message: str, env: dict) -> list[Record]:
+        return [Record(kind="bench", model=Source(m).name, weights=self.group.weights, cell=c, status=status,
+                       error=message, env={**env, "threads": self.group.threads}) for m, c in self.group.expected()]
 
 
 def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKENDS, devices: str | Iterable[str] = ("cpu",),
@@ -234,33 +291,3 @@ def _fmt(m: Metric | None, interval: bool = True) -> str:
     if m is None:
         return "-"
     return m.fmt(3) if interval else Metric(value=m.value, unit=m.unit).fmt(3)
-
-
-def bench(models: list[str], backends=spec.DEFAULT_BACKENDS, devices=("cpu",), shapes=("1x128",), workloads=None,
-          baseline: str | None = None, settings: spec.Settings | None = None, weights: str = "random", isolate: bool = True,
-          on_plan: Callable[[Plan], None] | None = None, on_record: Callable[[Record], None] | None = None,
-          on_status: Callable[[str], None] | None = None) -> BenchResult:
-    """Latency, throughput and memory for every cell, and paired speed-ups against the baseline.
-
-    Each record goes to `on_record` the moment it exists, so a caller that keeps it (in a store) loses
-    nothing finished if a later group crashes; `on_plan` and `on_status` feed a progress display.
-    """
-    the_plan = plan(models, backends, devices, shapes, workloads, baseline, settings, weights)
-    if on_plan:
-        on_plan(the_plan)
-    records: list[Record] = []
-
-    def keep(record: Record) -> None:
-        records.append(record)
-        if on_record:
-            on_record(record)
-
-    status = on_status or (lambda _: None)
-    for group in the_plan.groups:
-        if isolate:
-            from tradeoff.bench.isolate import run_isolated
-
-            run_isolated(group, keep, status)
-        else:
-            run_group(group, keep, status)
-    return BenchResult(records, the_plan.baseline)

@@ -1,19 +1,19 @@
 """Distillation: a DistilBERT-style student made from a teacher, trained, then measured against it.
 
-`distill` is the entry point (CLI and API); `run_cell` is the study runner's (contract 1).
+`run_cell` is the one entry point (contract 1): `tradeoff distill`, study cells and the demo all run a
+distillation as a cell through tradeoff.planner.
 """
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from tradeoff.errors import BadInput, failure
 
 if TYPE_CHECKING:  # Record (pydantic) loads on first use, so the CLI reads distill's defaults at start-up cheaply
     from tradeoff.record import Record
 
-__all__ = ["distill", "run_cell", "validate_cell"]
+__all__ = ["run_cell", "validate_cell"]
 
 
 def _modes():
@@ -52,24 +52,6 @@ def _is_default_elsewhere(name: str, value) -> bool:
     return False
 
 
-def distill(teacher: str, *, corpus: str | Path | None = None, data: str | None = None,
-            on_record: Callable[[Record], None] | None = None, **options):
-    """Task-agnostic distillation on `corpus`, or task-specific on labelled `data`; each Record goes to
-    `on_record` once the run has made it (the caller keeps it, e.g. in a store)."""
-    if (corpus is None) == (data is None):
-        raise BadInput("give either --corpus (task-agnostic) or --data (task-specific)",
-                       "e.g. --corpus austen.txt, or --data sst2/ with a fine-tunable teacher")
-    modes = _modes()
-    if corpus is not None:
-        result = _call(modes["corpus"], {"teacher": teacher, "corpus": corpus, **options})
-    else:
-        result = _call(modes["task"], {"teacher": teacher, "data": data, **options})
-    if on_record is not None:
-        for record in result.records:
-            on_record(record)
-    return result
-
-
 def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> tuple[str, str, str, dict]:
     """Raise BadInput for a distill cell that cannot run, before any cell of a study runs.
 
@@ -94,9 +76,10 @@ def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> tuple[
     return mode, key, source, options
 
 
-def run_cell(model: str, cell: dict, weights: str = "pretrained") -> Record:
+def run_cell(model: str, cell: dict, weights: str = "pretrained", *, progress: bool = False) -> list[Record]:
     """One distillation as a study cell: `cell` holds `mode` ("corpus" | "task"), `data` (the corpus or
-    the labelled set) and any option of that mode; the distilled student's Record comes back.
+    the labelled set) and any option of that mode; the distilled student's Record comes back first (its
+    cell the study's), then the run's other records (the hard-label ablation), under their own cells.
 
     Bad input raises before any work; a failure while running comes back as a Record with status error.
     """
@@ -104,14 +87,14 @@ def run_cell(model: str, cell: dict, weights: str = "pretrained") -> Record:
     from tradeoff.record import Record
 
     mode, key, source, options = validate_cell(model, cell, weights)
-    options.setdefault("progress", False)
+    options["progress"] = progress
     try:
         result = _call(_modes()[mode], {"teacher": model, key: source, **options})
     except BadInput:
         raise
     except Exception as e:  # noqa: BLE001 - a failing cell is a record, not a crash of the study
         status, message = failure(e)
-        return Record(kind="distill", model=model, weights="pretrained", cell=cell, env=environment(),
-                      status=status, error=message)
-    record = result.records[0]
-    return record.model_copy(update={"cell": cell})
+        return [Record(kind="distill", model=model, weights="pretrained", cell=cell, env=environment(),
+                       status=status, error=message)]
+    first, *rest = result.records  # keyed by the cell as given; the settings it resolved to kept in details
+    return [first.model_copy(update={"cell": cell, "details": {**first.details, "settings": first.cell}}), *rest]

@@ -301,10 +301,9 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = Co
                "first_loss": result.losses[0] if result.losses else None,
                "last_loss": result.losses[-1] if result.losses else None, "timing": noise,
                "bench_shape": [1, block_size]}
-    record = _record(ref.name, cell, metrics, details)
     name = f"student ({student_ref.name})" if student else f"student ({spec})"
     rows = [_teacher_row(ref.name, config.num_hidden_layers, metrics), _row(name, student_model.config.num_hidden_layers, metrics)]
-    return DistillResult([record], rows, out)
+    return DistillResult([_record(ref.name, cell, metrics, {**details, "rows": rows})], rows, out)
 
 
 def _cosine_scores(student, teacher, blocks: torch.Tensor) -> np.ndarray:
@@ -488,5 +487,5 @@ def distill_task(teacher: str, data: str, test: str | None = Task.test, out: str
         for row, gain in zip(rows, ["-", metrics["distill_gain"].fmt(3), "0 (ablation)"]):
             row["vs hard labels"] = gain
     _clear(ckpt)
-    records.insert(0, _record(ref.name, {**cell, "method": "distilled"}, metrics, details))
+    records.insert(0, _record(ref.name, {**cell, "method": "distilled"}, metrics, {**details, "rows": rows}))
     return DistillResult(records, rows, out)

@@ -1,15 +1,13 @@
 """Several models (and modes) on one data set, in one table, with performance retained against a baseline.
 
 Every cell is validated before the first one runs, so a typo in the third model fails in a second,
-not after an hour of fine-tuning; each record goes to the caller's `on_record` as soon as it exists.
+not after an hour of fine-tuning; the cells run through tradeoff.planner like all work.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
-
 from tradeoff.errors import BadInput
-from tradeoff.evaluate.cell import DECODER_MODES, ENCODER_MODES, check_weights, identified, resolve_mode, run_cell, settings
+from tradeoff.evaluate.cell import DECODER_MODES, ENCODER_MODES, check_weights, identified, resolve_mode, settings
 from tradeoff.evaluate.metrics import STATISTICS, mcnemar, primary_of, retained
 from tradeoff.models.refs import parse_ref
 from tradeoff.record import Record
@@ -25,6 +23,13 @@ class EvalResult:
     records: list[Record]
     baseline: str | None  # "model:mode" of the baseline row
     retained: dict[str, dict] = field(default_factory=dict)  # label -> {"retained": Metric, "mcnemar": {...}}
+
+    @classmethod
+    def of(cls, records: list[Record], base_label: str | None) -> "EvalResult":
+        """The table of scored records, retained % against `base_label` (default: the first ok row)."""
+        ok = [r for r in records if r.status == "ok"]
+        base_label = base_label or (_label(ok[0]) if ok else None)
+        return cls(records, base_label, compare_all(records, base_label))
 
     def table(self) -> tuple[list[str], list[dict]]:
         columns = ["model", "task", "mode", "metric", "value [95% CI]", "test rows", f"retained vs {self.baseline}", "McNemar p"]
@@ -96,26 +101,20 @@ def plan(models: list[str], cell: dict, modes: list[str]) -> list[tuple[str, dic
     return cells
 
 
-def evaluate(models: list[str], cell: dict, modes: list[str] | None = None, baseline: str | None = None,
-             save_dir=None, progress: bool = True, on_record: Callable[[Record], None] | None = None) -> EvalResult:
-    """Run every (model, mode) cell and compare each with the baseline (default: the first row).
+def plan_cells(models: list[str], cell: dict, modes: list[str] | None = None, baseline: str | None = None,
+               save_dir=None, progress: bool = False) -> tuple[list, str | None]:
+    """Every (model, mode, backend) as a Cell for the planner, and the baseline row's label (None: the first
+    row scored). `save_dir` keeps the one fine-tuned model; it and `progress` are options, not part of a key."""
+    from tradeoff.cells import Cell
 
-    Each record goes to `on_record` as soon as it exists (the caller keeps it, e.g. in a store), so a
-    crash in a later cell loses nothing already scored."""
     cells = plan(models, cell, modes or [cell.get("mode") or "auto"])
     finetunes = [c for c in cells if c[1]["mode"] == "finetune"]
     if save_dir is not None and len(finetunes) != 1:
         raise BadInput("--save needs exactly one fine-tuned model in the run", "run the model to keep on its own")
     base_label = _baseline_label(baseline, cells) if baseline else None
-    records = []
-    for model, c in cells:
-        record = run_cell(model, c, "pretrained", save_dir=save_dir if c["mode"] == "finetune" else None, progress=progress)
-        if on_record is not None:
-            on_record(record)
-        records.append(record)
-    ok = [r for r in records if r.status == "ok"]
-    base_label = base_label or (_label(ok[0]) if ok else None)
-    return EvalResult(records, base_label, compare_all(records, base_label))
+    return [Cell("eval", model, parse_ref(model).name, "pretrained", c,
+                 options={"save_dir": save_dir if c["mode"] == "finetune" else None, "progress": progress})
+            for model, c in cells], base_label
 
 
 def _baseline_label(baseline: str, cells: list[tuple[str, dict]]) -> str:
