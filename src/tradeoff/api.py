@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from tradeoff.anatomy import BYTES_PER_PARAM, PARTS, Anatomy, inspect_ref
 from tradeoff.errors import BadInput
+from tradeoff.executors import DEFAULT as DEFAULT_EXECUTOR
 from tradeoff.models import catalog, parse_ref
 
 
@@ -117,7 +118,7 @@ def catalog_models() -> list[dict]:
     return rows
 
 
-def run_study(study: str, store: str | None = None, force: bool = False, executor: str = "process",
+def run_study(study: str, store: str | None = None, force: bool = False, executor: str = DEFAULT_EXECUTOR,
               address: str | None = None, progress=None):
     """Run a study file into a store (resumable); returns a tradeoff.planner.RunSummary."""
     from tradeoff.store import Store
@@ -351,7 +352,7 @@ def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_b
 
 
 def paper(name: str = "distilbert", *, plan: str = "cpu", tasks: str | list[str] | None = None, store: str | None = None,
-          executor: str = "process", progress=None):
+          executor: str = DEFAULT_EXECUTOR, progress=None):
     """Run a paper's reproduction study (resumable) and build its table from the store: (summary, PaperTable).
 
     `plan` is "cpu", "gpu" or a study file of the same shape (e.g. tiny models in tests)."""

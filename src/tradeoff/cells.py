@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
 
 from tradeoff.errors import BadInput
-from tradeoff.record import Record
+
+if TYPE_CHECKING:  # pydantic loads on first use: the CLI reads the executors' names at start-up cheaply
+    from tradeoff.record import Record
 
 # Contract 1: one cell runner per stage, imported lazily (a stage's heavy imports stay out of the CLI).
 RUNNERS = {"inspect": "tradeoff.anatomy", "bench": "tradeoff.bench", "eval": "tradeoff.evaluate",
@@ -43,6 +45,8 @@ class Cell:
 
     @property
     def key(self) -> str:
+        from tradeoff.record import Record
+
         return Record(kind=self.kind, model=self.model_name, weights=self.weights, cell=self.cell).key
 
     def keys(self) -> list[str]:
@@ -60,6 +64,8 @@ class Cell:
             emit(record)
 
     def stand_ins(self, status: str, message: str, env: dict) -> list[Record]:
+        from tradeoff.record import Record
+
         return [Record(kind=self.kind, model=self.model_name, weights=self.weights, cell=self.cell, status=status,
                        error=message, env=env)]
 

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from tradeoff import __version__
+from tradeoff import executors
 from tradeoff.errors import BadInput, TradeoffError, first_line
 from tradeoff.bench import backends as backend_names
 from tradeoff.bench import spec as bench_defaults
@@ -93,7 +94,7 @@ def run_study_command(
     study: str = typer.Argument(..., help="Study file (.toml or .yaml) describing the grid of cells."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     force: bool = typer.Option(False, "--force", help="Re-run cells the store already holds."),
-    executor: str = typer.Option("process", "--executor", help="inline | process (one child process per cell) | ray."),
+    executor: str = typer.Option(executors.DEFAULT, "--executor", help=executors.HELP),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (with --executor ray); default: start a local one."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the cells and what would run, without running."),
 ):
@@ -535,7 +536,7 @@ def paper_command(
     plan: str = typer.Option("cpu", "--plan", help="cpu (2 cores, about 2 h with an empty cache; an estimate) | gpu (full training sets) | a study file."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma list of GLUE tasks: cola,sst2,mrpc,stsb,rte (default: all)."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
-    executor: str = typer.Option("process", "--executor", help="inline | process (one child process per cell) | ray."),
+    executor: str = typer.Option(executors.DEFAULT, "--executor", help=executors.HELP),
     json_: bool = typer.Option(False, "--json", help="The table, macro and claims as JSON."),
     markdown: bool = typer.Option(False, "--markdown"),
 ):

@@ -20,12 +20,16 @@ import signal
 import threading
 from typing import Callable
 
-from tradeoff.cells import Work
-from tradeoff.errors import BadInput, failure, first_line
-from tradeoff.record import Record
+from typing import TYPE_CHECKING
 
-OnRecord = Callable[[Work, Record], None]
-OnStart = Callable[[Work], None]
+from tradeoff.errors import BadInput, failure, first_line
+
+if TYPE_CHECKING:  # pydantic loads on first use: the CLI reads EXECUTORS at start-up cheaply
+    from tradeoff.cells import Work
+    from tradeoff.record import Record
+
+OnRecord = Callable[["Work", "Record"], None]
+OnStart = Callable[["Work"], None]
 _PRELOAD = ["tradeoff.record", "tradeoff.env", "tradeoff.models.load", "torch", "transformers.modeling_utils"]
 
 
@@ -59,6 +63,8 @@ def failed(work: Work, status: str, message: str, here: bool = True) -> list[Rec
 
 
 def _outcome(work: Work, outcome: tuple) -> list[Record]:
+    from tradeoff.record import Record
+
     if outcome[0] == "bad-input":
         raise BadInput(f"{work.label()}: {outcome[1]}", outcome[2])
     return [Record.model_validate_json(r) for r in outcome[1]]
@@ -81,6 +87,8 @@ class _Executor:
 
 
 class InlineExecutor(_Executor):
+    """in this process (cheapest; a crash ends the run)"""
+
     def run(self, works: list[Work], on_record: OnRecord, on_start: OnStart = lambda _: None) -> None:
         for work in works:
             on_start(work)
@@ -110,6 +118,8 @@ def _die_with_parent() -> None:
 
 
 class ProcessExecutor(_Executor):
+    """one child process per unit (a crash or OOM kill loses only that unit)"""
+
     def __init__(self):
         import multiprocessing
 
@@ -169,7 +179,7 @@ class ProcessExecutor(_Executor):
 
 
 class RayExecutor(_Executor):
-    """Each unit is a Ray task sized by its CPUs and GPUs; the driver writes the records."""
+    """each unit a Ray task sized by its CPUs and GPUs, on a local or remote cluster"""
 
     def __init__(self, address: str | None = None):
         try:
@@ -220,9 +230,10 @@ class RayExecutor(_Executor):
                 ray.cancel(ref, force=True)
 
 
-# The registry: an executor is a class taking the cluster address (only Ray uses one).
-EXECUTORS: dict[str, Callable[[str | None], _Executor]] = {
-    "inline": lambda address: InlineExecutor(), "process": lambda address: ProcessExecutor(), "ray": RayExecutor}
+# The registry: name -> class (Ray's takes the cluster address); the CLI's choices and help come from it.
+EXECUTORS: dict[str, type[_Executor]] = {"inline": InlineExecutor, "process": ProcessExecutor, "ray": RayExecutor}
+DEFAULT = "process"
+HELP = "; ".join(f"{name}: {cls.__doc__}" for name, cls in EXECUTORS.items()) + "."
 
 
 def make_executor(name: str, address: str | None = None) -> _Executor:
@@ -230,4 +241,4 @@ def make_executor(name: str, address: str | None = None) -> _Executor:
         raise BadInput(f"unknown executor {name!r}", f"use one of {', '.join(EXECUTORS)}")
     if address is not None and name != "ray":
         raise BadInput("--address only applies to --executor ray", "add --executor ray, or drop --address")
-    return EXECUTORS[name](address)
+    return RayExecutor(address) if name == "ray" else EXECUTORS[name]()

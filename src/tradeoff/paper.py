@@ -19,6 +19,7 @@ import numpy as np
 
 from tradeoff.errors import BadInput
 from tradeoff.evaluate import glue
+from tradeoff.executors import DEFAULT as DEFAULT_EXECUTOR
 from tradeoff.record import Metric, Record
 
 PAPERS = ("distilbert",)
@@ -399,7 +400,7 @@ def store_verdicts(store_path: str | Path | None) -> dict[str, dict]:
 
 
 def run(paper: str = "distilbert", plan: str | Path = "cpu", tasks: str | list[str] | None = None,
-        store: str | Path | None = None, executor: str = "process", progress=None):
+        store: str | Path | None = None, executor: str = DEFAULT_EXECUTOR, progress=None):
     """Run the plan's cells the store lacks (resumable), then build the table from the store.
 
     Returns (the study summary, the PaperTable)."""

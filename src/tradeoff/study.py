@@ -36,6 +36,7 @@ from typing import Any, Callable
 
 from tradeoff.cells import DEFAULT_WEIGHTS, RUNNERS, Cell, runner_module
 from tradeoff.errors import BadInput, TradeoffError
+from tradeoff.executors import DEFAULT as DEFAULT_EXECUTOR
 from tradeoff.record import Record
 
 WEIGHTS = ("random", "pretrained", "estimate")
@@ -288,7 +289,7 @@ def prepare(path: str | Path) -> Study:
 
 
 # ---- running ------------------------------------------------------------------------------------
-def run_study(study: Study, store, executor: str = "process", force: bool = False, address: str | None = None,
+def run_study(study: Study, store, executor: str = DEFAULT_EXECUTOR, force: bool = False, address: str | None = None,
               progress: Callable[[int, int, Cell, Record, float], None] | None = None):
     """Run the cells the store lacks through the one planner (tradeoff.planner); returns its RunSummary."""
     from tradeoff import planner

@@ -102,3 +102,24 @@ def test_unknown_executor_and_stray_address():
         make_executor("threads")
     with pytest.raises(BadInput, match="--address only applies"):
         make_executor("process", address="127.0.0.1:6379")
+
+
+def test_an_executor_added_to_the_registry_runs_studies(tmp_path, monkeypatch):
+    """Adding an executor is one class and one registry line; the CLI's choices and help read the registry."""
+    from tradeoff import executors
+
+    seen = []
+
+    class Logged(executors.InlineExecutor):
+        """in this process, logging each unit"""
+
+        def run(self, works, on_record, on_start=lambda _: None):
+            seen.extend(works)
+            super().run(works, on_record, on_start)
+
+    monkeypatch.setitem(executors.EXECUTORS, "logged", Logged)
+    study = prepare(write(tmp_path / "s.toml", STUDY))
+    with Store.open(tmp_path / "r.db") as store:
+        summary = run_study(study, store, executor="logged")
+    assert (summary.ok, len(seen)) == (6, 6) and summary.executor == "logged"
+    assert all(f"{name}: " in executors.HELP for name in ("inline", "process", "ray")) and executors.DEFAULT in executors.EXECUTORS

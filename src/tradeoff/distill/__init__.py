@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING
 
-from tradeoff.errors import BadInput, failure
+from tradeoff.errors import BadInput
 
 if TYPE_CHECKING:  # Record (pydantic) loads on first use, so the CLI reads distill's defaults at start-up cheaply
     from tradeoff.record import Record
@@ -81,20 +81,11 @@ def run_cell(model: str, cell: dict, weights: str = "pretrained", *, progress: b
     the labelled set) and any option of that mode; the distilled student's Record comes back first (its
     cell the study's), then the run's other records (the hard-label ablation), under their own cells.
 
-    Bad input raises before any work; a failure while running comes back as a Record with status error.
+    Bad input raises before any work; a crash while running becomes the cell's error record in the executor
+    (tradeoff.executors.run_here), like every unit's.
     """
-    from tradeoff.env import environment
-    from tradeoff.record import Record
-
     mode, key, source, options = validate_cell(model, cell, weights)
     options["progress"] = progress
-    try:
-        result = _call(_modes()[mode], {"teacher": model, key: source, **options})
-    except BadInput:
-        raise
-    except Exception as e:  # noqa: BLE001 - a failing cell is a record, not a crash of the study
-        status, message = failure(e)
-        return [Record(kind="distill", model=model, weights="pretrained", cell=cell, env=environment(),
-                       status=status, error=message)]
+    result = _call(_modes()[mode], {"teacher": model, key: source, **options})
     first, *rest = result.records  # keyed by the cell as given; the settings it resolved to kept in details
     return [first.model_copy(update={"cell": cell, "details": {**first.details, "settings": first.cell}}), *rest]

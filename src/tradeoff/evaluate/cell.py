@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from tradeoff.env import environment
-from tradeoff.errors import BadInput, failure
+from tradeoff.errors import BadInput
 from tradeoff.evaluate import backend
 from tradeoff.evaluate import data as data_mod
 from tradeoff.evaluate.metrics import PRIMARY, metric_names, task_metrics
@@ -129,7 +129,8 @@ def identified(cell: dict) -> dict:
 
 def run_cell(model: str, cell: dict, weights: str = "pretrained", *, save_dir: str | Path | None = None,
              progress: bool = False) -> Record:
-    """Score `model` on the cell's task and data; bad input raises before any work, failures become error records."""
+    """Score `model` on the cell's task and data; bad input raises before any work (a crash while scoring is turned
+    into the cell's error record by the executor, tradeoff.executors.run_here, like every unit's)."""
     ref, s, mode = validate_cell(model, cell, weights)
     if save_dir is not None and mode != "finetune":
         raise BadInput("--save keeps a fine-tuned model; this run does not fine-tune", "use --mode finetune with --save")
@@ -138,13 +139,7 @@ def run_cell(model: str, cell: dict, weights: str = "pretrained", *, save_dir: s
                      max_length=int(s["max_length"]), patience=int(s["patience"]))
     record = Record(kind="eval", model=ref.name, weights="pretrained", cell=dict(cell), env=environment())
     started = time.perf_counter()
-    try:
-        scores, details = _run(ref, s, mode, hp, save_dir, progress)
-    except BadInput:
-        raise
-    except Exception as e:  # noqa: BLE001 - a failing cell is a record, not a crash of the run
-        status, message = failure(e)
-        return record.model_copy(update={"status": status, "error": message})
+    scores, details = _run(ref, s, mode, hp, save_dir, progress)
     classes = len(details.get("label_names") or []) or None
     primary = PRIMARY[s["task"]] if s["metric"] == "auto" else s["metric"]
     details.update({"task": s["task"], "mode": mode, "seed": s["seed"], "seconds": round(time.perf_counter() - started, 1),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tradeoff.atomic import write_file
 from tradeoff.bench.backends.base import Backend, CannotRun, Loaded, forward_module
+from tradeoff.errors import first_line
 from tradeoff.paths import cache_dir
 
 
@@ -77,7 +78,7 @@ class Onnx(Backend):
             except (MemoryError, KeyboardInterrupt):
                 raise
             except Exception as e:  # exporter failures come in many types; the reason is what matters
-                raise CannotRun(f"{self.name}: ONNX export of {model_type} failed: {_first_line(e)}") from e
+                raise CannotRun(f"{self.name}: ONNX export of {model_type} failed: {first_line(e, 200)}") from e
         if self.int8 and not int8.is_file():
             status(f"quantizing {name} to int8")
             try:
@@ -85,7 +86,7 @@ class Onnx(Backend):
             except (MemoryError, KeyboardInterrupt):
                 raise
             except Exception as e:
-                raise CannotRun(f"onnx-int8: dynamic quantization failed: {_first_line(e)}") from e
+                raise CannotRun(f"onnx-int8: dynamic quantization failed: {first_line(e, 200)}") from e
         return int8 if self.int8 else fp32
 
 
@@ -112,11 +113,6 @@ def open_session(path: Path, device: str, threads: int, spinning: bool = False):
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     providers = ["CUDAExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]
     return ort.InferenceSession(str(path), options, providers=providers)
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip()
-    return f"{type(e).__name__}: {text.splitlines()[0][:200]}" if text else type(e).__name__
 
 
 def _attention(source) -> str:
