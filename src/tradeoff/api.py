@@ -167,6 +167,15 @@ def import_results(source: str, store: str | None = None) -> dict[str, int]:
         return s.import_from(source)
 
 
+def _measure_now(works: list, store: str | None, title: str, on_record=None):
+    """A command that measures measures now: its work runs through the planner with force (nothing reused), its
+    records kept in `store` when given; returns the planner's RunSummary."""
+    from tradeoff import planner
+
+    with _opened(store) as s:
+        return planner.run(works, s, force=True, title=title, on_record=on_record)
+
+
 @contextlib.contextmanager
 def _opened(store: str | None):
     """The store a command keeps its records in, or None (then records only go back to the caller)."""
@@ -186,7 +195,6 @@ def distill(teacher: str, *, corpus: str | None = None, data: str | None = None,
     is one distill cell, run now (force) through the planner like every other command's work."""
     from pathlib import Path
 
-    from tradeoff import planner
     from tradeoff.cells import Cell
     from tradeoff.distill import validate_cell
     from tradeoff.distill.run import DistillResult
@@ -199,8 +207,7 @@ def distill(teacher: str, *, corpus: str | None = None, data: str | None = None,
             **{k: str(v) if isinstance(v, Path) else v for k, v in options.items() if v is not None}}
     validate_cell(teacher, cell)
     work = Cell("distill", teacher, parse_ref(teacher).name, "pretrained", cell, options={"progress": progress})
-    with _opened(store) as s:
-        summary = planner.run([work], s, force=True, title="distill", on_record=on_record)
+    summary = _measure_now([work], store, "distill", on_record)
     first = summary.records[0]
     if first.status != "ok":
         raise Failure(f"the distillation failed ({first.status}): {first.error}",
@@ -215,13 +222,11 @@ def evaluate(models: list[str], data: str, *, modes: list[str] | None = None, ba
     options are eval cell settings (task, train, seed, limit, train_limit, epochs, lr, batch_size, k, ...);
     see tradeoff.evaluate.settings.DEFAULTS. Returns an EvalResult (records, table(), as_json()).
     """
-    from tradeoff import planner
     from tradeoff.evaluate.suite import EvalResult, plan_cells
 
     cell = {"data": data, **{k: v for k, v in options.items() if v is not None}}
     cells, base_label = plan_cells(models, cell, modes, baseline, save_dir=save, progress=progress)
-    with _opened(store) as s:  # a command that measures measures now: force, and nothing reused
-        summary = planner.run(cells, s, force=True, title="eval", on_record=on_record)
+    summary = _measure_now(cells, store, "eval", on_record)
     return EvalResult.of(summary.records, base_label)
 
 
@@ -231,7 +236,6 @@ def bench(models: list[str], *, backends="eager,onnx,onnx-int8", devices="cpu", 
     """Latency, throughput and memory per model x backend x device x shape, with paired speed-ups vs
     `baseline` (default: the first model). settings: budget_s, target, threads, new_tokens, padding,
     samples, seed (see tradeoff.bench.spec.Settings). Returns a BenchResult (records, table(), speedup_table())."""
-    from tradeoff import planner
     from tradeoff.bench.spec import Settings
     from tradeoff.bench.suite import BenchResult, GroupWork, plan
 
@@ -239,9 +243,7 @@ def bench(models: list[str], *, backends="eager,onnx,onnx-int8", devices="cpu", 
     the_plan = plan(models, backends, devices, shapes, workloads, baseline, checked, weights)
     if on_plan:
         on_plan(the_plan)
-    works = [GroupWork(g, isolate, on_status) for g in the_plan.groups]
-    with _opened(store) as s:  # a command that measures measures now: force, and nothing reused
-        summary = planner.run(works, s, force=True, title="bench", on_record=on_record)
+    summary = _measure_now([GroupWork(g, isolate, on_status) for g in the_plan.groups], store, "bench", on_record)
     return BenchResult(summary.records, the_plan.baseline)
 
 

@@ -123,16 +123,26 @@ def _dispatch(event: dict, seen: set, on_record, on_status) -> None:
     on_record(record)
 
 
-def _fill(group: Group, seen: set, on_record, status: str, message: str) -> None:
+def stand_ins(group: Group, status: str, message: str, env: dict, seen: set | None = None) -> list[Record]:
+    """Records standing in for the group's cells that did not finish (those not in `seen`, which is updated)."""
     from tradeoff.bench.source import Source
-    from tradeoff.env import environment
 
-    env = {**environment(), "threads": group.threads}
+    seen = set() if seen is None else seen
+    out = []
     for model, cell in group.expected():
         name = Source(model).name
         if _key(name, cell) not in seen:
             seen.add(_key(name, cell))
-            on_record(Record(kind="bench", model=name, weights=group.weights, cell=cell, env=env, status=status, error=message))
+            out.append(Record(kind="bench", model=name, weights=group.weights, cell=cell,
+                              env={**env, "threads": group.threads}, status=status, error=message))
+    return out
+
+
+def _fill(group: Group, seen: set, on_record, status: str, message: str) -> None:
+    from tradeoff.env import environment
+
+    for record in stand_ins(group, status, message, environment(), seen):
+        on_record(record)
 
 
 def _tail(log: Path) -> str:

@@ -8,6 +8,7 @@ speed-ups against the baseline come from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, ClassVar, Iterable
 
 from tradeoff.bench import spec
@@ -50,25 +51,30 @@ class GroupWork:
     def gpus(self) -> float:
         return 0.0 if self.group.device == "cpu" else 1.0
 
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """Each model ref -> the name its records carry."""
+        return {m: Source(m).name for m in self.group.models}
+
     def refs(self) -> dict[str, str]:
-        return {Source(m).name: m for m in self.group.models}
+        return {name: m for m, name in self.names.items()}
 
     def _key(self, name: str, cell: dict) -> str:
         return Record(kind="bench", model=name, weights=self.group.weights, cell=cell).key
 
     def keys(self) -> list[str]:
-        return [self._key(Source(m).name, c) for m, c in self.group.expected()]
+        return [self._key(self.names[m], c) for m, c in self.group.expected()]
 
     def derived(self) -> list[tuple[str, list[str]]]:
         if not self.group.baseline:
             return []
-        base = Source(self.group.baseline).name
-        return [(self._key(Source(m).name, {**c, "baseline": base}), [self._key(base, c), self._key(Source(m).name, c)])
+        base = self.names[self.group.baseline]
+        return [(self._key(self.names[m], {**c, "baseline": base}), [self._key(base, c), self._key(self.names[m], c)])
                 for m, c in self.group.expected() if m != self.group.baseline]
 
     def label(self) -> str:
         g = self.group
-        return f"bench {g.backend} on {g.device}: {', '.join(Source(m).name for m in g.models)} x {len(g.cells)} cell(s)"
+        return f"bench {g.backend} on {g.device}: {', '.join(self.names.values())} x {len(g.cells)} cell(s)"
 
     def run(self, emit: Callable[[Record], None]) -> None:
         status = self.on_status or (lambda _: None)
@@ -80,8 +86,9 @@ class GroupWork:
             run_group(self.group, emit, status)
 
     def stand_ins(self, status: str, message: str, env: dict) -> list[Record]:
-        return [Record(kind="bench", model=Source(m).name, weights=self.group.weights, cell=c, status=status,
-                       error=message, env={**env, "threads": self.group.threads}) for m, c in self.group.expected()]
+        from tradeoff.bench.isolate import stand_ins
+
+        return stand_ins(self.group, status, message, env)
 
 
 def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKENDS, devices: str | Iterable[str] = ("cpu",),
