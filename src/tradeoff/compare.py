@@ -146,7 +146,7 @@ def _seed_mean(s: Scored) -> Metric:
 
 
 def paired_difference(a: Scored, b: Scored) -> tuple[Metric, float | None] | None:
-    """a − b on the same rows (paired bootstrap) and McNemar's p for single-seed classification, or None
+    """a − b on the same rows (paired interval) and McNemar's p for single-seed accuracy, or None
     when the two cannot be paired (other rows, no per-example scores). Computed once per pair."""
     if a.scope != b.scope:
         return None
@@ -168,7 +168,7 @@ def _paired_difference(a: Scored, b: Scored) -> tuple[Metric, float | None] | No
     try:
         if len(a.records) == len(b.records) == 1:
             diff = metrics.paired_difference(a.metric, a.scores[0], b.scores[0])
-            p = metrics.mcnemar(a.scores[0], b.scores[0])["p_value"] if "y_pred" in a.scores[0] else None
+            p = metrics.mcnemar(a.scores[0], b.scores[0])["p_value"] if a.metric == "accuracy" else None  # tests accuracy only
             return diff, p
         point, low, high = _seed_bootstrap(a.metric, [a.scores, b.scores], lambda x, y: x - y)
     except (BadInput, KeyError, ValueError):

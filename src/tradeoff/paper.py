@@ -113,7 +113,7 @@ class TaskResult:
     rows_sha256: str
     teacher_score: dict[str, Metric]  # paper metric -> score in paper units
     student_score: dict[str, Metric]
-    retained: Metric  # student / teacher on task.metric, paired bootstrap
+    retained: Metric  # student / teacher on task.metric, paired interval (metrics.retained)
     distill_gain: Metric | None  # distilled - hard labels, paired (the paper's metric; older records: accuracy/pearson)
     gain_metric: str
     arrays: dict  # truth, student and teacher predictions (for the macro and paired tests)

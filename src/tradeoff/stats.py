@@ -42,13 +42,16 @@ def bootstrap(statistic: Callable[..., float], *samples, n_boot: int = 2000, con
 
 
 def exact_proportion(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Clopper-Pearson (exact binomial) interval of successes / trials; [0, 1] when there were no trials."""
-    from scipy.stats import binomtest
+    """Clopper-Pearson (exact binomial) interval of successes / trials; [0, 1] when there were no trials.
+    From the beta quantiles directly: scipy's binomtest(...).proportion_ci gives the same ends 100x slower."""
+    from scipy.stats import beta
 
-    if trials == 0:
+    k, n, alpha = int(successes), int(trials), 1 - confidence
+    if n == 0:
         return 0.0, 1.0
-    ci = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=confidence, method="exact")
-    return float(ci.low), float(ci.high)
+    low = float(beta.ppf(alpha / 2, k, n - k + 1)) if k > 0 else 0.0
+    high = float(beta.ppf(1 - alpha / 2, k + 1, n - k)) if k < n else 1.0
+    return low, high
 
 
 def metric(statistic: Callable[..., float], *samples, unit: str = "", **kw) -> Metric:

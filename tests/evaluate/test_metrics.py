@@ -34,10 +34,14 @@ def test_interval_narrows_with_more_examples():
     assert (large.high - large.low) < (small.high - small.low)
 
 
-def test_retained_of_a_model_against_itself_is_exactly_100():
+def test_retained_of_a_model_against_itself_is_100_and_a_tie():
+    """Identical on these rows; on other rows a model this alike could still differ a little."""
     s = _scores()
-    r = M.retained("accuracy", s, s)
-    assert (r.value, r.low, r.high) == (100.0, 100.0, 100.0)
+    r, d = M.retained("accuracy", s, s), M.paired_difference("accuracy", s, s)
+    assert r.value == 100.0 and r.low < 100 < r.high and r.high - r.low < 6  # 200 rows
+    assert d.value == 0.0 and d.low == -d.high and 0 < d.high < 2
+    b = M.retained("mcc", s, s)
+    assert (b.value, b.low, b.high) == (100.0, 100.0, 100.0)  # other metrics: the paired bootstrap
 
 
 def test_retained_is_the_ratio_with_a_paired_interval():
@@ -155,3 +159,52 @@ def test_the_accuracy_interval_covers_the_truth_near_100_percent():
         m = M.compute("accuracy", {"y_true": y.tolist(), "y_pred": pred.tolist()})
         hits += m.low <= 98.0 <= m.high
     assert hits / 400 >= 0.95
+
+
+def _pair(only_this, only_baseline, both=100, neither=20):
+    """Two classifiers' scores on the same rows with the given agreement counts."""
+    y = [1] * (both + neither + only_this + only_baseline)
+    this = [1] * both + [0] * neither + [1] * only_this + [0] * only_baseline
+    base = [1] * both + [0] * neither + [0] * only_this + [1] * only_baseline
+    return {"y_true": y, "y_pred": this}, {"y_true": y, "y_pred": base}
+
+
+def test_an_accuracy_difference_is_significant_exactly_when_mcnemar_says_so():
+    """The interval and the test answer one question: never "interval excludes 0" beside "p = 0.053"."""
+    for only_this in range(0, 40, 3):
+        for only_baseline in [*range(0, 40, 4), 7, 8]:
+            this, base = _pair(only_this, only_baseline)
+            diff = M.paired_difference("accuracy", this, base)
+            kept = M.retained("accuracy", this, base)
+            p = M.mcnemar(this, base)["p_value"]
+            assert (diff.low > 0 or diff.high < 0) == (p < 0.05), (only_this, only_baseline)
+            assert (kept.low > 100 or kept.high < 100) == (p < 0.05), (only_this, only_baseline)
+            n = len(this["y_true"])
+            assert diff.value == pytest.approx(100 * (only_this - only_baseline) / n)
+            assert kept.value == pytest.approx(100 * (100 + only_this) / (100 + only_baseline))
+            assert diff.low < diff.value < diff.high and kept.low < kept.value < kept.high
+
+
+def test_the_demos_disagreement_is_a_tie():
+    """The demo's "+3.2 pp [+0.2, +6.2], McNemar p = 0.053" (a percentile bootstrap beside the exact test): 17 vs 7
+    discordant rows of 400 is such a case; the exact interval includes 0, as the test says."""
+    this, base = _pair(17, 7, both=300, neither=76)
+    assert M.mcnemar(this, base)["p_value"] > 0.05
+    diff = M.paired_difference("accuracy", this, base)
+    assert diff.low < 0 < diff.high and diff.value == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize("n,p10,p01", [(400, .05, .08), (400, .03, .03), (400, .02, .10), (200, .0, .08), (100, .05, .15)])
+def test_paired_accuracy_intervals_cover_the_true_difference_and_ratio(n, p10, p01):
+    """Rows drawn afresh each time (so the number of disagreements varies too), 95% nominal."""
+    rng = np.random.default_rng(3)
+    p11 = 0.7
+    hits_d = hits_r = 0
+    trials = 300
+    for _ in range(trials):
+        b, c, both, neither = rng.multinomial(n, [p10, p01, p11, 1 - p10 - p01 - p11])
+        this, base = _pair(b, c, both=both, neither=neither)
+        d, r = M.paired_difference("accuracy", this, base), M.retained("accuracy", this, base)
+        hits_d += d.low <= 100 * (p10 - p01) <= d.high
+        hits_r += r.low <= 100 * (p11 + p10) / (p11 + p01) <= r.high
+    assert hits_d / trials >= 0.94 and hits_r / trials >= 0.94

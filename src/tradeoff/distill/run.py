@@ -1,6 +1,6 @@
 """Distillation runs: build the student, train it through the one training loop, then put it next
 to its teacher (parameters from `inspect`, a paired speed-up from `bench`, quality retained with a
-paired bootstrap interval), and return Records of kind "distill".
+paired interval), and return Records of kind "distill".
 
 Two modes: `distill_corpus` (task-agnostic, on plain text: DistilBERT's triple loss, or CLM + KL
 for decoders) and `distill_task` (task-specific, from a fine-tuned classifier on labelled data,

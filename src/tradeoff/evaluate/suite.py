@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from tradeoff.errors import BadInput
 from tradeoff.evaluate.cell import DECODER_MODES, ENCODER_MODES, check_weights, identified, resolve_mode, settings
-from tradeoff.evaluate.metrics import STATISTICS, mcnemar, primary_of, retained
+from tradeoff.evaluate.metrics import mcnemar, primary_of, retained
 from tradeoff.models.refs import parse_ref
 from tradeoff.record import Record
 
@@ -148,7 +148,7 @@ def test_rows_id(r: Record) -> tuple:
 
 
 def compare_all(records: list[Record], base_label: str | None) -> dict[str, dict]:
-    """Retained % (paired bootstrap) and, for classification, McNemar's test against the baseline record."""
+    """Retained % (paired interval) and, for accuracy, McNemar's test against the baseline record."""
     base = next((r for r in records if _label(r) == base_label and r.status == "ok"), None)
     out = {}
     if base is None:
@@ -164,7 +164,7 @@ def compare_all(records: list[Record], base_label: str | None) -> dict[str, dict
         a, b = r.details["scores"], base.details["scores"]
         try:
             comp = {"retained": retained(name, a, b, seed=int(r.details.get("seed", 0)))}
-            if STATISTICS[name].keys == ("y_true", "y_pred"):
+            if name == "accuracy":  # McNemar's test is about accuracy; next to F1 or MCC it would answer another question
                 comp["mcnemar"] = mcnemar(a, b)
         except BadInput:
             continue  # not the same examples: no paired comparison
