@@ -425,5 +425,6 @@ def use_cases(candidates: list[Candidate], paired: Paired | None = None) -> dict
             objectives = _active(candidates)
             rivals = sorted((o for o in candidates if o.model != model), key=lambda o: o not in frontier)
             by = next((o for o in rivals if any(dominates(o, c, objectives, paired) for c in cs)), None)
-            out[model] = f"dominated here by {by.model}" if by else "dominated here"
+            on = ", ".join(label for _, _, label in objectives)  # what "dominated" was judged on, said, not implied
+            out[model] = f"dominated here by {by.model} ({on})" if by else f"dominated here ({on})"
     return out

@@ -91,3 +91,17 @@ def test_retired_eval_backend_names_the_reason():
 def test_cli_unknown_model_is_bad_input(capsys):
     assert main(["bench", "no-such-model-anywhere/xyz-123"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_the_default_thread_count_ignores_the_moments_load(monkeypatch):
+    """threads is in every bench key: picked from idle cores, a rerun under other load re-timed everything."""
+    import psutil
+
+    from tradeoff.bench import suite
+    from tradeoff.bench.spec import default_threads, usable_cpus
+
+    quiet = default_threads()
+    keys = [w.keys() for w in map(suite.GroupWork, suite.plan(["bert-base-uncased"]).groups)]
+    monkeypatch.setattr(psutil, "cpu_percent", lambda *a, **k: 100.0)  # every core busy with someone else
+    assert default_threads() == quiet == min(psutil.cpu_count(logical=False) or 1, usable_cpus())
+    assert [w.keys() for w in map(suite.GroupWork, suite.plan(["bert-base-uncased"]).groups)] == keys

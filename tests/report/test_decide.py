@@ -130,7 +130,7 @@ def test_frontier_and_use_cases_need_intervals_that_separate():
     uses = use_cases([a, b])
     assert uses["a"] == uses["b"] == "lowest latency (tied); smallest memory (tied); best quality (tied)"
     c = cand("c", 300.0, 900.0, 60.0, (57.0, 63.0))
-    assert pareto([a, b, c]) == [a, b] and use_cases([a, b, c])["c"] == "dominated here by a"
+    assert pareto([a, b, c]) == [a, b] and use_cases([a, b, c])["c"] == "dominated here by a (latency, memory, quality)"
 
 
 def _served(model, qps, low, high, bound=100.0, **kw):

@@ -172,20 +172,19 @@ def threads_problem(threads: int) -> str | None:
 
 
 def default_threads() -> int:
-    """Physical cores not busy with other processes right now (at least 1).
+    """The physical cores this process may use: the same on every run of the same command here.
 
-    Hyper-threads rarely help dense matmuls, and on a shared machine an OpenMP team larger than
-    the idle cores stalls at every barrier: SmolLM2 decode measured 7x slower with 2 threads than
-    with 1 while neighbours kept one of the 2 cores busy. `--threads` overrides; the count used is
-    recorded with every result.
+    Hyper-threads rarely help dense matmuls. The count is part of a result's key, so it must not follow a
+    moment's load: picked from the idle cores, it made a rerun of the demo re-time everything it had stored
+    and gave one run's eager and int8 timings 1 thread and the next run's 2. Load from other processes is
+    measured during timing and flagged (`noise`), not dodged. `--threads` overrides; the count is recorded
+    with every result.
     """
     import os
 
     import psutil
 
-    cores = psutil.cpu_count(logical=False) or os.cpu_count() or 1
-    busy = psutil.cpu_percent(interval=0.3) / 100 * (psutil.cpu_count() or cores)
-    return max(1, cores - int(busy + 0.5))
+    return max(1, min(psutil.cpu_count(logical=False) or os.cpu_count() or 1, usable_cpus()))
 
 
 def check_seq_len(model: str, seq_len: int, max_context: int, extra_tokens: int = 0) -> None:
