@@ -370,6 +370,9 @@ def rank(candidates: list[Candidate], criteria: tuple[str, ...], paired: Paired 
         if c is not best and id(c) not in lost:
             lost[id(c)] = (f"fits, tied with {best.label} on every criterion; ranked below it on the point estimate "
                            f"of {criteria[0]}")
+    if len(pool) > 1:  # the headline says it is one of several, not only the verdicts below it
+        why.insert(0, f"or {', '.join(c.label for c in pool if c is not best)}: tied on every criterion, either will do "
+                      f"({best.label} is listed first on the point estimate of {criteria[0]} alone)")
     return best, why, lost
 
 

@@ -163,3 +163,18 @@ def test_a_load_budget_without_a_bound_uses_the_server_default():
 def test_bad_load_budgets(kw):
     with pytest.raises(BadInput):
         recommend([A], **kw)
+
+
+def test_a_tie_on_every_criterion_is_said_in_the_headline():
+    """Nothing is ranked on a point estimate alone: when the intervals leave two candidates equal everywhere,
+    the recommendation names both."""
+    a = cand("a", 26.0, 510.0, 80.5, (76.0, 84.0), l_int=(25.0, 28.0))
+    b = cand("b", 28.0, 511.0, 77.5, (73.0, 81.0), l_int=(26.5, 30.0))
+    c = cand("c", 90.0, 900.0, 60.0, (57.0, 63.0), l_int=(88.0, 92.0))
+    rec = recommend([a, b, c])
+    assert rec.best is a
+    assert rec.summary().startswith("use a [eager]: or b [eager]: tied on every criterion, either will do")
+    lost = {v.candidate.model: v.reasons[-1] for v in rec.verdicts if v.reasons}
+    assert lost["b"].startswith("fits, tied with a [eager] on every criterion")
+    assert "lower quality" in lost["c"]
+    assert "either will do" not in recommend([a, c]).summary()
