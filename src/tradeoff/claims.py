@@ -14,7 +14,7 @@ from tradeoff.record import Metric
 
 HELD, NOT_HELD, INCONCLUSIVE, NOT_MEASURABLE = "held", "not held", "inconclusive", "not measurable here"
 # Quantities that need a measurement against a baseline (the rest come from anatomy).
-MEASURED = {"speedup": "speed-up", "memory_ratio": "peak memory ratio", "retained": "performance retained"}
+MEASURED = {"speedup": "speed-up", "memory_ratio": "working-set ratio", "retained": "performance retained"}
 # Claims decided by `tradeoff paper distilbert` from its table (tradeoff.paper.claim_verdicts), by claim id.
 PAPER_DECIDED = {"distill_gain": "distillation vs hard labels", "decoder_vs_encoder": "decoders vs the distilled encoder",
                  "weakest_task_retained": "where the student loses most"}

@@ -328,6 +328,15 @@ def _memory(r: Record) -> Metric | None:
     return r.metrics.get("peak_rss_mb") or r.metrics.get("weight_mb")
 
 
+def _memory_text(r: Record) -> str:
+    """'898 MB (451 process + 447 model)': the peak, split so the model's own working set (what the memory
+    ratio and C6 compare) is visible beside the interpreter's baseline every process pays."""
+    peak, base, own = (r.metrics.get(k) for k in ("peak_rss_mb", "baseline_rss_mb", "model_memory_mb"))
+    if peak is None or base is None or own is None:
+        return f"{_memory(r).value:,.0f} MB"
+    return f"{peak.value:,.0f} MB ({base.value:,.0f} process + {own.value:,.0f} model)"
+
+
 def decision_shape(bench: dict[tuple[str, str, str], Record]) -> str | None:
     """The shape most models were timed at (ties: the smallest), so candidates are compared at one shape."""
     counts: dict[str, set] = {}
@@ -446,7 +455,7 @@ class Comparison:
                 put("throughput" + where, m, self._throughput_cell(r))
                 mem = _memory(r)
                 put("peak memory" + where, m, "-" if mem is None else
-                    f"≥ {mem.value:,.0f} MB (estimate: bf16 weights only)" if r.weights == "estimate" else f"{mem.value:,.0f} MB")
+                    f"≥ {mem.value:,.0f} MB (estimate: bf16 weights only)" if r.weights == "estimate" else _memory_text(r))
                 sp = self._speedup(m, backend, r)
                 put("speed-up vs " + self.baseline + where, m, "baseline" if m == self.baseline else
                     f"{sp.value:.2f}x [{sp.low:.2f}, {sp.high:.2f}]" if sp and sp.low is not None else "-")

@@ -20,7 +20,8 @@ def bench(model, backend, p50, mem, weights="random", seed=0, batch=1, seq_len=1
     metrics = {f"{prefix}_p50_ms": Metric(value=p50, unit="ms", low=p50 * 0.98, high=p50 * 1.02),
                f"{prefix}_p95_ms": Metric(value=p50 * 1.1, unit="ms"),
                "throughput_per_s": Metric(value=1000 / p50, unit="samples/s"),
-               "peak_rss_mb": Metric(value=mem, unit="MB")}
+               "peak_rss_mb": Metric(value=mem, unit="MB"),
+               "baseline_rss_mb": Metric(value=mem * 0.4, unit="MB"), "model_memory_mb": Metric(value=mem * 0.6, unit="MB")}
     if workload == "generate":
         metrics["decode_tokens_per_s"] = Metric(value=20.0, unit="tokens/s", low=19.0, high=21.0)
     return Record(kind="bench", model=model, weights=weights, env=ENV, cell=_cell(backend, batch, seq_len, workload),

@@ -198,6 +198,8 @@ def test_an_estimate_inside_a_budget_is_a_bound_and_never_wins(tmp_path):
     t = table(c)
     assert t["latency p50, p95 [eager, 1x128]"]["llama-2-7b"] == "≥ 5 ms (estimate: a compute-bound lower bound)"
     assert t["peak memory [eager, 1x128]"]["llama-2-7b"] == "≥ 13,476 MB (estimate: bf16 weights only)"
+    # a measured peak shows the process baseline beside the model's own working set (what memory ratios compare)
+    assert t["peak memory [eager, 1x128]"][MINI] == "300 MB (120 process + 180 model)"
     assert "lowest latency" not in t["best use case"]["llama-2-7b"]
 
 
