@@ -324,6 +324,21 @@ def timed(records: list[Record]) -> dict[tuple[str, str, str], Record]:
     return out
 
 
+def ratios(bench: dict[tuple[str, str, str], Record], records: list[Record]) -> dict[tuple[str, str, str, str], Record]:
+    """(model, backend, shape, baseline) -> the paired ratio record timed with the latency `bench` shows: its cell is
+    that record's cell plus the baseline, so the ratio, the latencies beside it and the claims it decides come from
+    one run (a store holding an older run at another thread count or budget no longer mixes them)."""
+    shown = {(r.model, json.dumps(r.cell, sort_keys=True)): key for key, r in bench.items()}
+    out: dict[tuple[str, str, str, str], Record] = {}
+    for r in records:
+        if r.kind != "bench" or r.status != "ok" or not r.cell.get("baseline"):
+            continue
+        key = shown.get((r.model, json.dumps({k: v for k, v in r.cell.items() if k != "baseline"}, sort_keys=True)))
+        if key is not None:
+            out[(*key, r.cell["baseline"])] = r
+    return out
+
+
 def _memory(r: Record) -> Metric | None:
     return r.metrics.get("peak_rss_mb") or r.metrics.get("weight_mb")
 
@@ -495,12 +510,9 @@ class Comparison:
         return (("decode " if r.cell.get("workload") == "generate" else "") + m.fmt(3)) if m else "-"
 
     def _speedup(self, model: str, backend: str, timed_record: Record) -> Metric | None:
-        """The paired ratio from the same backend and shape as the latency next to it."""
-        for r in self.records:
-            if (r.kind == "bench" and r.status == "ok" and r.model == model and r.cell.get("baseline") == self.baseline
-                    and r.cell.get("backend") == backend and shape_of(r) == shape_of(timed_record) and "speedup" in r.metrics):
-                return r.metrics["speedup"]
-        return None
+        """The paired ratio timed with the latency next to it."""
+        r = ratios(timed(self.records), self.records).get((model, backend, shape_of(timed_record), self.baseline))
+        return r.metrics.get("speedup") if r is not None else None
 
     def _quality_rows(self, put) -> None:
         if not self.scored:
@@ -727,10 +739,9 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
         rec = recommend(cands, **(constraints or {}), paired=candidate_judgement, scope=label) if cands else None
         scopes.append(Scope(label, cands, rec))
     evidence = claims_mod.Evidence(anatomy=anatomy)
-    paired_bench = [r for r in records if r.kind == "bench" and r.status == "ok" and r.cell.get("baseline")]
     # Published speed and memory claims were measured with eager fp32 PyTorch: when that backend ran,
     # its ratio is the evidence (sorted last, so it is the one kept), not an int8 export's.
-    for r in sorted(paired_bench, key=lambda r: r.cell.get("backend") == EAGER):
+    for r in sorted(ratios(bench, records).values(), key=lambda r: r.cell.get("backend") == EAGER):
         where = f"{r.cell.get('backend')}, {shape_of(r)}, {r.env.get('cpu', 'CPU')} ({r.weights} weights)"
         for q in ("speedup", "memory_ratio"):
             if q in r.metrics:

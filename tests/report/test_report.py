@@ -54,6 +54,27 @@ def test_speed_claims_are_checked_on_eager_even_when_an_int8_ratio_comes_later(r
         assert c5.verdict == "held" and "1.92x" in c5.measured and c5.context.startswith("eager")
 
 
+def test_a_ratio_comes_from_the_run_whose_latencies_it_sits_beside(records):
+    """A store with an older run at another thread count: the table's speed-up and C5 both read the ratio timed
+    with the latest latencies (the table took the first ratio it found, C5 the last: 2.06x beside C5's 1.90x)."""
+    from report_records import speedup
+
+    def at(r, threads):
+        return r.model_copy(update={"cell": {**r.cell, "threads": threads}})
+
+    old = [at(r, 1) for r in records if r.kind == "bench"]
+    old = [r.model_copy(update={"metrics": {**r.metrics, "speedup": r.metrics["speedup"].model_copy(update={"value": 1.55, "low": 1.5, "high": 1.6})}})
+           if r.cell.get("baseline") else r for r in old]
+    new = [at(r, 2).model_copy(update={"created": "2099-01-01T00:00:00+00:00"}) for r in records if r.kind == "bench"]
+    evals = [r for r in records if r.kind != "bench"]
+    for order in ([*old, *new, *evals], [*new, *old, *evals]):
+        c = comparison(order)
+        table = {r[""]: r for r in c.summary_table()[1]}
+        assert table["speed-up vs bert-base-uncased [eager, 1x128]"]["distilbert-base-uncased"] == "1.92x [1.85, 1.99]"
+        c5 = {x.id: x for x in c.claims}["C5"]
+        assert c5.measured.startswith("1.92x") and c5.verdict == "held"
+
+
 def test_recommendation_under_budget(records):
     c = comparison(records, constraints={"max_latency_ms": 100, "min_retained": 0.95})
     assert c.recommendation.best.model == "all-MiniLM-L6-v2"
