@@ -593,7 +593,8 @@ def _fmt_scored(s: Scored) -> str:
         extra.append(f"mean of {len(values)} seeds, {number(min(values))}-{number(max(values))}")
     agree = s.agreement()
     if agree is not None:
-        extra.append(f"agrees with eager {agree:.1f}%")
+        # A probe is refit on each backend's embeddings: its agreement mixes the backend's effect with a second fit's.
+        extra.append(f"agrees with eager {agree:.1f}%" + (", each probe fit on its own backend's embeddings" if s.mode == "probe" else ""))
     return text + (f" ({'; '.join(extra)})" if extra else "")
 
 

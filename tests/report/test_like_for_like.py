@@ -87,6 +87,11 @@ def test_a_quantised_backend_gets_its_own_accuracy_and_fails_the_floor():
     t = table(c)
     assert row(t, "accuracy, fine_foods (400 rows), finetune, onnx-int8")[MINI].startswith("64.0%")
     assert "agrees with eager 71.0%" in row(t, "accuracy, fine_foods (400 rows), finetune, onnx-int8")[MINI]
+    assert "each probe fit" not in row(t, "accuracy, fine_foods (400 rows), finetune, onnx-int8")[MINI]
+    probes = [bench(MINI, "eager", 30.0, 300.0), bench(MINI, "onnx-int8", 12.0, 200.0), evaluation(MINI, 0.80, mode="probe"),
+              evaluation(MINI, 0.79, mode="probe", backend="onnx-int8", agreement=75.0)]
+    cell = row(table(build_comparison(probes, [MINI], MINI)), "accuracy, fine_foods (400 rows), probe, onnx-int8")[MINI]
+    assert "agrees with eager 75.0%, each probe fit on its own backend's embeddings" in cell  # not the backend's effect alone
 
 
 def test_a_backend_without_its_own_eval_has_no_quality():
