@@ -374,7 +374,7 @@ def bench(
         emit(columns, rows, fmt, title="Serving capacity: open-loop Poisson load, dynamic batcher, latency from scheduled arrival")
     columns, rows = result.speedup_table()
     if rows:
-        emit(columns, rows, fmt, title="Speed-up from paired, interleaved timing (95% bootstrap interval)")
+        emit(columns, rows, fmt, title="Speed-up from paired, interleaved timing (95% interval over rounds)")
     columns, rows = result.limits_table()
     if rows:
         emit(columns, rows, fmt, title="Hardware limits utilisation is taken against (measured best-of, theoretical beside)")

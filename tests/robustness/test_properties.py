@@ -53,3 +53,24 @@ def test_paired_ratio_interval_covers_true_speedup():
         low, high = bootstrap(lambda x, y: np.median(x / y), a, b, n_boot=400, seed=t)[1:]
         hits += low <= 1.6 <= high
     assert hits >= 88
+
+
+@pytest.mark.parametrize("rounds", [3, 4, 5, 6, 8])
+def test_few_rounds_get_intervals_that_still_cover_at_95_percent(rounds):
+    """A 32x128 call of BERT-base takes seconds, so a budget may allow only 3 rounds; the bootstrap of 3 timings is
+    their [min, max] (75% coverage). The latency median and the paired speed-up must still cover 93%+."""
+    from tradeoff.bench.paired import speedup
+    from tradeoff.bench.timing import latency_metrics
+
+    rng = np.random.default_rng(rounds)
+    hits_p50 = hits_ratio = 0
+    trials = 400
+    for _ in range(trials):
+        shared = rng.lognormal(0, 0.1, rounds)  # a round's machine state, shared by both calls
+        base = 2.0 * shared * rng.lognormal(0, 0.05, rounds)
+        model = 1.0 * shared * rng.lognormal(0, 0.05, rounds)
+        p50 = latency_metrics(base, unit_scale=1.0, n_boot=20)["latency_p50_ms"]
+        hits_p50 += p50.low <= 2.0 <= p50.high
+        r = speedup(base, model)
+        hits_ratio += r.low <= 2.0 <= r.high
+    assert hits_p50 / trials >= 0.93 and hits_ratio / trials >= 0.93, (hits_p50 / trials, hits_ratio / trials)

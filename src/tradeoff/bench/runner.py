@@ -187,6 +187,7 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
             on_record(record(m, cell_dict, metrics=metrics, details={
                 **details[m], "samples_ms": [round(s * 1e3, 4) for s in run.seconds[m]], "rounds": len(run.seconds[m]),
                 "stop": run.stop_reason, "warmup_calls": run.warmup_calls[m], "noisy": noise["noisy"], "noise": noise,
+                "interval": timing.interval_how(len(run.seconds[m])),
                 "attention": model.attention, "dtype": model.dtype, "dtype_native": native, "dtype_support": support,
                 "threads": group.threads, "paired_with": [o for o in runs if o != m], "limits": how,
                 "pid": os.getpid(), "export_pid": export["pid"] if export else None, "prepare_s": export["seconds"] if export else None,
@@ -204,7 +205,8 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
                              details={"rounds": len(run.seconds[m]), "stop": run.stop_reason,
                                       "ratio_halfwidth": noise["median_halfwidth"],
                                       "noisy": noise["noisy"], "noise": noise,
-                                      "how": "median over interleaved rounds of baseline time / model time; paired bootstrap over rounds",
+                                      "how": "median over interleaved rounds of baseline time / model time; interval: "
+                                             + timing.interval_how(len(run.seconds[m])),
                                       "memory_ratio_how": "served working sets: peak RSS while running minus the process baseline"}))
         trim_heap()
 
