@@ -512,7 +512,7 @@ def report(
 
 @app.command()
 def demo(
-    quick: bool = typer.Option(False, "--quick", help="Smaller samples, no distillation, eager only: minutes instead of the full run's ~37 on 2 cores."),
+    quick: bool = typer.Option(False, "--quick", help="Smaller samples, no distillation, eager only: ~11 minutes instead of the full run's ~40 on 2 cores."),
     out: str = typer.Option("tradeoff-demo", "--out", help="Folder for the store, the HTML/Markdown report and figures."),
     store: Optional[str] = typer.Option(None, "--store", help="Results store (default: OUT/results.db); reruns reuse it."),
 ):
