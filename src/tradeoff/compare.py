@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -509,9 +510,13 @@ class Comparison:
         m = r.metrics.get("decode_tokens_per_s") if r.cell.get("workload") == "generate" else r.metrics.get("throughput_per_s")
         return (("decode " if r.cell.get("workload") == "generate" else "") + m.fmt(3)) if m else "-"
 
+    @cached_property
+    def _ratios(self) -> dict[tuple[str, str, str, str], Record]:
+        return ratios(timed(self.records), self.records)
+
     def _speedup(self, model: str, backend: str, timed_record: Record) -> Metric | None:
         """The paired ratio timed with the latency next to it."""
-        r = ratios(timed(self.records), self.records).get((model, backend, shape_of(timed_record), self.baseline))
+        r = self._ratios.get((model, backend, shape_of(timed_record), self.baseline))
         return r.metrics.get("speedup") if r is not None else None
 
     def _quality_rows(self, put) -> None:

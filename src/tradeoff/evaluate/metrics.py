@@ -266,7 +266,7 @@ class DiscordantSplit:
 
 
 def exact_paired(scores: dict, baseline: dict) -> DiscordantSplit:
-    _check_paired(scores, baseline)
+    """The split of two classifiers' scores already checked to be on the same rows (`_check_paired`)."""
     a = np.asarray(scores["y_pred"]) == np.asarray(scores["y_true"])
     b = np.asarray(baseline["y_pred"]) == np.asarray(baseline["y_true"])
     return DiscordantSplit(len(a), int(np.sum(a & b)), int(np.sum(a & ~b)), int(np.sum(~a & b)))
@@ -276,6 +276,7 @@ def mcnemar(scores: dict, baseline: dict) -> dict:
     """Exact McNemar test on the examples exactly one of the two classifiers got right."""
     from scipy.stats import binomtest
 
+    _check_paired(scores, baseline)
     split = exact_paired(scores, baseline)
     only_a, only_b = split.only_this, split.only_baseline
     p = binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
