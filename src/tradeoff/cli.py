@@ -383,18 +383,19 @@ def bench(
 BUDGETS = {
     "max_latency_ms": typer.Option(None, "--max-latency-ms", help="Latency budget (p50, ms)."),
     "max_memory_mb": typer.Option(None, "--max-memory-mb", help="Memory budget (peak RSS, MB)."),
-    "min_retained": typer.Option(None, "--min-retained", help="Quality floor: fraction of the quality baseline kept (0.95 or 95)."),
-    "prefer": typer.Option("quality", "--prefer", help="The first criterion among models that fit: quality, latency or memory; a tie (intervals overlap) goes to the next."),
+    "min_retained": typer.Option(None, "--min-retained", help="Quality floor: fraction of the quality baseline kept, scored the same way on the same rows (0.95 or 95)."),
+    "prefer": typer.Option("quality", "--prefer", help="The first criterion among models that fit: quality, latency or memory; those it cannot tell apart go to the next."),
+    "tie_margin": typer.Option(None, "--tie-margin", help="Quality differences whose 95% interval lies within this margin are equivalent (metric's unit: pp for % metrics; default 1 pp, or 0.01 of the metric's scale)."),
     "qps": typer.Option(None, "--qps", help="Load to serve (queries/s): fits when the capacity measured by `bench --workload server` reaches it."),
     "p99_ms": typer.Option(None, "--p99-ms", help=f"The p99 latency bound that load must be served within (default {BENCH.p99_ms:g} ms)."),
 }
 
 
-def _constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps=None, p99_ms=None) -> dict:
+def _constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps=None, p99_ms=None, tie_margin=None) -> dict:
     if min_retained is not None and min_retained > 1:
         min_retained /= 100  # given in percent
     return {"max_latency_ms": max_latency_ms, "max_memory_mb": max_memory_mb, "min_retained": min_retained, "prefer": prefer,
-            "qps": qps, "p99_ms": p99_ms}
+            "qps": qps, "p99_ms": p99_ms, "tie_margin": tie_margin}
 
 
 def _show_comparison(comparison, fmt: str, html: Optional[str], markdown_out: Optional[str], png: Optional[str]) -> None:
@@ -444,6 +445,7 @@ def compare(
     quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Performance retained against this model (default: the first scored)."),
     max_latency_ms: Optional[float] = BUDGETS["max_latency_ms"], max_memory_mb: Optional[float] = BUDGETS["max_memory_mb"],
     min_retained: Optional[float] = BUDGETS["min_retained"], prefer: str = BUDGETS["prefer"],
+    tie_margin: Optional[float] = BUDGETS["tie_margin"],
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     html: Optional[str] = typer.Option(None, "--html", help="Also write the HTML report here."),
     markdown_out: Optional[str] = typer.Option(None, "--markdown-out", help="Also write a Markdown report here."),
@@ -462,7 +464,7 @@ def compare(
     with progress("comparing") as status:
         comparison = api.compare(refs, baseline=baseline, backends=backend, shapes=shape, eval_cell=eval_cell,
                                  eval_refs=_csv_list(quality_models), quality_baseline=quality_baseline,
-                                 constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer),
+                                 constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer, tie_margin=tie_margin),
                                  store=store, budget_s=budget, on_status=status)
     _show_comparison(comparison, fmt, html, markdown_out, png)
 
@@ -473,6 +475,7 @@ def recommend(
     max_latency_ms: Optional[float] = BUDGETS["max_latency_ms"], max_memory_mb: Optional[float] = BUDGETS["max_memory_mb"],
     min_retained: Optional[float] = BUDGETS["min_retained"], prefer: str = BUDGETS["prefer"],
     qps: Optional[float] = BUDGETS["qps"], p99_ms: Optional[float] = BUDGETS["p99_ms"],
+    tie_margin: Optional[float] = BUDGETS["tie_margin"],
     quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Retained % against this model."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     json_: bool = typer.Option(False, "--json"),
@@ -482,13 +485,12 @@ def recommend(
     from tradeoff.render import to_json
 
     comparison = api.stored_comparison(refs, quality_baseline=quality_baseline, store=store,
-                                       constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms))
-    lines = comparison.recommendation_lines()
+                                       constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms, tie_margin))
     if json_:
-        rec = comparison.recommendation
-        print(to_json({"best": rec.best.label if rec and rec.best else None, "lines": lines}))
+        print(to_json({"scopes": [s.recommendation.as_json() for s in comparison.scopes if s.recommendation is not None],
+                       "notes": comparison.notes}))
     else:
-        print("\n".join(lines))
+        print("\n".join(comparison.recommendation_lines()))
 
 
 @app.command()

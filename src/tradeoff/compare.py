@@ -442,7 +442,7 @@ class Comparison:
         self._speed_rows(put)
         self._capacity_rows(put)
         self._quality_rows(put)
-        uses = use_cases(self.candidates, candidate_judgement) if self.candidates else {}
+        uses = use_cases(self.candidates, decider=self.recommendation.decider) if self.recommendation else {}
         several = len(self.scopes) > 1 or len({sh for (_, _, sh) in timed(self.records)}) > 1
         for m in self.models:
             put("best use case" + (f" ({self.shape}, {self.quality_name})" if several else ""), m, uses.get(m, "-"))
@@ -610,16 +610,49 @@ def _fmt_retained(s: Scored) -> str:
 
 
 def candidate_judgement(a: Candidate, b: Candidate) -> Judgement | None:
-    """decide's paired test: the two candidates' quality on the same rows, a difference significant when its interval excludes 0."""
+    """decide's paired test: a's quality minus b's on the same rows, with its interval, McNemar's p (accuracy) and
+    the rows it rests on; the Decider corrects and decides."""
     if not isinstance(a.evidence, Scored) or not isinstance(b.evidence, Scored):
         return None
     paired = paired_difference(a.evidence, b.evidence)
     if paired is None:
         return None
     d, p = paired
-    significant = d.low > 0 or d.high < 0
-    direction = 1 if a.evidence.higher_is_better else -1
-    return Judgement((1 if d.value > 0 else -1) * direction if significant else 0, _fmt_diff(d, p, a.evidence.metric))
+    rows = len(next(iter(a.evidence.scores[0].values()), []))
+    method = ("exact: Clopper-Pearson on the rows exactly one got right, McNemar's exact p" if p is not None else
+              "paired bootstrap over rows" + (" and the seeds' mean" if len(a.evidence.records) > 1 else ""))
+    return Judgement(0, _fmt_diff(d, p, a.evidence.metric), criterion="quality", difference=d.value, low=d.low, high=d.high,
+                     unit=d.unit, p_value=p, method=method, rows=rows, sign=1 if a.evidence.higher_is_better else -1)
+
+
+def predictions_of(s: Scored) -> str:
+    """A fingerprint of every per-row output behind `s`: two ways of running one model that agree on every row
+    (eager and bf16, say) get the same one and share one quality verdict."""
+    import hashlib
+
+    blob = json.dumps([s.scope, [{k: list(map(str, v)) for k, v in sorted(sc.items())} for sc in s.scores]])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def attach_retained(cands: list[Candidate], scored: list[Scored], quality_baseline: str | None) -> None:
+    """Each candidate's retained % against the named quality baseline only, scored the same way (mode) on the same
+    rows and through eager; without such a record, none (a student's retained % of its teacher stays in the table)."""
+    for c in cands:
+        s = c.evidence
+        if not isinstance(s, Scored) or quality_baseline is None:
+            continue
+        c.retained_vs = quality_baseline
+        base = next((o for o in scored if o.model == quality_baseline and o.scope == s.scope and o.mode == s.mode
+                     and o.backend == EAGER), None)
+        if base is None:
+            continue
+        if base is s:
+            c.retained = 1.0
+            continue
+        r = _retained(s, base)
+        if r is not None:
+            c.retained = r.value
+            c.retained_interval = (r.low, r.high) if r.low is not None else None
 
 
 def _candidate(model: str, backend: str, shape: str | None, r: Record | None, s: Scored | None, anatomy: dict,
@@ -637,9 +670,7 @@ def _candidate(model: str, backend: str, shape: str | None, r: Record | None, s:
         c.quality, c.quality_unit, c.evidence = sign * v.value, v.unit, s
         if v.low is not None:
             c.quality_interval = tuple(sorted((sign * v.low, sign * v.high)))
-        if s.retained is not None:
-            c.retained, c.retained_vs = s.retained.value, s.against()
-            c.retained_interval = (s.retained.low, s.retained.high) if s.retained.low is not None else None
+        c.predictions = predictions_of(s) if s.records and "scores" in s.records[0].details else None
         c.weights = "pretrained"
     return c
 
@@ -741,6 +772,7 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
     for key in scope_keys or [None]:
         cands = candidates_for(key, shape, bench, scored, models, anatomy)
         attach_capacity(cands, capacity, shape, anatomy, searched)
+        attach_retained(cands, scored, quality_baseline)
         label = scope_label(next(s for s in scored if s.scope == key)) if key else "speed and memory"
         rec = recommend(cands, **(constraints or {}), paired=candidate_judgement, scope=label) if cands else None
         scopes.append(Scope(label, cands, rec))

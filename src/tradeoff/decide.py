@@ -1,15 +1,27 @@
 """Decide from measurements: the Pareto frontier and a recommendation under the user's budgets.
 
 Works on Candidates (one model on one backend at one shape) built from stored records, so decisions
-never re-measure and every reason quotes a measured number. Differences are judged on intervals, not
-point estimates: quality by a paired test on the same rows, latency by its 95% intervals, memory within
-a tolerance. A difference that is not significant is a tie, broken by the next criterion (quality,
-latency, memory; `prefer` puts one first), and the output says so. An estimate's latency and memory are
-lower bounds: they can show that it is slower or larger, never that it is faster or smaller.
+never re-measure and every reason quotes a measured number. The rule, the same for the recommendation,
+the frontier and the use cases (one `Decider` makes every pairwise judgement once):
+
+- quality: every pair of candidates is tested (paired on the same rows when the records allow, else from
+  each one's interval), Holm-corrected over all the pairs compared; latency likewise, on log time from each
+  one's interval; memory (one sample per run) differs beyond MEMORY_TOLERANCE.
+- a pair is *equivalent* when its difference's 95% interval lies within the tie margin (quality: `tie_margin`
+  in the metric's unit, default DEFAULT_MARGIN; latency: LATENCY_MARGIN); *better* / *worse* when the
+  corrected test says so and the difference is not within the margin; otherwise *inconclusive*, with about
+  how many more test rows would settle it.
+- a candidate leaves on a criterion when anyone still in the running beats it; the next criterion
+  (quality, latency, memory; `prefer` puts one first) chooses among those left, and the output says
+  whether they were equivalent or only not shown worse.
+
+An estimate's latency and memory are lower bounds: they can show that it is slower or larger, never that
+it is faster or smaller.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from tradeoff.errors import BadInput
@@ -19,8 +31,16 @@ CRITERIA = ("quality", "latency", "memory")
 # (attribute, better direction, criterion) for the objectives the frontier trades off.
 OBJECTIVES = (("latency_ms", "min", "latency"), ("memory_mb", "min", "memory"), ("quality", "max", "quality"))
 ATTR = {label: attr for attr, _, label in OBJECTIVES}
-# Peak RSS is one sample per run, with allocator noise of a few percent: closer than this is a tie.
+# Peak RSS is one sample per run, with allocator noise of a few percent: closer than this is equivalent.
 MEMORY_TOLERANCE = 0.05
+# Latencies whose ratio's interval lies within [1/1.05, 1.05] are equivalent.
+LATENCY_MARGIN = 0.05
+# Quality differences within 1 pp (metrics in %), or 0.01 of the metric's scale otherwise, are equivalent.
+DEFAULT_MARGIN = {"%": 1.0, "": 0.01}
+ALPHA = 0.05
+Z95 = 1.959963984540054
+
+BETTER, WORSE, EQUIVALENT, INCONCLUSIVE, UNMEASURED = "better", "worse", "equivalent", "inconclusive", "unmeasured"
 
 
 @dataclass(eq=False)
@@ -30,7 +50,7 @@ class Candidate:
     latency_ms: float | None = None
     memory_mb: float | None = None
     quality: float | None = None  # the task metric, higher is better (perplexity is negated)
-    retained: float | None = None  # quality / baseline quality
+    retained: float | None = None  # quality / the quality baseline's, scored the same way on the same rows
     context: int | None = None
     weights: str = "random"
     notes: list[str] = field(default_factory=list)
@@ -42,8 +62,9 @@ class Candidate:
     retained_vs: str | None = None
     quality_unit: str = ""
     evidence: Any = field(default=None, repr=False)  # what a paired quality test reads (compare's Scored)
+    predictions: str | None = None  # a fingerprint of its per-row outputs: equal fingerprints share one quality verdict
     max_qps: float | None = None  # serving capacity: most queries/s with p99 within `qps_bound_ms` (bench's server workload)
-    max_qps_interval: tuple[float, float | None] | None = None  # its upper end is None when no rate surely failed
+    max_qps_interval: tuple[float | None, float | None] | None = None  # an end is None when the search did not bound it
     qps_bound_ms: float | None = None
 
     @property
@@ -57,80 +78,247 @@ class Candidate:
 
 @dataclass
 class Judgement:
-    """a against b on one criterion: +1 a is better, -1 b is better, 0 a tie (or not decidable); the numbers
-    (`text`, e.g. "+0.7 pp [-3.2, 4.6], McNemar p = 0.78" or "11.6 vs 213 ms") and, for a cost that differs,
-    how much (`head`, e.g. "18.4x faster")."""
+    """a against b on one criterion, as data: the decision, the difference with its interval and how it was made;
+    `text` and `head` render it ("+0.7 pp [-3.2, 4.6], McNemar p = 0.78"; "18.4x faster")."""
 
-    better: int
+    better: int  # +1 a is better, -1 b is better, 0 neither shown
     text: str
     head: str = ""
+    decision: str = INCONCLUSIVE  # better / worse / equivalent / inconclusive / unmeasured, from a's side
+    criterion: str = ""
+    difference: float | None = None  # quality: a - b in the metric's unit; latency: a / b
+    low: float | None = None
+    high: float | None = None
+    unit: str = ""
+    p_value: float | None = None
+    p_adjusted: float | None = None  # Holm over the pairs compared on this criterion
+    pairs: int | None = None  # how many pairs that correction was over
+    margin: float | None = None
+    method: str = ""
+    rows: int | None = None  # test rows behind a paired quality difference
+    more_rows: int | None = None  # about how many more rows would settle an inconclusive one
+    sign: int = 1  # +1 when a larger difference favours a (quality of a higher-is-better metric), else -1
 
     def full(self) -> str:
         return f"{self.head} ({self.text})" if self.head else self.text
 
+    def as_json(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k not in ("better", "head", "sign")}
 
-# (a, b) -> a's quality against b's on the same rows (paired test), or None when they cannot be paired.
+
+# (a, b) -> a's quality against b's on the same rows: a Judgement with difference, low, high, p_value, rows, unit,
+# method and sign filled (its decision is made by the Decider), or None when they cannot be paired.
 Paired = Callable[[Candidate, Candidate], "Judgement | None"]
 
 
-def judge(a: Candidate, b: Candidate, criterion: str, paired: Paired | None = None) -> Judgement:
-    if criterion == "quality":
-        return _judge_quality(a, b, paired)
-    return _judge_cost(a, b, criterion)
+def _holm(ps: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given."""
+    order = sorted(range(len(ps)), key=lambda i: ps[i])
+    out, running = [1.0] * len(ps), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(ps) - rank) * ps[i]))
+        out[i] = running
+    return out
 
 
-def _judge_quality(a: Candidate, b: Candidate, paired: Paired | None) -> Judgement:
+def p_text(p: float) -> str:
+    """'= 0.058' or '< 0.0001': two significant digits, never a bare 0."""
+    return f"= {p:.2g}" if p >= 1e-4 else "< 0.0001"
+
+
+def _normal_p(d: float, se: float) -> float:
+    from scipy.stats import norm
+
+    if se <= 0:
+        return 0.0 if d else 1.0
+    return float(2 * norm.sf(abs(d) / se))
+
+
+def default_margin(unit: str, *values: float) -> float:
+    """The quality tie margin when none is given: 1 pp for metrics in %, else 1% of the metric's scale."""
+    if unit == "%":
+        return DEFAULT_MARGIN["%"]
+    return DEFAULT_MARGIN[""] * max([1.0, *(abs(v) for v in values if v is not None)])
+
+
+class Decider:
+    """Every pairwise judgement among `candidates`, made once: the rank, the frontier and the use cases read the
+    same decisions, so they cannot contradict each other, and the Holm correction covers every pair compared.
+    Candidates with the same `predictions` fingerprint (backends of one model that agree on every row) are one
+    unit on quality."""
+
+    def __init__(self, candidates: list[Candidate], paired: Paired | None = None, tie_margin: float | None = None):
+        self.paired, self.tie_margin = paired, tie_margin
+        self._made: dict[tuple[int, int, str], Judgement] = {}
+        for criterion in ("quality", "latency"):
+            self._family(candidates, criterion)
+
+    def _unit(self, c: Candidate, criterion: str):
+        return ("predictions", c.predictions) if criterion == "quality" and c.predictions else ("candidate", id(c))
+
+    def _family(self, candidates: list[Candidate], criterion: str) -> None:
+        members: dict = {}
+        for c in sorted(candidates, key=lambda c: c.label):
+            members.setdefault(self._unit(c, criterion), []).append(c)
+        units = [cs[0] for cs in members.values()]
+        raw = self._raw_judgement
+        pairs = {(a, b): (raw(a, b, criterion), raw(b, a, criterion)) for i, a in enumerate(units) for b in units[i + 1:]}
+        tested = [(ab, ba) for ab, ba in pairs.values() if ab.p_value is not None]
+        for (ab, ba), adj in zip(tested, _holm([ab.p_value for ab, _ in tested])):
+            ab.p_adjusted = ba.p_adjusted = adj
+            ab.pairs = ba.pairs = len(tested)
+        for (a, b), (ab, ba) in pairs.items():
+            ab, ba = self._decide(a, b, ab), self._decide(b, a, ba)
+            for x in members[self._unit(a, criterion)]:
+                for y in members[self._unit(b, criterion)]:
+                    self._made[(id(x), id(y), criterion)] = ab
+                    self._made[(id(y), id(x), criterion)] = ba
+
+    def _raw_judgement(self, a: Candidate, b: Candidate, criterion: str) -> Judgement:
+        return _raw_quality(a, b, self.paired) if criterion == "quality" else _raw_latency(a, b)
+
+    def _decide(self, a: Candidate, b: Candidate, j: Judgement) -> Judgement:
+        """Equivalent within the margin, else better / worse when Holm says so, else inconclusive."""
+        if j.decision != INCONCLUSIVE or j.low is None or j.high is None:
+            return j
+        if j.criterion == "quality":
+            margin = self.tie_margin if self.tie_margin is not None else default_margin(a.quality_unit, a.quality, b.quality)
+            inside = -margin <= j.low and j.high <= margin
+            unit = " pp" if j.unit == "pp" else ""
+        else:
+            margin = LATENCY_MARGIN
+            inside = 1 / (1 + margin) <= j.low and j.high <= 1 + margin
+            unit = ""
+        j.margin = margin
+        shown = f"±{number(margin)}{unit}" if j.criterion == "quality" else f"±{margin:.0%}"
+        corrected = (f"; Holm-adjusted p {p_text(j.p_adjusted)} over {j.pairs} pairs"
+                     if j.pairs and j.pairs > 1 and j.p_adjusted is not None else "")
+        significant = j.p_adjusted is not None and j.p_adjusted < ALPHA
+        if inside:
+            j.decision, j.better = EQUIVALENT, 0
+            j.text += f"{corrected}; equivalent within {shown}"
+        elif significant:
+            favours_a = (j.difference > 0) == (j.sign > 0) if j.criterion == "quality" else j.difference < 1
+            j.decision, j.better = (BETTER, 1) if favours_a else (WORSE, -1)
+            j.text += corrected
+            if j.criterion == "latency":
+                j.head = f"{_ratio(*sorted((a.latency_ms, b.latency_ms), reverse=True))} {'faster' if favours_a else 'slower'}"
+        else:
+            j.more_rows = _more_rows(j, margin) if j.criterion == "quality" else None
+            more = f": about {j.more_rows:,} more test rows would decide" if j.more_rows else ""
+            j.text += f"{corrected}; inconclusive at {shown}{more}"
+        return j
+
+    def judge(self, a: Candidate, b: Candidate, criterion: str) -> Judgement:
+        if a is b:
+            return Judgement(0, "the same candidate", decision=EQUIVALENT, criterion=criterion)
+        if criterion == "memory":
+            return _judge_memory(a, b)
+        made = self._made.get((id(a), id(b), criterion))
+        if made is not None:
+            return made
+        if criterion == "quality" and a.predictions and a.predictions == b.predictions:
+            return _identical(a, b)
+        # Not among the candidates the decider was built on: judged alone (no correction).
+        j = self._raw_judgement(a, b, criterion)
+        if j.p_value is not None:
+            j.p_adjusted, j.pairs = j.p_value, 1
+        return self._decide(a, b, j)
+
+
+def _more_rows(j: Judgement, margin: float) -> int | None:
+    """About how many more test rows would settle the pair either way if the difference stayed where it is (the
+    half-width shrinks as 1/sqrt(n)): enough to exclude 0 at the Holm-corrected level, or to fit in the margin."""
+    from scipy.stats import norm
+
+    if not j.rows or j.low is None or j.high is None:
+        return None
+    half, d = (j.high - j.low) / 2, abs(j.difference or 0.0)
+    if half <= 0:
+        return None
+    z_corrected = float(norm.isf(ALPHA / 2 / (j.pairs or 1)))  # the strictest Holm step: conservative
+    needed = [j.rows * (half * z_corrected / Z95 / d) ** 2] if d > 0 else []
+    needed += [j.rows * (half / (margin - d)) ** 2] if margin > d else []
+    return max(1, math.ceil(min(needed) - j.rows)) if needed else None
+
+
+def _identical(a: Candidate, b: Candidate) -> Judgement:
+    return Judgement(0, "identical predictions on every row", decision=EQUIVALENT, criterion="quality", difference=0.0,
+                     low=0.0, high=0.0, method="identical predictions")
+
+
+def _raw_quality(a: Candidate, b: Candidate, paired: Paired | None) -> Judgement:
+    """The evidence on quality before correction and margin: paired when possible, else from the two intervals."""
     if a.quality is None or b.quality is None:
         if a.quality is None and b.quality is None:
-            return Judgement(0, "neither was scored")
-        return Judgement(1 if b.quality is None else -1, "only one was scored")
-    if paired is not None:
-        j = paired(a, b)
-        if j is not None:
-            return j
+            return Judgement(0, "neither was scored", decision=UNMEASURED, criterion="quality")
+        one = 1 if b.quality is None else -1
+        return Judgement(one, "only one was scored", decision=BETTER if one > 0 else WORSE, criterion="quality")
+    if a.predictions and a.predictions == b.predictions:
+        return _identical(a, b)
+    j = paired(a, b) if paired is not None else None
+    if j is not None:
+        j.criterion, j.decision, j.better = "quality", INCONCLUSIVE, 0
+        if j.p_value is None and j.low is not None:  # a bootstrap interval: its normal-approximation p
+            j.p_value = _normal_p(j.difference, (j.high - j.low) / (2 * Z95))
+        return j
     text = f"{number(a.quality)} vs {number(b.quality)}" + ("%" if a.quality_unit == "%" else "")
-    if a.quality_interval and b.quality_interval:  # not paired: only intervals that separate decide
-        if a.quality_interval[0] > b.quality_interval[1]:
-            return Judgement(1, text + ", intervals separate")
-        if b.quality_interval[0] > a.quality_interval[1]:
-            return Judgement(-1, text + ", intervals separate")
-        return Judgement(0, text + ", intervals overlap")
-    return Judgement((a.quality > b.quality) - (a.quality < b.quality), text)  # no intervals given: points are all there is
+    if not (a.quality_interval and b.quality_interval):
+        return Judgement(0, text + ": no interval, so no difference can be shown", criterion="quality")
+    # Not paired (other rows or no per-row scores): independent intervals, combined as normal errors.
+    se = math.hypot(*((hi - lo) / (2 * Z95) for lo, hi in (a.quality_interval, b.quality_interval)))
+    d, unit = a.quality - b.quality, "pp" if a.quality_unit == "%" else ""
+    low, high = d - Z95 * se, d + Z95 * se
+    text += f", unpaired: {d:+.3g}{' ' + unit if unit else ''} [{low:+.3g}, {high:+.3g}]"
+    return Judgement(0, text, criterion="quality", difference=d, low=low, high=high, unit=unit, p_value=_normal_p(d, se),
+                     method="unpaired: the two intervals combined as independent normal errors")
 
 
-def _judge_cost(a: Candidate, b: Candidate, criterion: str) -> Judgement:
-    """Lower is better. Intervals that overlap (latency) or values within MEMORY_TOLERANCE (memory) tie."""
-    attr = ATTR[criterion]
-    unit = "ms" if criterion == "latency" else "MB"
-    va, vb = getattr(a, attr), getattr(b, attr)
+def _raw_latency(a: Candidate, b: Candidate) -> Judgement:
+    """Latency a / b: a ratio interval on log time from the two intervals; an estimate's bound only shows it slower."""
+    va, vb = a.latency_ms, b.latency_ms
     if va is None or vb is None:
         if va is None and vb is None:
-            return Judgement(0, "neither was measured")
-        return Judgement(1 if vb is None else -1, "only one was measured")
-    text = f"{_value(a, attr)} vs {_value(b, attr)} {unit}"
+            return Judgement(0, "neither was measured", decision=UNMEASURED, criterion="latency")
+        one = 1 if vb is None else -1
+        return Judgement(one, "only one was measured", decision=BETTER if one > 0 else WORSE, criterion="latency")
+    text = f"{_value(a, 'latency_ms')} vs {_value(b, 'latency_ms')} ms"
     if a.estimated or b.estimated:
-        # A lower bound shows only that its candidate is at least that slow / large.
-        high_a, high_b = _high(a, criterion), _high(b, criterion)
-        if a.estimated and not b.estimated and va > high_b:
-            return Judgement(-1, f"{text}, a lower bound", f"{_ratio(va, vb)} {_word(criterion, False)}")
-        if b.estimated and not a.estimated and vb > high_a:
-            return Judgement(1, f"{text}, a lower bound", f"{_ratio(vb, va)} {_word(criterion, True)}")
-        return Judgement(0, f"{text}: an estimate is a lower bound, so it cannot show the difference")
-    if criterion == "memory":
-        if abs(va - vb) <= MEMORY_TOLERANCE * max(va, vb):
-            return Judgement(0, f"{text}, within {MEMORY_TOLERANCE:.0%}")
-        better = 1 if va < vb else -1
-    else:
-        (la, ha), (lb, hb) = a.latency_interval or (va, va), b.latency_interval or (vb, vb)
-        if ha < lb:
-            better = 1
-        elif hb < la:
-            better = -1
-        else:
-            return Judgement(0, f"{text}, intervals overlap")
-    if better > 0:
-        return Judgement(1, text, f"{_ratio(vb, va)} {_word(criterion, True)}")
-    return Judgement(-1, text, f"{_ratio(va, vb)} {_word(criterion, False)}")
+        if a.estimated and not b.estimated and va > _high(b):
+            return Judgement(-1, f"{text}, a lower bound", f"{_ratio(va, vb)} slower", WORSE, "latency", va / vb)
+        if b.estimated and not a.estimated and vb > _high(a):
+            return Judgement(1, f"{text}, a lower bound", f"{_ratio(vb, va)} faster", BETTER, "latency", va / vb)
+        return Judgement(0, f"{text}: an estimate is a lower bound, so it cannot show the difference", criterion="latency")
+    if not (a.latency_interval and b.latency_interval) or min(va, vb, *a.latency_interval, *b.latency_interval) <= 0:
+        return Judgement(0, f"{text}: no interval, so no difference can be shown", criterion="latency")
+    se = math.hypot(*((math.log(hi) - math.log(lo)) / (2 * Z95) for lo, hi in (a.latency_interval, b.latency_interval)))
+    d = math.log(va / vb)
+    return Judgement(0, text, criterion="latency", difference=va / vb, low=math.exp(d - Z95 * se),
+                     high=math.exp(d + Z95 * se), unit="x", p_value=_normal_p(d, se),
+                     method="log-time difference from the two intervals, as independent normal errors")
+
+
+def _judge_memory(a: Candidate, b: Candidate) -> Judgement:
+    """Lower is better; values within MEMORY_TOLERANCE are equivalent (one sample each: no test to correct)."""
+    va, vb = a.memory_mb, b.memory_mb
+    if va is None or vb is None:
+        if va is None and vb is None:
+            return Judgement(0, "neither was measured", decision=UNMEASURED, criterion="memory")
+        one = 1 if vb is None else -1
+        return Judgement(one, "only one was measured", decision=BETTER if one > 0 else WORSE, criterion="memory")
+    text = f"{_value(a, 'memory_mb')} vs {_value(b, 'memory_mb')} MB"
+    if a.estimated or b.estimated:
+        if a.estimated and not b.estimated and va > vb:
+            return Judgement(-1, f"{text}, a lower bound", f"{_ratio(va, vb)} larger", WORSE, "memory", va / vb)
+        if b.estimated and not a.estimated and vb > va:
+            return Judgement(1, f"{text}, a lower bound", f"{_ratio(vb, va)} smaller", BETTER, "memory", va / vb)
+        return Judgement(0, f"{text}: an estimate is a lower bound, so it cannot show the difference", criterion="memory")
+    if abs(va - vb) <= MEMORY_TOLERANCE * max(va, vb):
+        return Judgement(0, f"{text}, within {MEMORY_TOLERANCE:.0%}", decision=EQUIVALENT, criterion="memory",
+                         difference=va / vb, margin=MEMORY_TOLERANCE)
+    if va < vb:
+        return Judgement(1, text, f"{_ratio(vb, va)} smaller", BETTER, "memory", va / vb, margin=MEMORY_TOLERANCE)
+    return Judgement(-1, text, f"{_ratio(va, vb)} larger", WORSE, "memory", va / vb, margin=MEMORY_TOLERANCE)
 
 
 def _value(c: Candidate, attr: str) -> str:
@@ -138,18 +326,17 @@ def _value(c: Candidate, attr: str) -> str:
     return ("≥ " if c.estimated else "") + (f"{v:,.0f}" if attr == "memory_mb" else number(v))
 
 
-def _high(c: Candidate, criterion: str) -> float:
-    if criterion == "latency" and c.latency_interval:
-        return c.latency_interval[1]
-    return getattr(c, ATTR[criterion])
+def _high(c: Candidate) -> float:
+    return c.latency_interval[1] if c.latency_interval else c.latency_ms
 
 
 def _ratio(big: float, small: float) -> str:
     return f"{big / small:.3g}x" if small > 0 else "inf x"
 
 
-def _word(criterion: str, better: bool) -> str:
-    return {"latency": ("slower", "faster"), "memory": ("larger", "smaller")}[criterion][better]
+def judge(a: Candidate, b: Candidate, criterion: str, paired: Paired | None = None) -> Judgement:
+    """a against b alone (no other pairs to correct for); decisions among several candidates go through a Decider."""
+    return Decider([a, b], paired).judge(a, b, criterion)
 
 
 # -- the frontier --------------------------------------------------------------------------------
@@ -159,23 +346,24 @@ def _active(candidates: list[Candidate]) -> list[tuple[str, str, str]]:
     return [o for o in OBJECTIVES if all(getattr(c, o[0]) is not None for c in candidates)]
 
 
-def dominates(a: Candidate, b: Candidate, objectives, paired: Paired | None = None) -> bool:
-    """a is at least as good as b on every objective and significantly better on one (ties do not dominate).
-    Quality, the costly paired test, is judged last and only when the costs leave the question open."""
+def dominates(a: Candidate, b: Candidate, objectives, decider: Decider) -> bool:
+    """a is shown better than b on one objective and not shown worse on any (equivalent or inconclusive)."""
     better = False
-    for _, _, label in sorted(objectives, key=lambda o: o[2] == "quality"):
-        v = judge(a, b, label, paired).better
+    for _, _, label in objectives:
+        v = decider.judge(a, b, label).better
         if v < 0:
             return False
         better = better or v > 0
     return better
 
 
-def pareto(candidates: list[Candidate], paired: Paired | None = None) -> list[Candidate]:
-    objectives = _active(candidates)
+def pareto(candidates: list[Candidate], paired: Paired | None = None, decider: Decider | None = None,
+           objectives=None) -> list[Candidate]:
+    objectives = _active(candidates) if objectives is None else objectives
     if not objectives:
         return list(candidates)
-    return [c for c in candidates if not any(dominates(o, c, objectives, paired) for o in candidates if o is not c)]
+    decider = decider or Decider(candidates, paired)
+    return [c for c in candidates if not any(dominates(o, c, objectives, decider) for o in candidates if o is not c)]
 
 
 # -- budgets and the recommendation --------------------------------------------------------------
@@ -186,6 +374,14 @@ class Verdict:
     feasible: bool
     reasons: list[str]
     notes: list[str] = field(default_factory=list)
+    decision: str = ""  # chosen / one of the equals / loses / does not fit
+    against: list[Judgement] = field(default_factory=list)  # the comparisons its reasons rest on
+
+    def as_json(self) -> dict:
+        c = self.candidate
+        return {"candidate": c.label, "model": c.model, "backend": c.backend, "variant": c.variant,
+                "feasible": self.feasible, "decision": self.decision, "reasons": self.reasons, "notes": self.notes,
+                "comparisons": [j.as_json() for j in self.against]}
 
 
 @dataclass
@@ -196,8 +392,11 @@ class Recommendation:
     objective: str
     frontier_axes: list[str]
     quality_frontier: list[Candidate]  # among candidates with measured quality, when not all have it
-    why: list[str] = field(default_factory=list)  # how the best won: ties and the criterion that broke them
+    why: list[str] = field(default_factory=list)  # how the best won: what it was equivalent to, not shown worse than, beat
     scope: str | None = None  # what the quality was measured on, when a comparison has several
+    rests_on: list[Judgement] = field(default_factory=list)  # the comparisons the choice rests on
+    decider: Decider | None = field(default=None, repr=False)
+    frontier_of: str = "all candidates"  # or "the candidates that fit the budgets"
 
     def summary(self) -> str:
         if self.best is None:
@@ -205,13 +404,21 @@ class Recommendation:
         notes = next(v.notes for v in self.verdicts if v.candidate is self.best)
         return f"use {self.best.label}" + (": " + "; ".join([*self.why, *notes]) if self.why or notes else "")
 
+    def as_json(self) -> dict:
+        """The decision as data: what was chosen, the comparisons it rests on, every other candidate's verdict."""
+        return {"best": self.best.label if self.best else None, "scope": self.scope, "prefer": self.objective,
+                "summary": self.summary(), "rests_on": [j.as_json() for j in self.rests_on],
+                "frontier": {"axes": self.frontier_axes, "of": self.frontier_of, "candidates": [c.label for c in self.frontier]},
+                "verdicts": [v.as_json() for v in self.verdicts]}
 
-EXAMPLES = {"--max-latency-ms": 50, "--max-memory-mb": 1000, "--min-retained": 0.95, "--qps": 20, "--p99-ms": 100}
+
+EXAMPLES = {"--max-latency-ms": 50, "--max-memory-mb": 1000, "--min-retained": 0.95, "--qps": 20, "--p99-ms": 100,
+            "--tie-margin": 1}
 
 
 def check_budgets(max_latency_ms: float | None = None, max_memory_mb: float | None = None,
                   min_retained: float | None = None, prefer: str = "quality", qps: float | None = None,
-                  p99_ms: float | None = None) -> None:
+                  p99_ms: float | None = None, tie_margin: float | None = None) -> None:
     """Reject impossible budgets before any measuring starts."""
     if prefer not in CRITERIA:
         raise BadInput(f"unknown preference {prefer!r}", "use quality, latency or memory")
@@ -219,6 +426,8 @@ def check_budgets(max_latency_ms: float | None = None, max_memory_mb: float | No
                         ("--qps", qps), ("--p99-ms", p99_ms)):
         if value is not None and value <= 0:
             raise BadInput(f"{name} must be positive, got {value}", f"pass a positive {name}, e.g. {name} {EXAMPLES[name]}")
+    if tie_margin is not None and tie_margin < 0:
+        raise BadInput(f"--tie-margin must be 0 or more, got {tie_margin}", "pass the margin in the metric's unit, e.g. --tie-margin 1")
 
 
 def order(prefer: str) -> tuple[str, ...]:
@@ -226,36 +435,47 @@ def order(prefer: str) -> tuple[str, ...]:
     return (prefer, *[c for c in CRITERIA if c != prefer])
 
 
-def _budget(c: Candidate, criterion: str, budget: float) -> str | None:
-    """Why `c` fails the budget, or None when it fits. An estimate fits only if its bound would show it."""
+def _budget(c: Candidate, criterion: str, budget: float) -> tuple[str | None, str | None]:
+    """(why `c` fails the budget, or None; a note on how surely it fits). An estimate fits only if its bound would show it."""
     value = getattr(c, ATTR[criterion])
     what, unit = ("latency", "ms") if criterion == "latency" else ("memory", "MB")
     if value is None:
-        return f"{what} not measured"
+        return f"{what} not measured", None
     shown = number(value) if criterion == "latency" else f"{value:.4g}"
     if c.estimated:
         if value > budget:
-            return f"too {'slow' if criterion == 'latency' else 'large'}: ≥ {shown} {unit} (estimate, a lower bound) > {budget:g} {unit} budget"
-        return f"cannot tell whether it fits: ≥ {shown} {unit} is an estimate's lower bound, under the {budget:g} {unit} budget"
+            return f"too {'slow' if criterion == 'latency' else 'large'}: ≥ {shown} {unit} (estimate, a lower bound) > {budget:g} {unit} budget", None
+        return f"cannot tell whether it fits: ≥ {shown} {unit} is an estimate's lower bound, under the {budget:g} {unit} budget", None
     if value > budget:
-        return f"too {'slow' if criterion == 'latency' else 'large'}: {shown} {unit} > {budget:g} {unit} budget"
-    return None
+        return f"too {'slow' if criterion == 'latency' else 'large'}: {shown} {unit} > {budget:g} {unit} budget", None
+    if criterion == "latency" and c.latency_interval:
+        low, high = c.latency_interval
+        span = f"{shown} [{number(low)}, {number(high)}] ms"
+        if high <= budget:
+            return None, f"fits the {budget:g} ms latency budget with confidence ({span})"
+        return None, f"fits the {budget:g} ms latency budget only at the point estimate ({span})"
+    if criterion == "latency":
+        return None, f"fits the {budget:g} ms latency budget at the point estimate ({shown} ms, no interval)"
+    return None, None
 
 
 def _serving(c: Candidate, qps: float, p99_ms: float) -> tuple[str | None, str | None]:
-    """(why `c` cannot serve `qps` within p99 `p99_ms`, or None; a note on how surely it can)."""
+    """(why `c` cannot be said to serve `qps` within p99 `p99_ms`, or None; how surely it can). The search brackets
+    the capacity: the rate surely sustained (low) and the lowest rate that surely failed (high); between them it is
+    not settled."""
     if c.max_qps is None or c.qps_bound_ms != p99_ms:
         return (f"serving capacity at p99 <= {p99_ms:g} ms not measured (run `tradeoff bench {c.model} --backend {c.backend} "
                 f"--workload server --p99-ms {p99_ms:g}`)"), None
     low, high = c.max_qps_interval or (None, None)
     span = f"{number(c.max_qps)} [{number(low) if low is not None else '?'}, {number(high) if high is not None else '?'}]"
-    if c.max_qps < qps:
-        surely = " (even its interval's top is below)" if high is not None and high < qps else ""
-        return f"cannot serve {qps:g} queries/s within p99 {p99_ms:g} ms: sustains at most {span} queries/s{surely}", None
-    headroom = f"{c.max_qps / qps:.2f}x headroom"
+    within = f"{qps:g} queries/s within p99 {p99_ms:g} ms"
     if low is not None and low >= qps:
-        return None, f"serves {qps:g} queries/s within p99 {p99_ms:g} ms with confidence: up to {span} queries/s, {headroom}"
-    return None, f"serves {qps:g} queries/s within p99 {p99_ms:g} ms only at the point estimate ({span} queries/s, {headroom})"
+        return None, f"serves {within} with confidence: up to {span} queries/s, {c.max_qps / qps:.2f}x headroom"
+    if high is not None and high < qps:
+        return f"cannot serve {within}: its capacity is {span} queries/s (even its interval's top is below)", None
+    top = f"{number(high)}" if high is not None else "an untried higher rate"
+    return (f"not settled whether it serves {within}: capacity between {number(low) if low is not None else 0} and {top} "
+            f"queries/s (point {number(c.max_qps)}; run with a larger --serve-budget)"), None
 
 
 def _retained_text(c: Candidate) -> str:
@@ -263,117 +483,164 @@ def _retained_text(c: Candidate) -> str:
     return f"{c.retained:.1%}{lo_hi}" + (f" of {c.retained_vs}" if c.retained_vs else "")
 
 
+def _retained_check(c: Candidate, floor: float) -> tuple[str | None, str | None]:
+    if c.quality is None:
+        return (f"quality not measured ({_unscored(c)})" if c.notes else "quality not measured with real weights"), None
+    if c.retained is None:
+        return (f"no like-for-like baseline: {c.retained_vs or 'no quality baseline'} was not scored the same way "
+                f"({c.variant or 'this mode'}, eager) on the same rows, so its retained % is not measured"), None
+    if c.retained < floor:
+        return f"keeps too little: {_retained_text(c)} < {floor:.0%} floor", None
+    if c.retained_interval is None:  # 1.0 exactly: the quality baseline itself
+        return None, (f"meets the {floor:.0%} retained floor at {_retained_text(c)}"
+                      + (" (it is the quality baseline)" if c.retained == 1.0 else " (no interval)"))
+    if c.retained_interval[0] < floor:
+        return None, f"meets the {floor:.0%} retained floor only at the point estimate ({_retained_text(c)})"
+    return None, f"meets the {floor:.0%} retained floor with confidence ({_retained_text(c)})"
+
+
 def recommend(candidates: list[Candidate], max_latency_ms: float | None = None, max_memory_mb: float | None = None,
               min_retained: float | None = None, prefer: str = "quality", paired: Paired | None = None,
-              scope: str | None = None, qps: float | None = None, p99_ms: float | None = None) -> Recommendation:
-    """Best feasible candidate, ties broken criterion by criterion, with a reason for every loser.
+              scope: str | None = None, qps: float | None = None, p99_ms: float | None = None,
+              tie_margin: float | None = None) -> Recommendation:
+    """Best feasible candidate, chosen among the feasible Pareto frontier criterion by criterion, with a reason
+    for every other one.
 
     `paired(a, b)` judges two candidates' quality on the same rows (compare supplies it from the eval
-    records); without it, quality intervals that overlap tie. `qps` (within p99 `p99_ms`, default the
-    server workload's bound) is met by a candidate whose measured capacity at that bound reaches it.
+    records); without it, quality is compared from the two intervals. `qps` (within p99 `p99_ms`, default the
+    server workload's bound) is met by a candidate whose measured capacity at that bound surely reaches it.
+    `min_retained` is against the quality baseline each candidate's `retained` was computed from.
     """
-    check_budgets(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms)
+    check_budgets(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms, tie_margin)
     if qps is not None and p99_ms is None:
         from tradeoff.bench.spec import Settings
 
         p99_ms = Settings.p99_ms
     if not candidates:
         raise BadInput("no measured candidates to choose from", "run `tradeoff compare` (or bench/eval) first")
+    candidates = sorted(candidates, key=lambda c: c.label)  # the store's order never decides anything
+    decider = Decider(candidates, paired, tie_margin)
     verdicts = []
     for c in candidates:
-        reasons, notes = [], []
-        for criterion, budget in (("latency", max_latency_ms), ("memory", max_memory_mb)):
-            if budget is not None and (why := _budget(c, criterion, budget)):
-                reasons.append(why)
+        checks = [_budget(c, criterion, budget) for criterion, budget in (("latency", max_latency_ms), ("memory", max_memory_mb))
+                  if budget is not None]
         if qps is not None:
-            why, note = _serving(c, qps, p99_ms)
-            reasons += [why] if why else []
-            notes += [note] if note else []
+            checks.append(_serving(c, qps, p99_ms))
         if min_retained is not None:
-            if c.quality is None:
-                reasons.append(f"quality not measured ({_unscored(c)})" if c.notes else "quality not measured with real weights")
-            elif c.retained is None:
-                reasons.append("retained not measured: no baseline was scored the same way on the same rows")
-            elif c.retained < min_retained:
-                reasons.append(f"keeps too little: {_retained_text(c)} < {min_retained:.0%} floor")
-            elif c.retained_interval is None:  # 1.0 exactly: the quality baseline itself
-                notes.append(f"meets the {min_retained:.0%} retained floor at {_retained_text(c)}"
-                             + (" (it is the quality baseline)" if c.retained == 1.0 else " (no interval)"))
-            elif c.retained_interval[0] < min_retained:
-                notes.append(f"meets the {min_retained:.0%} retained floor only at the point estimate ({_retained_text(c)})")
-            else:
-                notes.append(f"meets the {min_retained:.0%} retained floor with confidence ({_retained_text(c)})")
-        verdicts.append(Verdict(c, not reasons, reasons, notes))
+            checks.append(_retained_check(c, min_retained))
+        reasons = [why for why, _ in checks if why]
+        verdicts.append(Verdict(c, not reasons, reasons, [note for _, note in checks if note],
+                                decision="" if not reasons else "does not fit"))
     feasible = [v.candidate for v in verdicts if v.feasible]
-    best, why, lost = rank(feasible, order(prefer), paired)
+    budgets = any(b is not None for b in (max_latency_ms, max_memory_mb, min_retained, qps))
+    # Chosen criterion by criterion among all that fit; should that choice be dominated by another that fits (tests
+    # on pairs need not be transitive), chosen again on the frontier of what fits, so it never is.
+    contenders = feasible
+    best, why, lost, rests_on = rank(contenders, order(prefer), decider)
+    if best is not None and any(dominates(o, best, OBJECTIVES, decider) for o in feasible):
+        contenders = pareto(feasible, decider=decider, objectives=OBJECTIVES)
+        best, why, lost, rests_on = rank(contenders, order(prefer), decider)
     for v in verdicts:
-        if v.feasible and v.candidate is not best:
-            v.reasons.append(lost[id(v.candidate)])
+        if not v.feasible:
+            continue
+        c = v.candidate
+        if c is best:
+            v.decision, v.against = "chosen", rests_on
+        elif c not in contenders:
+            by = next(o for o in sorted(feasible, key=lambda o: o not in contenders) if dominates(o, c, OBJECTIVES, decider))
+            v.decision = "loses"
+            v.against = [decider.judge(c, by, k) for k in CRITERIA]
+            v.reasons.append(f"fits, but dominated by {by.label}: " + "; ".join(
+                f"{k}: {_phrase(j)}" for k, j in zip(CRITERIA, v.against)))
+        else:
+            v.decision, reason, v.against = lost[id(c)]
+            v.reasons.append(reason)
     scored = [c for c in candidates if c.quality is not None]
-    return Recommendation(best, verdicts, pareto(candidates, paired), prefer, [label for _, _, label in _active(candidates)],
-                          pareto(scored, paired) if scored and len(scored) < len(candidates) else [], why, scope)
+    shown = feasible if budgets else candidates
+    return Recommendation(best, verdicts, pareto(shown, decider=decider), prefer, [label for _, _, label in _active(shown)],
+                          pareto([c for c in shown if c.quality is not None], decider=decider)
+                          if scored and len(scored) < len(shown) else [], why, scope, rests_on, decider,
+                          "the candidates that fit the budgets" if budgets else "all candidates")
+
+
+def _phrase(j: Judgement) -> str:
+    """'better (1.2x faster: 22.8 vs 27.5 ms)', 'equivalent (…)', 'inconclusive (…)'."""
+    return f"{j.decision} ({j.full()})"
 
 
 def _point_key(criterion: str):
-    """Sort key, best first, on point estimates; unmeasured values and estimates' bounds come last."""
+    """Sort key, best first, on point estimates (only to order equals for display); unmeasured and bounds last."""
     attr = ATTR[criterion]
 
     def key(c: Candidate):
         v = getattr(c, attr)
         if v is None:
-            return (2, 0.0)
-        if criterion == "quality":
-            return (0, -v)
-        return (1 if c.estimated else 0, v)
+            return (2, 0.0, c.label)
+        return (0, -v, c.label) if criterion == "quality" else (1 if c.estimated else 0, v, c.label)
 
     return key
 
 
-def rank(candidates: list[Candidate], criteria: tuple[str, ...], paired: Paired | None = None
-         ) -> tuple[Candidate | None, list[str], dict[int, str]]:
-    """(best, how it won, why each other lost) by criteria in order.
+def rank(candidates: list[Candidate], criteria: tuple[str, ...], decider: Decider
+         ) -> tuple[Candidate | None, list[str], dict[int, tuple[str, str, list[Judgement]]], list[Judgement]]:
+    """(best, how it won, why each other lost as (decision, reason, comparisons), what the choice rests on).
 
-    On each criterion the point leader stays, with everyone it does not beat significantly (a tie); the
-    rest drop out. The next criterion breaks the tie among those left.
+    On each criterion a candidate leaves when anyone still in the running beats it; the next criterion chooses
+    among those left. The best is the one left at the end (several left: all equal as far as the data shows, the
+    first on the point estimate of the first criterion is listed, and the headline names the others).
     """
     if not candidates:
-        return None, [], {}
-    pool, steps = list(candidates), []
+        return None, [], {}, []
+    pool, steps = sorted(candidates, key=_point_key(criteria[0])), []
     for criterion in criteria:
         if len(pool) == 1:
             break
         if all(getattr(c, ATTR[criterion]) is None for c in pool):
-            continue  # nobody measured it: no tie to report
-        leader = min(pool, key=_point_key(criterion))
-        kept, dropped = [leader], []
+            continue  # nobody measured it: nothing to choose on
+        beaten = {}
         for c in pool:
-            if c is not leader:
-                (dropped if judge(leader, c, criterion, paired).better > 0 else kept).append(c)
-        steps.append((criterion, leader, kept, dropped))
+            beaters = [o for o in pool if o is not c and decider.judge(o, c, criterion).better > 0]
+            if beaters:
+                beaten[id(c)] = min(beaters, key=_point_key(criterion))
+        kept = [c for c in pool if id(c) not in beaten] or pool  # a cycle of "beats": nobody leaves
+        steps.append((criterion, kept, [(c, beaten[id(c)]) for c in pool if id(c) in beaten and kept is not pool]))
         pool = kept
-    best = pool[0] if len(pool) == 1 else min(pool, key=_point_key(criteria[0]))
-    why, lost, tied_before = [], {}, {}
-    for i, (criterion, leader, kept, dropped) in enumerate(steps):
+    best = pool[0]
+    why, lost, rests_on, tied_before = [], {}, [], {}
+    for criterion, kept, dropped in steps:
         if best in kept:
             others = [c for c in kept if c is not best]
-            if others:
-                why.append(f"tied on {criterion} with " + ", ".join(f"{o.label} ({judge(o, best, criterion, paired).full()})" for o in others))
-            # As the leader: against the runner-up on the first criterion, against each one it was tied with later.
-            beaten = sorted(dropped, key=_point_key(criterion))[:1 if i == 0 else None] if best is leader else []
-            if beaten:
-                why.append(f"wins on {criterion}: " + ", ".join(_versus(judge(best, o, criterion, paired), o) for o in beaten))
-        for c in dropped:
-            lost[id(c)] = _lost(c, leader, criterion, paired, tied_before.get(id(c), []))
+            for word, decision in (("equivalent", EQUIVALENT), ("not shown worse", INCONCLUSIVE)):
+                js = [(o, decider.judge(best, o, criterion)) for o in others]
+                js = [(o, j) for o, j in js if j.decision == decision]
+                if js:
+                    rests_on += [j for _, j in js]
+                    rel = "to" if decision == EQUIVALENT else "than"
+                    why.append(f"{word} on {criterion} {rel} " + ", ".join(f"{o.label} ({j.full()})" for o, j in js))
+            beaten_by_best = [c for c, by in dropped if decider.judge(best, c, criterion).better > 0
+                              and getattr(c, ATTR[criterion]) is not None]  # the unmeasured are summed up elsewhere
+            if beaten_by_best:
+                shown = sorted(beaten_by_best, key=_point_key(criterion))[:3]
+                js = [decider.judge(best, o, criterion) for o in shown]
+                rests_on += js
+                more = len(beaten_by_best) - len(shown)
+                why.append(f"wins on {criterion}: " + ", ".join(_versus(j, o) for j, o in zip(js, shown))
+                           + (f" and {more} more" if more > 0 else ""))
+        for c, by in dropped:
+            j = decider.judge(c, by, criterion)
+            lost[id(c)] = ("loses", _lost(c, by, criterion, j, tied_before.get(id(c), [])), [j])
         for c in kept:
             tied_before.setdefault(id(c), []).append(criterion)
     for c in candidates:
         if c is not best and id(c) not in lost:
-            lost[id(c)] = (f"fits, tied with {best.label} on every criterion; ranked below it on the point estimate "
-                           f"of {criteria[0]}")
+            js = [decider.judge(c, best, k) for k in criteria]
+            lost[id(c)] = ("one of the equals", f"fits; no criterion tells it from {best.label} ("
+                           + "; ".join(f"{k}: {_phrase(j)}" for k, j in zip(criteria, js))
+                           + f"); listed after it on the point estimate of {criteria[0]}", js)
     if len(pool) > 1:  # the headline says it is one of several, not only the verdicts below it
-        why.insert(0, f"or {', '.join(c.label for c in pool if c is not best)}: tied on every criterion, either will do "
+        why.insert(0, f"or {', '.join(c.label for c in pool if c is not best)}: no criterion tells them apart "
                       f"({best.label} is listed first on the point estimate of {criteria[0]} alone)")
-    return best, why, lost
+    return best, why, lost, rests_on
 
 
 def _unscored(c: Candidate) -> str:
@@ -386,22 +653,22 @@ def _versus(j: Judgement, other: Candidate) -> str:
     return f"{j.head} than {other.label} ({j.text})" if j.head else f"over {other.label} ({j.text})"
 
 
-def _lost(c: Candidate, leader: Candidate, criterion: str, paired: Paired | None, tied: list[str]) -> str:
-    lead = f"fits and ties {leader.label} on {', '.join(tied)}, but" if tied else "fits, but"
+def _lost(c: Candidate, by: Candidate, criterion: str, j: Judgement, tied: list[str]) -> str:
+    lead = f"fits and is not told apart from {by.label} on {', '.join(tied)}, but" if tied else "fits, but"
     if criterion == "quality":
         if c.quality is None:
-            return f"{lead} its quality was not measured ({_unscored(c)}), unlike {leader.label}"
-        return f"{lead} lower quality than {leader.label}: {judge(c, leader, criterion, paired).text}"
+            return f"{lead} its quality was not measured ({_unscored(c)}), unlike {by.label}"
+        return f"{lead} lower quality than {by.label}: {j.text}"
     if getattr(c, ATTR[criterion]) is None:
-        return f"{lead} its {criterion} was not measured, unlike {leader.label}"
-    j = judge(c, leader, criterion, paired)
-    return f"{lead} {j.head or ('slower' if criterion == 'latency' else 'larger')} than {leader.label} ({j.text})"
+        return f"{lead} its {criterion} was not measured, unlike {by.label}"
+    return f"{lead} {j.head or ('slower' if criterion == 'latency' else 'larger')} than {by.label} ({j.text})"
 
 
-def use_cases(candidates: list[Candidate], paired: Paired | None = None) -> dict[str, str]:
+def use_cases(candidates: list[Candidate], paired: Paired | None = None, decider: Decider | None = None) -> dict[str, str]:
     """'Best use case' per model, from where it sits among the candidates: best on a criterion means no
-    other candidate beats it significantly there (so tied models share the role, and say so)."""
-    frontier = pareto(candidates, paired)
+    other candidate beats it there (so models not told apart share the role, and say so)."""
+    decider = decider or Decider(candidates, paired)
+    frontier = pareto(candidates, decider=decider)
     by_model: dict[str, list[Candidate]] = {}
     for c in candidates:
         by_model.setdefault(c.model, []).append(c)
@@ -411,7 +678,7 @@ def use_cases(candidates: list[Candidate], paired: Paired | None = None) -> dict
             # An estimate's bound never shows it is the fastest or smallest.
             mine = [c for c in cs if getattr(c, attr) is not None and not (label != "quality" and c.estimated)]
             rivals = [o for o in candidates if getattr(o, attr) is not None and o.model != model]
-            if mine and any(all(judge(o, c, label, paired).better <= 0 for o in rivals) for c in mine):
+            if mine and any(all(decider.judge(o, c, label).better <= 0 for o in rivals) for c in mine):
                 best_on.setdefault(label, []).append(model)
     names = {"latency": "lowest latency", "memory": "smallest memory", "quality": "best quality"}
     out = {}
@@ -426,8 +693,8 @@ def use_cases(candidates: list[Candidate], paired: Paired | None = None) -> dict
             out[model] = "balanced trade-off (on the Pareto frontier)"
         else:
             objectives = _active(candidates)
-            rivals = sorted((o for o in candidates if o.model != model), key=lambda o: o not in frontier)
-            by = next((o for o in rivals if any(dominates(o, c, objectives, paired) for c in cs)), None)
+            rivals = sorted((o for o in candidates if o.model != model), key=lambda o: (o not in frontier, o.label))
+            by = next((o for o in rivals if any(dominates(o, c, objectives, decider) for c in cs)), None)
             on = ", ".join(label for _, _, label in objectives)  # what "dominated" was judged on, said, not implied
             out[model] = f"dominated here by {by.model} ({on})" if by else f"dominated here ({on})"
     return out

@@ -4,9 +4,12 @@ import pytest
 from tradeoff.decide import Candidate, Judgement, pareto, recommend, use_cases
 from tradeoff.errors import BadInput
 
-A = Candidate("big", "eager", latency_ms=200, memory_mb=900, quality=0.90, retained=1.0, context=512)
-B = Candidate("small", "eager", latency_ms=50, memory_mb=300, quality=0.86, retained=0.955, context=512)
-C = Candidate("worse", "eager", latency_ms=220, memory_mb=950, quality=0.85, retained=0.94, context=4096)
+A = Candidate("big", "eager", latency_ms=200, memory_mb=900, quality=90.0, retained=1.0, context=512,
+              quality_interval=(89.0, 91.0), latency_interval=(195.0, 205.0), quality_unit="%")
+B = Candidate("small", "eager", latency_ms=50, memory_mb=300, quality=86.0, retained=0.955, context=512,
+              quality_interval=(85.0, 87.0), latency_interval=(48.0, 52.0), quality_unit="%")
+C = Candidate("worse", "eager", latency_ms=260, memory_mb=950, quality=82.0, retained=0.94, context=4096,
+              quality_interval=(81.0, 83.0), latency_interval=(250.0, 270.0), quality_unit="%")
 
 
 def test_pareto_drops_dominated():
@@ -14,7 +17,7 @@ def test_pareto_drops_dominated():
 
 
 def test_pareto_ignores_partly_measured_objective():
-    d = Candidate("unscored", "eager", latency_ms=10, memory_mb=100)
+    d = Candidate("unscored", "eager", latency_ms=10, memory_mb=100, latency_interval=(9.0, 11.0))
     assert d in pareto([A, B, d])  # quality unknown for one: frontier on latency/memory only
 
 
@@ -64,16 +67,18 @@ def test_a_quality_difference_inside_the_intervals_is_a_tie_broken_by_latency():
     student = cand("student", 11.6, 250.0, 76.8, (72.5, 80.8))
     rec = recommend([decoder, student])
     assert rec.best is student
-    assert rec.summary() == ("use student [eager]: tied on quality with decoder [eager] (77.5 vs 76.8%, intervals overlap); "
+    assert rec.summary() == ("use student [eager]: not shown worse on quality than decoder [eager] (76.8 vs 77.5%, unpaired: "
+                             "-0.7 pp [-6.46, +5.06]; inconclusive at ±1 pp); "
                              "wins on latency: 18.4x faster than decoder [eager] (11.6 vs 213 ms)")
-    assert rec.verdicts[0].reasons == ["fits and ties student [eager] on quality, but 18.4x slower than student [eager] (213 vs 11.6 ms)"]
+    assert rec.verdicts[0].reasons == ["fits and is not told apart from student [eager] on quality, but 18.4x slower than "
+                                       "student [eager] (213 vs 11.6 ms)"]
 
 
 def test_a_significant_quality_difference_wins_even_when_slower():
     big = cand("big", 200.0, 900.0, 90.0, (88.0, 92.0))
     small = cand("small", 50.0, 300.0, 80.0, (78.0, 82.0))
     rec = recommend([small, big])
-    assert rec.best is big and rec.summary().startswith("use big [eager]: wins on quality: over small [eager] (90 vs 80%, intervals separate)")
+    assert rec.best is big and rec.summary().startswith("use big [eager]: wins on quality: over small [eager] (90 vs 80%, unpaired: +10 pp [+7.17, +12.8])")
     assert recommend([small, big], prefer="latency").best is small  # --prefer reorders the criteria
 
 
@@ -82,19 +87,19 @@ def test_a_paired_test_decides_quality_when_given():
 
     def paired(x, y):  # the same rows: a paired difference much narrower than either interval
         d = x.quality - y.quality
-        return Judgement(1 if d > 0 else -1, f"{d:+.1f} pp [{d - 1:+.1f}, {d + 1:+.1f}]")
+        return Judgement(0, f"{d:+.1f} pp [{d - 1:+.1f}, {d + 1:+.1f}]", difference=d, low=d - 1, high=d + 1, unit="pp")
 
     rec = recommend([b, a], prefer="memory", paired=paired)
     assert rec.best is a and "wins on quality: over b [eager] (+2.0 pp [+1.0, +3.0])" in rec.summary()
-    assert "tied on memory with b [eager] (300 vs 300 MB, within 5%)" in rec.summary()
+    assert "equivalent on memory to b [eager] (300 vs 300 MB, within 5%)" in rec.summary()
 
 
 def test_latency_intervals_that_overlap_tie_and_memory_breaks_it():
     a = cand("a", 100.0, 900.0, l_int=(90.0, 110.0))
     b = cand("b", 104.0, 400.0, l_int=(95.0, 115.0))
     rec = recommend([a, b], prefer="latency")
-    assert rec.best is b and rec.summary() == ("use b [eager]: tied on latency with a [eager] (100 vs 104 ms, intervals overlap); "
-                                              "wins on memory: 2.25x smaller than a [eager] (400 vs 900 MB)")
+    assert rec.best is b and rec.summary() == ("use b [eager]: not shown worse on latency than a [eager] (104 vs 100 ms; "
+                                              "inconclusive at ±5%); wins on memory: 2.25x smaller than a [eager] (400 vs 900 MB)")
 
 
 def test_the_retained_floor_says_whether_it_is_met_with_confidence():
@@ -151,7 +156,8 @@ def test_a_load_budget_is_met_by_measured_capacity_at_that_bound():
     assert any("not measured" in r for r in why["other"])  # a capacity at another bound does not count
     edge = _served("edge", 65, 55, 75)
     rec = recommend([edge], qps=60, p99_ms=100)
-    assert rec.best is edge and "only at the point estimate" in rec.verdicts[0].notes[0]
+    assert rec.best is None and rec.verdicts[0].reasons[0].startswith(
+        "not settled whether it serves 60 queries/s within p99 100 ms: capacity between 55 and 75 queries/s")
 
 
 def test_a_load_budget_without_a_bound_uses_the_server_default():
@@ -173,8 +179,159 @@ def test_a_tie_on_every_criterion_is_said_in_the_headline():
     c = cand("c", 90.0, 900.0, 60.0, (57.0, 63.0), l_int=(88.0, 92.0))
     rec = recommend([a, b, c])
     assert rec.best is a
-    assert rec.summary().startswith("use a [eager]: or b [eager]: tied on every criterion, either will do")
+    assert rec.summary().startswith("use a [eager]: or b [eager]: no criterion tells them apart")
     lost = {v.candidate.model: v.reasons[-1] for v in rec.verdicts if v.reasons}
-    assert lost["b"].startswith("fits, tied with a [eager] on every criterion")
+    assert lost["b"].startswith("fits; no criterion tells it from a [eager]")
     assert "lower quality" in lost["c"]
-    assert "either will do" not in recommend([a, c]).summary()
+    assert "no criterion tells" not in recommend([a, c]).summary()
+
+
+# -- every pair decides, ties need a margin (issue 23) ---------------------------------------------
+
+def _paired_from(table):
+    """A paired test from a table of (a, b) -> (difference, low, high, p): the same rows, as compare supplies."""
+    def paired(x, y):
+        if (x.model, y.model) in table:
+            d, lo, hi, p = table[(x.model, y.model)]
+        else:
+            d, hi, lo, p = table[(y.model, x.model)]
+            d, lo, hi = -d, -lo, -hi
+        return Judgement(0, f"{d:+.1f} pp [{lo:+.1f}, {hi:+.1f}], McNemar p = {p:.2g}", difference=d, low=lo, high=hi,
+                         unit="pp", p_value=p, rows=400)
+    return paired
+
+
+def test_a_candidate_beaten_by_anyone_still_running_leaves_even_if_it_ties_the_leader():
+    """C is inconclusive against the leader A, but B beats C with confidence: C is never recommended, however fast."""
+    a = cand("A", 100.0, 500.0, 85.5, (82.0, 89.0))
+    b = cand("B", 60.0, 500.0, 85.0, (81.5, 88.5))
+    c = cand("C", 10.0, 500.0, 80.0, (76.0, 84.0))
+    paired = _paired_from({("A", "B"): (0.5, -2.0, 3.0, 0.7), ("A", "C"): (5.5, -2.2, 14.0, 0.16),
+                           ("B", "C"): (5.0, 2.0, 7.6, 1.9e-6)})
+    rec = recommend([a, b, c], paired=paired)
+    assert rec.best is b
+    lost = {v.candidate.model: v for v in rec.verdicts}
+    assert "lower quality than B [eager]" in lost["C"].reasons[-1] and lost["C"].decision == "loses"
+    assert rec.best in rec.frontier  # the frontier reads the same judgements (C stays on it: the fastest)
+
+
+def test_not_significant_is_inconclusive_with_the_rows_that_would_decide_and_equivalent_needs_the_margin():
+    teacher = cand("teacher", 45.8, 500.0, 80.5, (76.3, 84.3))
+    student = cand("student", 22.8, 300.0, 77.5, (73.1, 81.5))
+    rec = recommend([teacher, student], paired=_paired_from({("teacher", "student"): (3.0, -0.1, 7.6, 0.058)}))
+    assert rec.best is student
+    why = rec.summary()
+    assert "not shown worse on quality than teacher [eager]" in why and "inconclusive at ±1 pp" in why
+    j = rec.rests_on[0]
+    assert j.decision == "inconclusive" and j.more_rows and 0 < j.more_rows < 10_000 and f"{j.more_rows:,} more test rows" in why
+    same = recommend([teacher, student], paired=_paired_from({("teacher", "student"): (0.2, -0.6, 0.9, 0.6)}))
+    assert "equivalent on quality to teacher [eager]" in same.summary() and "within ±1 pp" in same.summary()
+    wide = recommend([teacher, student], paired=_paired_from({("teacher", "student"): (0.2, -0.6, 0.9, 0.6)}), tie_margin=0.5)
+    assert "inconclusive at ±0.5 pp" in wide.summary()
+
+
+def test_holm_corrects_for_every_pair_compared():
+    """p = 0.03 is a win alone, not when it is the best of three comparisons at that level."""
+    x, y, z = cand("x", 50.0, 500.0, 82.0, (78.0, 86.0)), cand("y", 50.0, 500.0, 80.0, (76.0, 84.0)), cand("z", 50.0, 500.0, 78.0, (74.0, 82.0))
+    table = {("x", "y"): (2.0, 0.1, 3.9, 0.03), ("y", "z"): (2.0, 0.1, 3.9, 0.03), ("x", "z"): (4.0, 0.1, 7.9, 0.03)}
+    assert recommend([x, y], paired=_paired_from(table)).rests_on[0].decision == "better"
+    rec = recommend([x, y, z], paired=_paired_from(table))
+    quality = [j for j in rec.rests_on if j.criterion == "quality"]
+    assert {j.decision for j in quality} == {"inconclusive"}
+    assert all(j.pairs == 3 and abs(j.p_adjusted - 0.09) < 1e-9 for j in quality)
+    assert all(j.more_rows > 50 for j in quality)  # exclusion at the corrected level needs more than a handful
+
+
+def test_backends_that_agree_on_every_row_share_one_quality_verdict():
+    teacher = cand("teacher", 45.8, 500.0, 80.5, (76.3, 84.3))
+    eager = Candidate("student", "eager", latency_ms=22.8, memory_mb=300.0, quality=77.5, quality_interval=(73.1, 81.5),
+                      latency_interval=(22.0, 23.6), quality_unit="%", predictions="same")
+    bf16 = Candidate("student", "eager-bf16", latency_ms=20.0, memory_mb=290.0, quality=77.5, quality_interval=(73.1, 81.5),
+                     latency_interval=(19.0, 21.0), quality_unit="%", predictions="same")
+
+    def paired(x, y):
+        d = x.quality - y.quality
+        return Judgement(0, f"{d:+.1f} pp", difference=d, low=d - 3.1, high=d + 3.2,
+                         unit="pp", p_value=0.041 if x.backend == "eager-bf16" or y.backend == "eager-bf16" else 0.058)
+
+    rec = recommend([teacher, eager, bf16], paired=paired)
+    d = rec.decider
+    assert d.judge(eager, teacher, "quality").decision == d.judge(bf16, teacher, "quality").decision
+    assert d.judge(eager, bf16, "quality").decision == "equivalent"
+    assert d.judge(eager, teacher, "quality").pairs == 1  # one student unit against the teacher: one pair, not three
+
+
+def test_capacity_between_the_tried_rates_is_not_settled_never_cannot_serve():
+    """Trials at 10, 20 and 40 queries/s: 20 held, 40 failed. 30 lies inside the bracket."""
+    rec = recommend([_served("m", 20, 20, 40)], qps=30, p99_ms=100)
+    assert rec.best is None
+    reason = rec.verdicts[0].reasons[0]
+    assert "cannot serve" not in reason and reason.startswith("not settled") and "between 20 and 40" in reason
+    assert "--serve-budget" in reason
+    assert recommend([_served("m", 20, 20, 40)], qps=50, p99_ms=100).verdicts[0].reasons[0].startswith("cannot serve")
+
+
+def test_a_latency_budget_says_whether_it_is_met_with_confidence():
+    rec = recommend([cand("m", 49.0, 300.0, l_int=(41.0, 63.0))], max_latency_ms=50)
+    assert rec.best is not None and "fits the 50 ms latency budget only at the point estimate (49 [41, 63] ms)" in rec.summary()
+    rec = recommend([cand("m", 40.0, 300.0, l_int=(38.0, 42.0))], max_latency_ms=50)
+    assert "with confidence" in rec.summary()
+
+
+def test_the_recommendation_is_always_on_the_frontier_and_ignores_input_order():
+    import random
+
+    rng = random.Random(0)
+    for trial in range(200):
+        cs = []
+        for i in range(rng.randint(2, 6)):
+            q, lat = rng.uniform(70, 90), rng.uniform(10, 200)
+            w, lw = rng.uniform(0.5, 6), rng.uniform(0.01, 0.3)
+            cs.append(cand(f"m{i}", lat, rng.choice([300.0, 310.0, 600.0, 900.0]), q, (q - w, q + w),
+                           l_int=(lat * (1 - lw), lat * (1 + lw))))
+        rec = recommend(cs)
+        assert rec.best in rec.frontier, trial
+        shuffled = cs[:]
+        rng.shuffle(shuffled)
+        again = recommend(shuffled)
+        assert again.best is rec.best and again.summary() == rec.summary(), trial
+        assert [c.label for c in again.frontier] == [c.label for c in rec.frontier]
+
+
+def test_recommend_json_is_data():
+    teacher = cand("teacher", 45.8, 500.0, 80.5, (76.3, 84.3))
+    student = cand("student", 22.8, 300.0, 77.5, (73.1, 81.5))
+    data = recommend([teacher, student], paired=_paired_from({("teacher", "student"): (3.0, -0.1, 7.6, 0.058)})).as_json()
+    assert data["best"] == "student [eager]"
+    q = next(j for j in data["rests_on"] if j["criterion"] == "quality")
+    assert q["decision"] == "inconclusive" and q["difference"] == -3.0 and q["low"] == -7.6 and q["p_value"] == 0.058
+    assert q["margin"] == 1.0 and q["rows"] == 400
+    v = next(v for v in data["verdicts"] if v["model"] == "teacher")
+    assert v["decision"] == "loses" and v["comparisons"][0]["criterion"] == "latency"
+
+
+def test_recommend_json_from_a_store_gives_each_comparison_field_by_field(tmp_path):
+    import json
+    import subprocess
+    from pathlib import Path
+    import sys
+
+    from report_records import bench, evaluation
+
+    from tradeoff.store import Store
+
+    with Store.open(tmp_path / "s.db") as store:
+        for r in (bench("all-mpnet-base-v2", "eager", 240.0, 950.0), bench("all-MiniLM-L6-v2", "eager", 30.0, 300.0),
+                  evaluation("all-mpnet-base-v2", 0.84), evaluation("all-MiniLM-L6-v2", 0.80)):
+            store.put(r)
+    out = subprocess.run([str(Path(sys.executable).parent / "tradeoff"), "recommend", "all-mpnet-base-v2", "all-MiniLM-L6-v2",
+                          "--store", str(tmp_path / "s.db"), "--tie-margin", "2", "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    scope = json.loads(out)["scopes"][0]
+    assert scope["best"] == "all-mpnet-base-v2 [eager]"
+    q = scope["rests_on"][0]
+    assert q["criterion"] == "quality" and q["decision"] == "better" and q["margin"] == 2.0 and q["rows"] == 400
+    assert q["difference"] == pytest.approx(4.0) and q["low"] > 0 and q["p_value"] < 0.05
+    loser = next(v for v in scope["verdicts"] if v["model"] == "all-MiniLM-L6-v2")
+    assert loser["decision"] == "loses" and loser["comparisons"][0]["decision"] == "worse"
+    assert set(scope["frontier"]) == {"axes", "of", "candidates"}

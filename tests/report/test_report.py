@@ -92,7 +92,7 @@ def test_serving_capacity_reaches_the_table_the_recommendation_and_the_report(re
     assert row["all-MiniLM-L6-v2"] == "150 [140, 165] queries/s" and row["bert-base-uncased"] == "-"
     assert c.recommendation.best.model == "all-MiniLM-L6-v2"
     lines = "\n".join(c.recommendation_lines())
-    assert "cannot serve 50 queries/s within p99 100 ms: sustains at most 30 [27, 33]" in lines
+    assert "cannot serve 50 queries/s within p99 100 ms: its capacity is 30 [27, 33] queries/s" in lines
     assert "3.00x headroom" in lines
     html = write_html(c, tmp_path / "r.html").read_text()
     assert "fig-load" in html and "Latency vs load" in html
