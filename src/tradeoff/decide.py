@@ -21,7 +21,7 @@ it is faster or smaller.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
 from tradeoff.errors import BadInput
@@ -98,6 +98,8 @@ class Judgement:
     rows: int | None = None  # test rows behind a paired quality difference
     more_rows: int | None = None  # about how many more rows would settle an inconclusive one
     sign: int = 1  # +1 when a larger difference favours a (quality of a higher-is-better metric), else -1
+    subject: str = ""  # a's label
+    versus: str = ""  # b's label
 
     def full(self) -> str:
         return f"{self.head} ({self.text})" if self.head else self.text
@@ -171,8 +173,8 @@ class Decider:
             ab, ba = self._decide(a, b, ab), self._decide(b, a, ba)
             for x in members[self._unit(a, criterion)]:
                 for y in members[self._unit(b, criterion)]:
-                    self._made[(id(x), id(y), criterion)] = ab
-                    self._made[(id(y), id(x), criterion)] = ba
+                    self._made[(id(x), id(y), criterion)] = replace(ab, subject=x.label, versus=y.label)
+                    self._made[(id(y), id(x), criterion)] = replace(ba, subject=y.label, versus=x.label)
 
     def _raw_judgement(self, a: Candidate, b: Candidate, criterion: str) -> Judgement:
         return _raw_quality(a, b, self.paired) if criterion == "quality" else _raw_latency(a, b)
@@ -210,13 +212,14 @@ class Decider:
         return j
 
     def judge(self, a: Candidate, b: Candidate, criterion: str) -> Judgement:
+        made = self._made.get((id(a), id(b), criterion))
+        return made if made is not None else replace(self._judge_now(a, b, criterion), subject=a.label, versus=b.label)
+
+    def _judge_now(self, a: Candidate, b: Candidate, criterion: str) -> Judgement:
         if a is b:
             return Judgement(0, "the same candidate", decision=EQUIVALENT, criterion=criterion)
         if criterion == "memory":
             return _judge_memory(a, b)
-        made = self._made.get((id(a), id(b), criterion))
-        if made is not None:
-            return made
         if criterion == "quality" and a.predictions and a.predictions == b.predictions:
             return _identical(a, b)
         # Not among the candidates the decider was built on: judged alone (no correction).

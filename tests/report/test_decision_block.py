@@ -1,0 +1,43 @@
+"""The answer first: the decision block and the candidates table say what the recommendation's data says."""
+from test_like_for_like import ARCH, MINI, MPNET, SMOL, _folder, demo_records
+
+from tradeoff.compare import build_comparison
+from tradeoff.report.decision import candidates_table, decision_block
+
+
+def _demo(tmp_path, **constraints):
+    teacher = _folder(tmp_path / f"{MINI}-3L.teacher", 6)
+    student = _folder(tmp_path / f"{MINI}-3L", 3, teacher=teacher)
+    refs = [*ARCH, MPNET, MINI, student, teacher, SMOL]
+    return build_comparison(demo_records(student, teacher), refs, ARCH[0], quality_baseline=MPNET, constraints=constraints)
+
+
+def test_the_block_names_the_choice_what_it_rests_on_and_the_runners_up_in_ten_lines(tmp_path):
+    c = _demo(tmp_path)
+    lines = decision_block(c.recommendation, c.shape)
+    assert len(lines) <= 10
+    assert lines[0].startswith("Decision (quality on accuracy") and "tie margin ±1 pp" in lines[0] and "Holm over" in lines[0]
+    best = c.recommendation.best
+    assert lines[1].startswith(f"  use {best.label}: latency ") and "quality 80.5%" in lines[1]
+    quality = next(line for line in lines if line.startswith("  quality: "))
+    assert "not shown worse than SmolLM2-135M [eager]" in quality and "more test rows would decide" in quality
+    runners = [line for line in lines if line.startswith("  runner-up ")]
+    assert len(runners) == 2 and all("loses: " in line for line in runners)
+    assert any(line.startswith("  speed and memory only") and "llama-2-7b [estimate]" in line for line in lines)
+    assert best in c.recommendation.frontier or best in c.recommendation.quality_frontier
+
+
+def test_the_candidates_table_has_one_row_per_candidate_the_choice_first(tmp_path):
+    c = _demo(tmp_path)
+    columns, rows = candidates_table(c.recommendation)
+    assert columns == ["candidate", "latency p50", "memory", "quality", "verdict"]
+    assert rows[0]["verdict"] == "chosen" and rows[0]["candidate"] == c.recommendation.best.label
+    assert len(rows) == len(c.recommendation.verdicts)
+    student = next(r for r in rows if r["candidate"] == f"{MINI}-3L [eager]")
+    assert student["verdict"].startswith(f"loses: lower quality than {MINI}-3L.teacher [eager] (-3.8 pp [")
+
+
+def test_nothing_fits_is_said_first(tmp_path):
+    c = _demo(tmp_path, max_latency_ms=1)
+    lines = decision_block(c.recommendation, c.shape)
+    assert lines[1] == "  nothing fits these budgets:" and "too slow" in lines[2]
