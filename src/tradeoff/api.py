@@ -249,9 +249,11 @@ def bench(models: list[str], *, backends="eager,onnx,onnx-int8", devices="cpu", 
 
 def compare(refs: list[str], *, baseline: str | None = None, backends: str | None = None, shapes: str = "1x128",
             eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
-            constraints: dict | None = None, store: str | None = None, budget_s: float | None = None, on_status=None):
+            constraints: dict | None = None, store: str | None = None, budget_s: float | None = None, env: str | None = None,
+            on_status=None):
     """Anatomy, speed, memory and quality side by side (measuring only what the store lacks), claims
-    checked, and a recommendation under `constraints` (max_latency_ms, max_memory_mb, min_retained, prefer)."""
+    checked, and a recommendation under `constraints` (max_latency_ms, max_memory_mb, min_retained, prefer);
+    speed and memory from one environment (`env`: see compare.one_environment)."""
     from tradeoff.bench.spec import Settings, parse_list, parse_shapes, BACKENDS
     from tradeoff.store import Store
 
@@ -261,19 +263,20 @@ def compare(refs: list[str], *, baseline: str | None = None, backends: str | Non
         return measured_comparison(refs, baseline=baseline, backends=parse_list(backends, BACKENDS, "backend") if backends else None,
                                    shapes=shapes.split(","), eval_cell=eval_cell, eval_refs=eval_refs,
                                    quality_baseline=quality_baseline, constraints=constraints, store=s, settings=settings,
-                                   on_status=on_status or (lambda _: None))
+                                   env=env, on_status=on_status or (lambda _: None))
 
 
 def measured_comparison(refs: list[str], *, store, baseline: str | None = None, backends=None, shapes=("1x128",),
                         eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
                         constraints: dict | None = None, settings=None, title: str | None = None,
-                        eval_modes: dict[str, str] | None = None, notes: list[str] | None = None,
-                        retrained: tuple[str, ...] = (), on_status=lambda _: None):
+                        eval_overrides: dict[str, dict] | None = None, notes: list[str] | None = None,
+                        retrained: tuple[str, ...] = (), env: str | None = None, on_status=lambda _: None):
     """Measure what `store` lacks for these models through the one planner, then the comparison from the store alone.
 
     The work: each model's anatomy; bench groups for the models that fit here (`backends=None`:
     compare.default_backends()); for models with real weights (`eval_refs`, default: those available here) quality on
-    `eval_cell`'s task, each in `eval_modes[ref]` if given, through every timed backend that can score. Models too heavy for this machine get a labelled estimate from the FLOP/s
+    `eval_cell`'s task, with `eval_overrides[ref]`'s settings where given (a mode, or fewer backends), else through every
+    timed backend that can score. Models too heavy for this machine get a labelled estimate from the FLOP/s
     the real runs reached. `notes` are shown with the recommendation (e.g. why a backend was left out); models in
     `retrained` (folders trained again in this run) are scored again even where the store holds their results.
     """
@@ -285,6 +288,7 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
     from tradeoff.cells import Cell
     from tradeoff.compare import build_comparison, default_backends, eval_backends, fits_here, has_weights
     from tradeoff.decide import check_budgets
+    from tradeoff.evaluate.cell import max_length_for
     from tradeoff.evaluate.suite import plan_cells
 
     if not refs:
@@ -308,16 +312,21 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
         groups = bench_plan(runnable, backends, ("cpu",), shapes, None, baseline if base_runs else runnable[0], settings, "random").groups
         todo += [GroupWork(g, on_status=on_status) for g in groups]
     if eval_cell:
-        cell = {**eval_cell, "backend": eval_cell.get("backend") or eval_backends(backends)}
-        for ref in eval_refs or [p.text for p in parsed if has_weights(p.text)]:
-            todo += plan_cells([ref], {**cell, "mode": (eval_modes or {}).get(ref, cell.get("mode", "auto"))})[0]
+        scored = eval_refs or [p.text for p in parsed if has_weights(p.text)]
+        cell = {**eval_cell, "backend": eval_cell.get("backend") or eval_backends(backends),
+                "max_length": max_length_for(scored, eval_cell.get("max_length"))}  # every model reads the same text
+        for ref in scored:
+            todo += plan_cells([ref], {**cell, **(eval_overrides or {}).get(ref, {})})[0]
 
     def planned(run: list, reused: list) -> None:
         if reused:
             on_status(f"reusing {len(reused)} stored unit(s) of work; {len(run)} to run")
 
+    def done(i: int, n: int, work, record, seconds: float) -> None:
+        on_status(f"[{i}/{n}] {work.label()}: {record.status} ({seconds:.1f} s)")
+
     planner.run(todo, store, title="compare", rerun=lambda w: w.kind == "eval" and w.model in retrained,
-                on_plan=planned, on_start=lambda w: on_status(w.label()))
+                on_plan=planned, on_start=lambda w: on_status(f"start {w.label()}"), progress=done)
     if heavy:  # estimates follow what was measured, so they are made anew each time
         measured = [r for p in parsed for r in store.query(kind="bench", model=p.name)]
         achieved = [r.metrics["flops_per_s"].value for r in measured if r.status == "ok" and "flops_per_s" in r.metrics
@@ -331,11 +340,11 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
                     on_start=lambda w: on_status(f"estimate {w.model_name} (too heavy to run here)"))
     records = [r for p in parsed for r in store.query(model=p.name)]
     return build_comparison(records, refs, baseline, quality_baseline or (eval_refs[0] if eval_refs else None),
-                            constraints=constraints, title=title, store_path=str(store.path), notes=notes)
+                            constraints=constraints, title=title, store_path=str(store.path), notes=notes, env=env)
 
 
 def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_baseline: str | None = None,
-                      constraints: dict | None = None, store: str | None = None):
+                      constraints: dict | None = None, store: str | None = None, env: str | None = None):
     """The comparison from stored records only (no measuring): for `recommend` and `report`."""
     from tradeoff.compare import build_comparison
     from tradeoff.errors import BadInput
@@ -350,7 +359,8 @@ def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_b
     if not any(r.kind in ("bench", "eval") for r in records):
         raise BadInput(f"the store {path} holds no speed or quality results for {', '.join(names)}",
                        "run `tradeoff compare` (or bench / eval) with the same --store first")
-    return build_comparison(records, refs, baseline or refs[0], quality_baseline, constraints=constraints, store_path=path)
+    return build_comparison(records, refs, baseline or refs[0], quality_baseline, constraints=constraints, store_path=path,
+                            env=env)
 
 
 def paper(name: str = "distilbert", *, plan: str = "cpu", tasks: str | list[str] | None = None, store: str | None = None,

@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from tradeoff.anatomy import Anatomy
+from tradeoff.decide import MEMORY_TOLERANCE
 from tradeoff.models import catalog
 from tradeoff.record import Metric
 
@@ -19,6 +20,9 @@ MEASURED = {"speedup": "speed-up", "memory_ratio": "working-set ratio", "retaine
 PAPER_DECIDED = {"distill_gain": "distillation vs hard labels", "decoder_vs_encoder": "decoders vs the distilled encoder",
                  "weakest_task_retained": "where the student loses most"}
 PAPER_HINT = "run `tradeoff paper distilbert` with the same --store"
+# A working-set ratio is two single peak-RSS readings, each within MEMORY_TOLERANCE: the ratio within about twice that.
+# Without an interval, a ratio this close to the claim is inconclusive.
+READING_TOLERANCE = {"memory_ratio": 2 * MEMORY_TOLERANCE}
 
 
 @dataclass
@@ -91,8 +95,13 @@ def check(model: str, claim: catalog.Claim, ev: Evidence) -> ClaimResult:
         metric, context = ev.measured[key]
         result.measured = _fmt(q, metric.value) + (f" [{_fmt(q, metric.low)}, {_fmt(q, metric.high)}]" if metric.low is not None else "")
         result.context = context + (f"; claim context: {claim.context}" if claim.context else "")
-        lo = metric.low if metric.low is not None else metric.value
-        hi = metric.high if metric.high is not None else metric.value
+        lo, hi = metric.low, metric.high
+        if (lo is None or hi is None) and q in READING_TOLERANCE:
+            tol = READING_TOLERANCE[q]
+            lo, hi = metric.value * (1 - tol), metric.value * (1 + tol)
+            result.context += f"; one reading per model, no interval: taken as ±{tol:.0%} (peak RSS noise)"
+        lo = metric.value if lo is None else lo
+        hi = metric.value if hi is None else hi
         if chk.op == ">=":
             result.verdict = HELD if lo >= chk.value else NOT_HELD if hi < chk.value else INCONCLUSIVE
         elif chk.op == "<=":

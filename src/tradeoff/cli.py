@@ -23,7 +23,7 @@ from tradeoff.bench.spec import Settings as BENCH
 from tradeoff.distill.settings import (CORPUS_WEIGHTS, TASK_WEIGHTS, Corpus as DISTILL_CORPUS, Task as DISTILL_TASK,
                                       cli_default as DISTILL, weights_text)
 from tradeoff.evaluate import data as data_defaults
-from tradeoff.evaluate.settings import DEFAULTS as EVAL
+from tradeoff.evaluate.settings import DEFAULTS as EVAL, MAX_LENGTH as EVAL_MAX_LENGTH
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Which transformer should I use? Architecture, speed, memory and quality, measured side by side.")
@@ -85,6 +85,8 @@ def models(json_: bool = typer.Option(False, "--json")):
 
 
 STORE_HELP = "Results store (SQLite file); default $TRADEOFF_STORE, else results.db in the user data folder."
+MAX_LENGTH_HELP = ("the tokens of each text every model reads, the same for all (decoders: of the text inside the prompt); "
+                   f"default the shortest context among them, at most {EVAL_MAX_LENGTH}.")
 TEST_FRACTION = typer.Option(data_defaults.TEST_FRACTION, "--test-fraction", help="With one labelled file and no separate training or test data: "
                              "the share of its rows held out (stratified, fixed seed) as test rows, never trained on.")
 
@@ -263,7 +265,7 @@ def eval_command(
     epochs: int = typer.Option(EVAL["epochs"], "--epochs"),
     lr: float = typer.Option(EVAL["lr"], "--lr"),
     batch_size: int = typer.Option(EVAL["batch_size"], "--batch-size"),
-    max_length: int = typer.Option(EVAL["max_length"], "--max-length", help="Longest input in tokens (encoders)."),
+    max_length: Optional[int] = typer.Option(EVAL["max_length"], "--max-length", help=MAX_LENGTH_HELP.capitalize()),
     patience: int = typer.Option(EVAL["patience"], "--patience", help="Dev evaluations without improvement before stopping."),
     k: int = typer.Option(EVAL["k"], "--k", help="Demonstrations for k-shot."),
     calibrate: bool = typer.Option(EVAL["calibrate"], "--calibrate", help="Decoders: contextual calibration with a content-free input."),
@@ -389,6 +391,8 @@ BUDGETS = {
     "qps": typer.Option(None, "--qps", help="Load to serve (queries/s): fits when the capacity measured by `bench --workload server` reaches it."),
     "p99_ms": typer.Option(None, "--p99-ms", help=f"The p99 latency bound that load must be served within (default {BENCH.p99_ms:g} ms)."),
 }
+ENV = typer.Option(None, "--env", help="Compare speed and memory from this environment (its id, or a piece of its CPU name); "
+                                       "default: the one with most results in the store. The notes list the others.")
 
 
 def _constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps=None, p99_ms=None, tie_margin=None) -> dict:
@@ -398,24 +402,42 @@ def _constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps=None, 
             "qps": qps, "p99_ms": p99_ms, "tie_margin": tie_margin}
 
 
-def _show_comparison(comparison, fmt: str, html: Optional[str], markdown_out: Optional[str], png: Optional[str]) -> None:
+def _show_comparison(comparison, fmt: str, html: Optional[str], markdown_out: Optional[str], png: Optional[str],
+                     full: bool = False, seed_models: tuple[str, ...] = ()) -> None:
+    """The decision first (its block and one row per candidate), then the claims; the full matrix with --full and in
+    the reports. `seed_models` get a section of their own: their anatomy, speed and memory side by side."""
     from pathlib import Path
 
     from tradeoff.render import emit, to_json
     from tradeoff.report import to_markdown, write_html
+    from tradeoff.report.decision import candidates_table, decision_block
     from tradeoff.report.plots import write_pngs
 
     if fmt == "json":
         columns, rows = comparison.summary_table()
-        print(to_json({"summary": rows, "claims": [c.row() for c in comparison.claims],
+        print(to_json({"decisions": [s.recommendation.as_json() for s in comparison.scopes if s.recommendation is not None],
+                       "summary": rows, "claims": [c.row() for c in comparison.claims],
                        "recommendation": comparison.recommendation_lines(), "store": comparison.store_path}))
     elif fmt != "none":
-        columns, rows = comparison.summary_table()
-        emit(columns, rows, fmt, title=f"{comparison.title} (baseline {comparison.baseline})")
+        print("\n".join(decision_block(comparison.recommendation, comparison.shape)))
+        columns, rows = candidates_table(comparison.recommendation)
+        if rows:
+            emit(columns, rows, fmt, title=f"Candidates at {comparison.shape or 'the decision shape'} (verdicts from every pairwise comparison)")
+        if seed_models:
+            columns, rows = comparison.summary_table()
+            keep = [m for m in comparison.models if m in seed_models]
+            rows = [r for r in rows if any(r.get(m) not in (None, "-", "") for m in keep)]
+            emit(["", *keep], rows, fmt, title=f"{' vs '.join(keep)}: anatomy, speed and memory (random weights from exact configs)")
+        if full:
+            columns, rows = comparison.summary_table()
+            emit(columns, rows, fmt, title=f"{comparison.title} (baseline {comparison.baseline})")
+            print("Recommendation, every candidate\n" + "\n".join(f"  - {line}" for line in comparison.recommendation_lines()))
         claims = [c.row() for c in comparison.claims]
         if claims:
             emit(list(claims[0]), claims, fmt, title="Claimed vs measured")
-        print("Recommendation\n" + "\n".join(f"  - {line}" for line in comparison.recommendation_lines()))
+        if not full:
+            print("\n".join(f"note: {n}" for n in comparison.notes) + ("\n" if comparison.notes else "")
+                  + "Every model's full matrix and every candidate's reasons: --full, or the HTML report.")
     if html:
         err.print(f"HTML report: {write_html(comparison, html)}")
     if markdown_out:
@@ -441,32 +463,34 @@ def compare(
     limit: Optional[int] = typer.Option(None, "--limit", help="Eval: score a seeded subset."),
     train_limit: Optional[int] = typer.Option(None, "--train-limit", help="Eval: train on a seeded subset."),
     epochs: int = typer.Option(EVAL["epochs"], "--epochs", help="Eval: fine-tuning epochs."),
+    max_length: Optional[int] = typer.Option(EVAL["max_length"], "--max-length", help="Eval: " + MAX_LENGTH_HELP),
     quality_models: Optional[str] = typer.Option(None, "--quality-models", help="Comma list of the models to score (default: those with real weights here)."),
     quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Performance retained against this model (default: the first scored)."),
     max_latency_ms: Optional[float] = BUDGETS["max_latency_ms"], max_memory_mb: Optional[float] = BUDGETS["max_memory_mb"],
     min_retained: Optional[float] = BUDGETS["min_retained"], prefer: str = BUDGETS["prefer"],
     tie_margin: Optional[float] = BUDGETS["tie_margin"],
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP), env: Optional[str] = ENV,
     html: Optional[str] = typer.Option(None, "--html", help="Also write the HTML report here."),
     markdown_out: Optional[str] = typer.Option(None, "--markdown-out", help="Also write a Markdown report here."),
     png: Optional[str] = typer.Option(None, "--png", help="Also write PNG figures into this folder."),
     json_: bool = typer.Option(False, "--json"), markdown: bool = typer.Option(False, "--markdown"),
+    full: bool = typer.Option(False, "--full", help="Also print the full matrix and every candidate's reasons."),
 ):
-    """The summary table (anatomy, speed, memory, quality, retained, best use case), claims checked, and a recommendation."""
+    """The decision first (what to use and on what it rests), one row per candidate, claims checked; --full for the matrix."""
     from tradeoff import api
 
     fmt = output_format(json_, markdown, False)
     eval_cell = None
     if data:
         eval_cell = {"data": data, "train": train, "test_fraction": test_fraction, "task": task, "mode": mode, "limit": limit,
-                     "train_limit": train_limit, "epochs": epochs}
+                     "train_limit": train_limit, "epochs": epochs, "max_length": max_length}
         eval_cell = {k: v for k, v in eval_cell.items() if v is not None}
     with progress("comparing") as status:
         comparison = api.compare(refs, baseline=baseline, backends=backend, shapes=shape, eval_cell=eval_cell,
                                  eval_refs=_csv_list(quality_models), quality_baseline=quality_baseline,
                                  constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer, tie_margin=tie_margin),
-                                 store=store, budget_s=budget, on_status=status)
-    _show_comparison(comparison, fmt, html, markdown_out, png)
+                                 store=store, budget_s=budget, env=env, on_status=status)
+    _show_comparison(comparison, fmt, html, markdown_out, png, full=full)
 
 
 @app.command()
@@ -477,20 +501,27 @@ def recommend(
     qps: Optional[float] = BUDGETS["qps"], p99_ms: Optional[float] = BUDGETS["p99_ms"],
     tie_margin: Optional[float] = BUDGETS["tie_margin"],
     quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Retained % against this model."),
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP), env: Optional[str] = ENV,
     json_: bool = typer.Option(False, "--json"),
 ):
     """The best model and backend under your budgets, why each other candidate lost, or that nothing fits."""
     from tradeoff import api
     from tradeoff.render import to_json
 
-    comparison = api.stored_comparison(refs, quality_baseline=quality_baseline, store=store,
+    comparison = api.stored_comparison(refs, quality_baseline=quality_baseline, store=store, env=env,
                                        constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms, tie_margin))
     if json_:
         print(to_json({"scopes": [s.recommendation.as_json() for s in comparison.scopes if s.recommendation is not None],
                        "notes": comparison.notes}))
     else:
-        print("\n".join(comparison.recommendation_lines()))
+        from tradeoff.render import emit
+        from tradeoff.report.decision import candidates_table, decision_block
+
+        print("\n".join(decision_block(comparison.recommendation, comparison.shape)))
+        columns, rows = candidates_table(comparison.recommendation)
+        if rows:
+            emit(columns, rows, title="Candidates")
+        print("Every candidate's reasons\n" + "\n".join(f"  - {line}" for line in comparison.recommendation_lines()))
 
 
 @app.command()
@@ -501,14 +532,14 @@ def report(
     png: Optional[str] = typer.Option(None, "--png", help="Folder for PNG figures."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b"),
     quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline"),
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP), env: Optional[str] = ENV,
 ):
     """Write the comparison as HTML, Markdown and/or PNG figures, from the store alone."""
     from tradeoff import api
 
     if not (html or markdown_out or png):
         raise BadInput("nothing to write", "pass --html FILE, --markdown FILE and/or --png DIR")
-    comparison = api.stored_comparison(refs, baseline=baseline, quality_baseline=quality_baseline, store=store)
+    comparison = api.stored_comparison(refs, baseline=baseline, quality_baseline=quality_baseline, store=store, env=env)
     _show_comparison(comparison, "none", html, markdown_out, png)
 
 
@@ -517,6 +548,7 @@ def demo(
     quick: bool = typer.Option(False, "--quick", help="Smaller samples, no distillation, eager only: ~11 minutes instead of the full run's ~40 on 2 cores."),
     out: str = typer.Option("tradeoff-demo", "--out", help="Folder for the store, the HTML/Markdown report and figures."),
     store: Optional[str] = typer.Option(None, "--store", help="Results store (default: OUT/results.db); reruns reuse it."),
+    full: bool = typer.Option(False, "--full", help="Also print the full matrix and every candidate's reasons."),
 ):
     """The offline demo: BERT-base vs DistilBERT vs Llama-2-7B, and real-weight quality on fine-food reviews."""
     from pathlib import Path
@@ -525,7 +557,7 @@ def demo(
 
     with progress("demo") as status:
         comparison, paths, distillation = demo_mod.run(Path(out), quick=quick, store_path=store, on_status=status)
-    _show_comparison(comparison, "table", None, None, None)
+    _show_comparison(comparison, "table", None, None, None, full=full, seed_models=tuple(demo_mod.ARCHITECTURES))
     if distillation:
         print(f"\n{distillation}")
     print(f"\nHTML report: {paths['html']}\nMarkdown: {paths['markdown']}\nFigures: {', '.join(map(str, paths['figures']))}\n"

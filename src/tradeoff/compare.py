@@ -11,7 +11,9 @@ is its teacher). Speed and memory come per backend and shape, and a decision is 
 """
 from __future__ import annotations
 
+import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +25,7 @@ from tradeoff.anatomy import Anatomy, inspect_ref
 from tradeoff.decide import Candidate, Judgement, Recommendation, check_budgets, recommend, use_cases
 from tradeoff.errors import BadInput
 from tradeoff.models import parse_ref
+from tradeoff.models.refs import display_names
 from tradeoff.record import Metric, Record, number
 
 MB = 1e6
@@ -42,7 +45,7 @@ def _n_rows(r: Record):
 
 @dataclass(eq=False)
 class Scored:
-    """One model's quality scored one way (task, exact rows, mode, backend): one record per seed."""
+    """One model's quality scored one way (task, exact rows, mode, backend, every other setting): one record per seed."""
 
     model: str
     task: str
@@ -51,7 +54,9 @@ class Scored:
     mode: str
     backend: str
     records: list[Record]
-    value: Metric | None = None  # one seed: the record's metric; several: their mean, interval over rows
+    settings: tuple = ()  # (name, JSON value) of every setting but the seed, see _settings
+    distinct: str = ""  # the settings it differs in from this model's other groups scored the same way ("epochs 1")
+    value: Metric | None = None  # one seed: the record's metric; several: their mean, interval over rows and seeds
     retained: Metric | None = None  # as a fraction of `retained_vs`'s score on the same rows
     retained_vs: str | None = None  # the baseline's model name; None for the baseline itself
     vs_teacher: bool = False
@@ -67,7 +72,7 @@ class Scored:
 
     @property
     def group(self) -> tuple:
-        return (*self.scope, self.mode, self.backend)
+        return (*self.scope, self.mode, self.backend, self.settings)
 
     @property
     def scores(self) -> list[dict]:
@@ -79,14 +84,30 @@ class Scored:
 
         return STATISTICS[self.metric].higher_is_better
 
+    @property
+    def variant(self) -> str:
+        return self.mode + (f", {self.distinct}" if self.distinct else "")
+
     def agreement(self) -> float | None:
         values = [r.details["agreement_with_eager"] for r in self.records if r.details.get("agreement_with_eager") is not None]
         return float(np.mean(values)) if values else None
 
 
+def _settings(r: Record) -> tuple:
+    """Everything an eval cell asked for, defaults filled in, but the seed (what a mean is taken over) and what the
+    group key holds resolved (task, mode, backend, metric): any other setting (training file, epochs, lr, k,
+    template, calibration, max length...) may change the score, so it tells groups apart."""
+    from tradeoff.evaluate.settings import DEFAULTS
+
+    asked = {**DEFAULTS, **{k: v for k, v in r.cell.items() if v is not None}}
+    return tuple(sorted((k, json.dumps(v, sort_keys=True, default=str)) for k, v in asked.items()
+                        if k not in ("seed", "task", "mode", "backend", "metric")))
+
+
 def scored_groups(records: list[Record]) -> list[Scored]:
-    """Every (model, task, metric, rows, mode, backend) with real-weight eval records; a rerun of a seed replaces it.
-    The metric is the one the run was judged on (`primary_metric`, e.g. MCC for CoLA), else the task's."""
+    """Every (model, task, metric, rows, mode, backend, settings) with real-weight eval records: only seeds of one
+    configuration are pooled, and a rerun of a seed replaces it. The metric is the one the run was judged on
+    (`primary_metric`, e.g. MCC for CoLA), else the task's."""
     from tradeoff.evaluate.metrics import PRIMARY, STATISTICS
     from tradeoff.evaluate.suite import test_rows_id
 
@@ -97,37 +118,52 @@ def scored_groups(records: list[Record]) -> list[Scored]:
         if r.kind != "eval" or r.status != "ok" or r.weights != "pretrained" or metric not in r.metrics or metric not in STATISTICS:
             continue
         mode = str(r.details.get("mode", r.cell.get("mode", "?")))
-        key = (r.model, task, metric, test_rows_id(r), mode, r.details.get("backend", EAGER))
+        key = (r.model, task, metric, test_rows_id(r), mode, r.details.get("backend", EAGER), _settings(r))
         seeds = by_key.setdefault(key, {})
         seed = r.details.get("seed", r.cell.get("seed", 0))
         if seed not in seeds or r.created >= seeds[seed].created:
             seeds[seed] = r
     out = []
-    for (model, task, metric, rows, mode, backend), seeds in by_key.items():
-        s = Scored(model, task, metric, rows, mode, backend, [seeds[k] for k in sorted(seeds, key=str)])
+    for (model, task, metric, rows, mode, backend, settings), seeds in by_key.items():
+        s = Scored(model, task, metric, rows, mode, backend, [seeds[k] for k in sorted(seeds, key=str)], settings)
         s.value = s.records[0].metrics[s.metric] if len(s.records) == 1 else _seed_mean(s)
         out.append(s)
+    for same in _alike(out, lambda s: (s.model, s.scope, s.mode, s.backend)):
+        for s, apart in zip(same, _told_apart([s.settings for s in same])):
+            s.distinct = apart
     return out
 
 
 def _seed_bootstrap(metric: str, sides: list[list[dict]], combine, seed: int = 0) -> tuple[float, float, float]:
-    """combine(mean over seeds of the metric, for each side), with a bootstrap over rows: every side's seeds
-    were scored on the same rows, so resampling a row resamples it for all of them."""
+    """combine(mean over seeds of the metric, for each side), with a 95% interval that holds both sources of error:
+    the rows (a bootstrap resampling a row for every seed at once, since all were scored on the same rows) and the
+    seeds (a delete-one jackknife over each side's seeds). Their variances add, and Student's t on Satterthwaite's
+    degrees of freedom keeps two or three seeds' interval as wide as so few warrant."""
+    from scipy.stats import t
+
     from tradeoff.evaluate.metrics import STATISTICS
-    from tradeoff.stats import bootstrap
+    from tradeoff.stats import resamples
 
     stat = STATISTICS[metric]
     k = len(stat.keys)
     arrays = [np.column_stack([np.asarray(s[key]) for s in side]) for side in sides for key in stat.keys]
 
-    def statistic(*arr):
-        means = []
-        for i, side in enumerate(sides):
-            cols = arr[i * k:(i + 1) * k]
-            means.append(np.mean([stat.fn(*[c[:, j] for c in cols]) for j in range(len(side))]))
-        return combine(*means)
+    def per_seed(arr) -> list[list[float]]:
+        return [[stat.fn(*[c[:, j] for c in arr[i * k:(i + 1) * k]]) for j in range(len(side))] for i, side in enumerate(sides)]
 
-    return bootstrap(statistic, *arrays, seed=seed, n_boot=1000)
+    values = per_seed(arrays)
+    means = [float(np.mean(v)) for v in values]
+    point, boots = resamples(lambda *arr: combine(*map(np.mean, per_seed(arr))), *arrays, seed=seed, n_boot=1000)
+    variances, dfs = [float(np.nanvar(boots, ddof=1))], [np.inf]
+    for i, v in enumerate(values):
+        if len(v) > 1:
+            left_out = np.array([combine(*means[:i], np.mean(v[:j] + v[j + 1:]), *means[i + 1:]) for j in range(len(v))])
+            variances.append((len(v) - 1) / len(v) * float(np.sum((left_out - left_out.mean()) ** 2)))
+            dfs.append(len(v) - 1)
+    total = sum(variances)
+    df = total ** 2 / sum(var ** 2 / d for var, d in zip(variances, dfs)) if total > variances[0] else np.inf
+    half = float(t.ppf(0.975, df)) * np.sqrt(total)
+    return point, point - half, point + half
 
 
 def _scale(metric: str) -> float:
@@ -137,7 +173,7 @@ def _scale(metric: str) -> float:
 
 
 def _seed_mean(s: Scored) -> Metric:
-    """The seeds' mean, its interval from resampling rows; without per-example scores, the mean alone."""
+    """The seeds' mean, its interval over rows and seeds; without per-example scores, the mean alone."""
     scale, unit = _scale(s.metric), s.records[0].metrics[s.metric].unit
     try:
         point, low, high = _seed_bootstrap(s.metric, [s.scores], lambda m: m)
@@ -313,28 +349,87 @@ def _latency(r: Record) -> Metric | None:
     return r.metrics.get("ttft_p50_ms") if r.cell.get("workload") == "generate" else r.metrics.get("latency_p50_ms")
 
 
+def environment_of(r: Record) -> tuple[str, str, str, int]:
+    """(CPU, GPU, torch, threads) a record ran with: latencies compare only within one. The threads a cell pinned
+    win over the process's count."""
+    e = r.env
+    return (str(e.get("cpu", "?")), str(e.get("gpu") or "no GPU"), str(e.get("torch", "?")),
+            int(r.cell.get("threads") or e.get("threads") or 0))
+
+
+def environment_id(env: tuple[str, str, str, int]) -> str:
+    return hashlib.sha256(json.dumps(env).encode()).hexdigest()[:8]
+
+
+def environment_label(env: tuple[str, str, str, int]) -> str:
+    """'Xeon 6338, no GPU, torch 2.3.0, 16 threads [1a2b3c4d]': the bracketed id is what --env takes."""
+    cpu, gpu, torch, threads = env
+    return f"{cpu}, {gpu}, torch {torch}, {threads or '?'} threads [{environment_id(env)}]"
+
+
+def one_environment(records: list[Record], wanted: str | None = None) -> tuple[list[Record], tuple | None, list[str]]:
+    """The records a comparison reads: bench records of one environment (`wanted`: its id or a piece of its label;
+    else the one with most results, then the most recently measured, then by label, never the store's order), the
+    estimates made on that machine, and every record of another kind; with the environment and a note on what was
+    left out."""
+    results = [r for r in records if r.kind == "bench" and r.status == "ok" and r.weights != "estimate"]
+    counts = Counter(environment_of(r) for r in results)
+    labels = {env: environment_label(env) for env in counts}
+    if wanted:
+        matches = [env for env in counts if wanted.lower() in labels[env].lower()]
+        if len(matches) != 1:
+            found = "; ".join(sorted(labels.values())) or "none"
+            raise BadInput(f"--env {wanted!r} matches {len(matches) or 'none'} of the environments with speed results "
+                           f"here ({found})", "give one environment's id (in brackets) or a piece of its name that only it has")
+        chosen = matches[0]
+    elif counts:
+        newest = {env: max(r.created for r in results if environment_of(r) == env) for env in counts}
+        chosen = max(counts, key=lambda env: (counts[env], newest[env], labels[env]))
+    else:
+        return records, None, []
+
+    def inside(r: Record) -> bool:
+        if r.kind != "bench":
+            return True
+        env = environment_of(r)
+        return env[:3] == chosen[:3] if r.weights == "estimate" else env == chosen  # an estimate is never timed
+
+    kept = [r for r in records if inside(r)]
+    left = Counter(environment_of(r) for r in records if not inside(r))
+    notes = []
+    if left:
+        notes.append(f"speed and memory from one environment, {labels[chosen]} ({counts[chosen]} results); left out "
+                     f"{sum(left.values())} bench record(s) of {len(left)} other(s): "
+                     + "; ".join(f"{environment_label(env)} ({n})" for env, n in sorted(left.items(), key=lambda x: str(x[0])))
+                     + " (pick one with --env)")
+    return kept, chosen, notes
+
+
 def timed(records: list[Record]) -> dict[tuple[str, str, str], Record]:
-    """(model, backend, shape) -> its latest bench record with a latency."""
+    """(model, backend, shape) -> its latest bench record with a latency (ties: by key), in key order. The records
+    are of one environment (`one_environment`), so no latency is set beside another machine's."""
     out: dict[tuple[str, str, str], Record] = {}
     for r in records:
         if _latency(r) is None:
             continue
         key = (r.model, r.cell.get("backend", "?"), shape_of(r))
-        if key not in out or r.created >= out[key].created:
+        if key not in out or (r.created, r.key) > (out[key].created, out[key].key):
             out[key] = r
-    return out
+    return dict(sorted(out.items()))
 
 
 def ratios(bench: dict[tuple[str, str, str], Record], records: list[Record]) -> dict[tuple[str, str, str, str], Record]:
     """(model, backend, shape, baseline) -> the paired ratio record timed with the latency `bench` shows: its cell is
-    that record's cell plus the baseline, so the ratio, the latencies beside it and the claims it decides come from
-    one run (a store holding an older run at another thread count or budget no longer mixes them)."""
-    shown = {(r.model, json.dumps(r.cell, sort_keys=True)): key for key, r in bench.items()}
+    that record's cell plus the baseline, and its weights and environment are that record's, so the ratio, the
+    latencies beside it and the claims it decides come from one run (a store holding an older run at another thread
+    count or budget no longer mixes them)."""
+    shown = {(r.model, r.weights, environment_of(r), json.dumps(r.cell, sort_keys=True)): key for key, r in bench.items()}
     out: dict[tuple[str, str, str, str], Record] = {}
     for r in records:
         if r.kind != "bench" or r.status != "ok" or not r.cell.get("baseline"):
             continue
-        key = shown.get((r.model, json.dumps({k: v for k, v in r.cell.items() if k != "baseline"}, sort_keys=True)))
+        cell = json.dumps({k: v for k, v in r.cell.items() if k != "baseline"}, sort_keys=True)
+        key = shown.get((r.model, r.weights, environment_of(r), cell))
         if key is not None:
             out[(*key, r.cell["baseline"])] = r
     return out
@@ -369,6 +464,74 @@ def decision_shape(bench: dict[tuple[str, str, str], Record]) -> str | None:
             return float("inf")
 
     return min(counts, key=lambda s: (-len(counts[s]), size(s)))
+
+
+# -- what published claims are checked on ---------------------------------------------------------
+
+# A retained claim's mode, in this order: papers fine-tune both models on each task.
+CLAIM_MODES = ("finetune", "checkpoint", "probe", "k-shot", "zero-shot")
+
+
+def claim_ratios(found: dict[tuple[str, str, str, str], Record]) -> dict[tuple[str, str], tuple[Record | None, list[Record]]]:
+    """(model, baseline) -> the ratio record published speed and memory claims are checked on, and every ratio found
+    (shown as context). Those claims were measured with eager fp32 PyTorch on a CPU at batch 1 (DistilBERT's: one
+    pass over STS-B dev): that setting's record at 1x128 when there, else at the sequence length nearest 128 (then
+    the shorter); None when none is in that setting. Never the store's order."""
+    by_pair: dict[tuple[str, str], list[Record]] = {}
+    for (model, _, _, base), r in sorted(found.items()):
+        by_pair.setdefault((model, base), []).append(r)
+
+    def in_setting(r: Record) -> bool:
+        c = r.cell
+        return (c.get("backend") == EAGER and c.get("device", "cpu") == "cpu" and c.get("batch") == 1
+                and c.get("workload", "fixed") in ("fixed", "real"))
+
+    def rank(r: Record) -> tuple:
+        seq = int(r.cell.get("seq_len") or 0)
+        return shape_of(r) != "1x128", abs(seq - 128), seq, shape_of(r)
+
+    return {pair: (min(filter(in_setting, rs), key=rank, default=None), rs) for pair, rs in by_pair.items()}
+
+
+def claim_retained(scored: list[Scored]) -> dict[tuple[str, str], list[list[tuple[Scored, Scored]]]]:
+    """(model, baseline) -> per task, the (model, baseline) pairs scored the same way through eager on the task's
+    rows in its metric, the one a retained claim reads first (CLAIM_MODES' order), the other modes after it."""
+    eager = [s for s in scored if s.backend == EAGER and s.higher_is_better]
+    found: dict[tuple[str, str], dict[tuple, list]] = {}
+    for s in eager:
+        base = next((o for o in eager if o.model == s.retained_vs and o.scope == s.scope and o.mode == s.mode), None)
+        if base is not None and base is not s:
+            found.setdefault((s.model, base.model), {}).setdefault(s.scope, []).append((s, base))
+
+    def rank(pair: tuple[Scored, Scored]) -> tuple:
+        mode = pair[0].mode
+        return CLAIM_MODES.index(mode) if mode in CLAIM_MODES else len(CLAIM_MODES), mode
+
+    return {key: [sorted(pairs, key=rank) for _, pairs in sorted(tasks.items(), key=lambda t: str(t[0]))]
+            for key, tasks in sorted(found.items())}
+
+
+def _retained_evidence(tasks: list[list[tuple[Scored, Scored]]]) -> tuple[Metric, str] | None:
+    """A retained claim's number and what it rests on: each task's retained in its own metric and, over several
+    tasks, their macro (the mean score over the baseline's mean, as the paper's GLUE macro); None without scores."""
+    from tradeoff.paper import macro_of
+
+    def fmt(m: Metric) -> str:
+        return f"{m.value:.1%}" + (f" [{m.low:.1%}, {m.high:.1%}]" if m.low is not None else "")
+
+    chosen = [(s, base, _retained(s, base)) for (s, base), *_ in tasks]
+    chosen = [c for c in chosen if c[2] is not None]
+    if not chosen:
+        return None
+    parts = [f"{s.metric} on {_data_name(s.records[0])}, {s.mode}: {fmt(r)}" for s, _, r in chosen]
+    others = [f"{s.mode} on {_data_name(s.records[0])}: {fmt(r)}" for _, *rest in tasks for s, base in rest
+              if (r := _retained(s, base)) is not None]
+    tail = f"; other modes, not the claim's: {'; '.join(others)}" if others else ""
+    if len(chosen) == 1:
+        return chosen[0][2], parts[0] + tail
+    m = macro_of([(s.metric, base.scores, s.scores) for s, base, _ in chosen])["retained"]
+    macro = Metric(value=m.value / 100, low=m.low / 100, high=m.high / 100)
+    return macro, f"macro over {len(chosen)} tasks ({'; '.join(parts)})" + tail
 
 
 # -- the comparison -------------------------------------------------------------------------------
@@ -410,12 +573,14 @@ class Comparison:
         return len(self.records)
 
     def environment_line(self) -> str:
+        """The one environment every latency and memory figure here comes from (the notes name any left out)."""
         e = self.env
         if not e:
             return "environment: unknown"
         gpu = f", GPU {e['gpu']}" if e.get("gpu") else ", no GPU"
         return (f"Measured on {e.get('cpu', '?')} ({e.get('cores', '?')} cores, {e.get('threads', '?')} threads, "
-                f"{e.get('ram_gb', '?')} GB RAM{gpu}); torch {e.get('torch', '?')}, transformers {e.get('transformers', '?')}.")
+                f"{e.get('ram_gb', '?')} GB RAM{gpu}); torch {e.get('torch', '?')}, transformers {e.get('transformers', '?')}"
+                f" (environment {e.get('id', '?')}).")
 
     def summary_table(self) -> tuple[list[str], list[dict]]:
         """One column per model, one row per question: speed per backend and shape, quality per way of scoring."""
@@ -571,17 +736,41 @@ class Comparison:
 
 
 def _group_labels(scored: list[Scored], groups: list[tuple]) -> dict[tuple, str]:
-    """'accuracy, fine-foods:test (400 rows), probe[, onnx-int8]'; groups that would read the same get their rows' hash."""
+    """'accuracy, fine-foods:test (400 rows), probe[, onnx-int8]'; groups that would read the same get the settings
+    they differ in ("epochs 3, train big.jsonl"), else their rows' hash."""
     first = {s.group: s.records[0] for s in reversed(scored)}
     labels = {}
     for g in groups:
-        task, metric, rows, mode, backend = g
+        task, metric, rows, mode, backend, _ = g
         r = first[g]
         labels[g] = f"{metric.replace('_', ' ')}, {_data_name(r)} ({_n_rows(r)} rows), {mode}" + (f", {backend}" if backend != EAGER else "")
-    seen: dict[str, int] = {}
-    for g in groups:
-        seen[labels[g]] = seen.get(labels[g], 0) + 1
-    return {g: labels[g] + (f", rows {str(g[2][1])[:8]}" if seen[labels[g]] > 1 else "") for g in groups}
+    for same in _alike(groups, labels.get):
+        for g, apart in zip(same, _told_apart([g[5] for g in same])):
+            labels[g] += f", {apart}" if apart else ""
+    return {g: labels[g] + (f", rows {str(g[2][1])[:8]}" if len(same) > 1 else "")
+            for same in _alike(groups, labels.get) for g in same}
+
+
+def _alike(items: list, key) -> list[list]:
+    """`items` in runs of equal key(item), in first-seen order."""
+    runs: dict = {}
+    for item in items:
+        runs.setdefault(key(item), []).append(item)
+    return list(runs.values())
+
+
+def _told_apart(settings: list[tuple]) -> list[str]:
+    """For each of several settings (from _settings), the values it differs from the others in: "epochs 1, lr 2e-05"."""
+    def shown(value: str) -> str:
+        v = json.loads(value)
+        text = ",".join(map(str, v)) if isinstance(v, list) else "default" if v is None else str(v)
+        if "/" in text and not any(c.isspace() for c in text):  # a file by its name
+            text = text.rstrip("/").rsplit("/", 1)[-1] or text
+        return text if len(text) <= 24 else text[:8] + "…"
+
+    asked = [dict(s) for s in settings]
+    differ = sorted({k for a in asked for k in a if len({b.get(k) for b in asked}) > 1})
+    return [", ".join(f"{k.replace('_', ' ')} {shown(a.get(k, 'null'))}" for k in differ) for a in asked]
 
 
 def scope_label(s: Scored) -> str:
@@ -596,6 +785,9 @@ def _fmt_scored(s: Scored) -> str:
     if len(s.records) > 1:
         values = [r.metrics[s.metric].value for r in s.records]
         extra.append(f"mean of {len(values)} seeds, {number(min(values))}-{number(max(values))}")
+    cut = max(r.details.get("truncated_rows") or 0 for r in s.records)
+    if cut:
+        extra.append(f"{cut} of {_n_rows(s.records[0])} rows cut at {s.records[0].details.get('text_tokens', '?')} tokens")
     agree = s.agreement()
     if agree is not None:
         # A probe is refit on each backend's embeddings: its agreement mixes the backend's effect with a second fit's.
@@ -726,38 +918,47 @@ def candidates_for(scope: tuple | None, shape: str | None, bench: dict, scored: 
                     c.notes.append(f"no eval through {b}")
                 out.append(c)
             for s in quality:
-                out.append(_candidate(m, b, shape, r, s, anatomy, s.mode if len(quality) > 1 else None))
+                out.append(_candidate(m, b, shape, r, s, anatomy, s.variant if len(quality) > 1 else None))
     return out
 
 
 def build_comparison(records: list[Record], refs: list[str], baseline: str, quality_baseline: str | None = None,
                      constraints: dict | None = None, title: str | None = None, store_path: str | None = None,
-                     notes: list[str] | None = None) -> Comparison:
+                     notes: list[str] | None = None, env: str | None = None) -> Comparison:
     """Everything the table, the claims check, the recommendation and the report need, from records alone.
 
-    `refs` are what the user typed; records and the table use each ref's canonical name.
+    `refs` are what the user typed; records and the table use each ref's canonical name. Speed and memory come from
+    one environment (`env`, see `one_environment`).
     """
     from tradeoff import __version__
 
     check_budgets(**(constraints or {}))  # impossible budgets are bad input even when nothing is measured yet
     parsed = [parse_ref(r) for r in refs]
-    teachers = teachers_of(refs)
-    models = _beside(list(dict.fromkeys(p.name for p in parsed)), teachers)
-    baseline = parse_ref(baseline).name
-    quality_baseline = parse_ref(quality_baseline).name if quality_baseline else None
-    anatomy = {p.name: inspect_ref(p) for p in parsed}
-    records = [r for r in records if r.model in models]
+    shown = display_names(p.name for p in parsed)  # from here on, each model goes by the name its column shows
+
+    def name_of(ref: str) -> str:
+        name = parse_ref(ref).name
+        return shown.get(name, name)
+
+    teachers = {shown[s]: shown[t] for s, t in teachers_of(refs).items()}
+    models = _beside(list(dict.fromkeys(shown.values())), teachers)
+    baseline = name_of(baseline)
+    quality_baseline = name_of(quality_baseline) if quality_baseline else None
+    anatomy = {shown[p.name]: inspect_ref(p) for p in parsed}
+    records, environment, env_notes = one_environment([r.model_copy(update={"model": shown[r.model]}) for r in records
+                                                       if r.model in shown], env)
     scored = scored_groups(records)
     scope_keys = list(dict.fromkeys(s.scope for s in scored))
-    # The first scope: where most models were scored (ties: the one the quality baseline is in, then the first).
+    # The first scope: where most models were scored (ties: the one the quality baseline is in, then by its key,
+    # never the store's order).
     scope_keys.sort(key=lambda k: (-len({s.model for s in scored if s.scope == k}),
-                                   not any(s.model == quality_baseline for s in scored if s.scope == k)))
+                                   not any(s.model == quality_baseline for s in scored if s.scope == k), str(k)))
     scored.sort(key=lambda s: scope_keys.index(s.scope))
     quality_baseline = quality_baseline or _default_quality_baseline(scored, models)
     assign_retained(scored, quality_baseline, teachers)
     bench = timed(records)
     shape = decision_shape(bench)
-    all_notes = list(notes or [])
+    all_notes = list(notes or []) + env_notes
     shapes = sorted({sh for (_, _, sh) in bench})
     if len(shapes) > 1:
         all_notes.append(f"decided at {shape}, the shape most models were timed at; "
@@ -777,16 +978,20 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
         rec = recommend(cands, **(constraints or {}), paired=candidate_judgement, scope=label) if cands else None
         scopes.append(Scope(label, cands, rec))
     evidence = claims_mod.Evidence(anatomy=anatomy)
-    # Published speed and memory claims were measured with eager fp32 PyTorch: when that backend ran,
-    # its ratio is the evidence (sorted last, so it is the one kept), not an int8 export's.
-    for r in sorted(ratios(bench, records).values(), key=lambda r: r.cell.get("backend") == EAGER):
-        where = f"{r.cell.get('backend')}, {shape_of(r)}, {r.env.get('cpu', 'CPU')} ({r.weights} weights)"
+    for (model, base), (r, found) in claim_ratios(ratios(bench, records)).items():
         for q in ("speedup", "memory_ratio"):
-            if q in r.metrics:
-                evidence.add(q, r.model, r.cell["baseline"], r.metrics[q], where)
-    for s in reversed(scored):  # the first scope's evidence is added last, so it is the one kept
-        if s.retained is not None and s.retained_vs is not None and s.backend == EAGER:
-            evidence.add("retained", s.model, s.retained_vs, s.retained, f"{s.metric} on {_data_name(s.records[0])}, {s.mode}")
+            others = "; ".join(f"{o.cell.get('backend')} {shape_of(o)} {o.metrics[q].value:.2f}x" for o in found
+                               if o is not r and q in o.metrics)
+            others = f"; other settings, not the claim's: {others}" if others else ""
+            if r is not None and q in r.metrics:
+                evidence.add(q, model, base, r.metrics[q],
+                             f"{EAGER}, {shape_of(r)}, {r.env.get('cpu', 'CPU')} ({r.weights} weights){others}")
+            elif others:
+                evidence.missing[(q, model, base)] = (f"{claims_mod.MEASURED[q]} vs {base} not measured in the claim's setting "
+                                                      f"(eager fp32 on a CPU at batch 1){others}")
+    for (model, base), tasks in claim_retained(scored).items():
+        if (kept := _retained_evidence(tasks)) is not None:
+            evidence.add("retained", model, base, *kept)
     for m in models:
         if anatomy[m].role == "encoder":
             evidence.missing[("retained", m, "bert-base-uncased")] = (
@@ -800,7 +1005,9 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
     for (m, b, sh), r in bench.items():
         if r.details.get("samples_ms"):
             samples[f"{m} [{b}, {sh}]"] = r.details["samples_ms"]
-    env = next((r.env for r in records if r.kind == "bench" and r.env), {})
+    used = [r for r in records if r.kind == "bench" and r.env and environment_of(r) == environment]
+    env = {**max(used, key=lambda r: (r.created, r.key)).env, "threads": environment[3],
+           "id": environment_id(environment)} if used else {}
     first = scopes[0]
     return Comparison(
         title=title or " vs ".join(models), baseline=baseline, models=models, anatomy=anatomy, records=records,

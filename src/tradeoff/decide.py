@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from tradeoff.errors import BadInput
 from tradeoff.record import number
+from tradeoff.stats import holm
 
 CRITERIA = ("quality", "latency", "memory")
 # (attribute, better direction, criterion) for the objectives the frontier trades off.
@@ -113,16 +114,6 @@ class Judgement:
 Paired = Callable[[Candidate, Candidate], "Judgement | None"]
 
 
-def _holm(ps: list[float]) -> list[float]:
-    """Holm's step-down adjusted p-values, in the order given."""
-    order = sorted(range(len(ps)), key=lambda i: ps[i])
-    out, running = [1.0] * len(ps), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(ps) - rank) * ps[i]))
-        out[i] = running
-    return out
-
-
 def p_text(p: float) -> str:
     """'= 0.058' or '< 0.0001': two significant digits, never a bare 0."""
     return f"= {p:.2g}" if p >= 1e-4 else "< 0.0001"
@@ -166,7 +157,7 @@ class Decider:
         raw = self._raw_judgement
         pairs = {(a, b): (raw(a, b, criterion), raw(b, a, criterion)) for i, a in enumerate(units) for b in units[i + 1:]}
         tested = [(ab, ba) for ab, ba in pairs.values() if ab.p_value is not None]
-        for (ab, ba), adj in zip(tested, _holm([ab.p_value for ab, _ in tested])):
+        for (ab, ba), adj in zip(tested, holm([ab.p_value for ab, _ in tested])):
             ab.p_adjusted = ba.p_adjusted = adj
             ab.pairs = ba.pairs = len(tested)
         for (a, b), (ab, ba) in pairs.items():

@@ -36,7 +36,7 @@ class Plan:
 # more epochs of the 110M model take too long here. So the pretrained encoders are probed, and the
 # full plan fine-tunes the 6-layer all-MiniLM-L6-v2 (2,000 reviews, 3 epochs; 1,000 were too few
 # for it to leave the majority class) and distils it into 3 layers, with a hard-label ablation.
-QUICK = Plan(distill=False, encoder_mode="probe", train_limit=1000, test_limit=300, epochs=1, max_length=128,
+QUICK = Plan(distill=False, encoder_mode="probe", train_limit=1000, test_limit=300, epochs=1, max_length=64,
              backends=("eager",), bench_budget_s=3.0)
 FULL = Plan(distill=True, encoder_mode="probe", train_limit=2000, test_limit=400, epochs=3, max_length=64,
             backends=("eager", "onnx-int8"), bench_budget_s=8.0)
@@ -56,7 +56,10 @@ def run(out: Path, quick: bool = False, store_path: str | None = None, on_status
     out.mkdir(parents=True, exist_ok=True)
     distillation, retrained = None, ()
     with Store.open(store_path or out / "results.db") as store:
-        quality_refs, modes = [QUALITY_BASELINE, SMALL], {}
+        # The pretrained encoders and the decoder are scored once, through eager: what each backend does to accuracy is
+        # asked of the candidates the decision is about (the fine-tuned teacher and its student), not of every probe.
+        quality_refs = [QUALITY_BASELINE, SMALL]
+        overrides = {ref: {"backend": ["eager"]} for ref in (QUALITY_BASELINE, SMALL)}
         if plan.distill:
             teacher, student, distillation, trained = _student(out, plan, store, on_status)
             retrained = (teacher, student) if trained else ()
@@ -64,17 +67,17 @@ def run(out: Path, quick: bool = False, store_path: str | None = None, on_status
             # retained % is against its own teacher (not against a probe scored another way).
             for folder in (teacher, student):
                 quality_refs.append(folder)
-                modes[folder] = "checkpoint"
+                overrides[folder] = {"mode": "checkpoint"}
         quality_refs.append(DECODER)
         eval_cell = {"data": f"{DATA}:test", "train": f"{DATA}:train", "mode": plan.encoder_mode, "limit": plan.test_limit,
                      "train_limit": plan.train_limit, "epochs": plan.epochs, "max_length": plan.max_length}
-        modes[DECODER] = "zero-shot"
+        overrides[DECODER] = {"mode": "zero-shot", "backend": ["eager"]}
         # "other" (under five stars) is no word a language model answers with: score sentiment words instead
         eval_cell.update(template="Review: {text}\nSentiment:", verbalisers=["negative", "positive"])
         backends, notes = default_backends(plan.backends)
         comparison = measured_comparison(
             [*ARCHITECTURES, *quality_refs], baseline=ARCHITECTURES[0], backends=backends, shapes=("1x128",),
-            eval_cell=eval_cell, eval_refs=quality_refs, eval_modes=modes, quality_baseline=QUALITY_BASELINE, store=store,
+            eval_cell=eval_cell, eval_refs=quality_refs, eval_overrides=overrides, quality_baseline=QUALITY_BASELINE, store=store,
             settings=Settings(budget_s=plan.bench_budget_s), notes=notes, retrained=retrained, on_status=on_status,
             title="BERT-base vs DistilBERT vs Llama-2-7B, and real-weight quality on fine-food reviews")
     paths = {"html": write_html(comparison, out / "report.html"),
@@ -123,7 +126,11 @@ def summary(r) -> str:
     line = (f"Distillation: {r.model} fine-tuned {m['teacher_quality'].fmt(3)} -> {len(layers)}-layer student "
             f"{m['quality'].fmt(3)}, retained {m['retained'].fmt(3)}, {m['speedup'].fmt(3)} faster")
     if "distill_gain" in m:
-        gain = m["distill_gain"]
-        verdict = "significant" if gain.low > 0 or gain.high < 0 else "not significant"
+        from tradeoff.decide import DEFAULT_MARGIN
+
+        gain, margin = m["distill_gain"], DEFAULT_MARGIN["%"]
+        verdict = ("significant" if gain.low > 0 or gain.high < 0 else
+                   f"equivalent within ±{margin:g} pp" if -margin <= gain.low and gain.high <= margin else
+                   f"inconclusive: neither excludes 0 nor lies within ±{margin:g} pp")
         line += f"; vs the same student on hard labels: {gain.fmt(3)} ({verdict})"
     return line

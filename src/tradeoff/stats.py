@@ -22,6 +22,15 @@ def bootstrap(statistic: Callable[..., float], *samples, n_boot: int = 2000, con
     paired=True resamples the same indices in every sample (the same examples scored by two
     models, or A/B timings taken in alternation); paired=False resamples each independently.
     """
+    point, stats = resamples(statistic, *samples, n_boot=n_boot, seed=seed, paired=paired)
+    alpha = (1 - confidence) / 2
+    low, high = np.nanquantile(stats, [alpha, 1 - alpha])
+    return point, float(low), float(high)
+
+
+def resamples(statistic: Callable[..., float], *samples, n_boot: int = 2000, seed: int = 0,
+              paired: bool = True) -> tuple[float, np.ndarray]:
+    """`statistic(*samples)` and its n_boot bootstrap values (resampled as `bootstrap` does), for a p-value."""
     arrays = [np.asarray(s) for s in samples]
     if any(len(a) == 0 for a in arrays):
         raise ValueError("bootstrap needs at least one observation per sample")
@@ -36,9 +45,18 @@ def bootstrap(statistic: Callable[..., float], *samples, n_boot: int = 2000, con
             stats[b] = statistic(*[a[idx] for a in arrays])
         else:
             stats[b] = statistic(*[a[rng.integers(0, len(a), len(a))] for a in arrays])
-    alpha = (1 - confidence) / 2
-    low, high = np.nanquantile(stats, [alpha, 1 - alpha])
-    return point, float(low), float(high)
+    return point, stats
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given: rejecting those under alpha keeps the chance of
+    any false rejection in the family at alpha, whatever the dependence between the tests."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted, running = [1.0] * len(p_values), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
 
 
 def exact_proportion(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:

@@ -21,7 +21,9 @@ def test_distillation_summary_says_whether_the_teacher_helped():
     r = Record(kind="distill", model="all-MiniLM-L6-v2", weights="pretrained", cell={"layers": [0, 2, 4]}, metrics=metrics)
     line = demo.summary(r)
     assert line.startswith("Distillation: all-MiniLM-L6-v2 fine-tuned 84 [80.8, 87.2] % -> 3-layer student 77.4")
-    assert "1.97 [1.91, 1.97] x faster" in line and line.endswith("(not significant)")
+    assert "1.97 [1.91, 1.97] x faster" in line and line.endswith("(inconclusive: neither excludes 0 nor lies within ±1 pp)")
+    within = r.model_copy(update={"metrics": {**metrics, "distill_gain": Metric(value=0.1, unit="pp", low=-0.5, high=0.7)}})
+    assert demo.summary(within).endswith("(equivalent within ±1 pp)")
     significant = r.model_copy(update={"metrics": {**metrics, "distill_gain": Metric(value=2.0, unit="pp", low=0.5, high=3.5)}})
     assert demo.summary(significant).endswith("(significant)")
 
@@ -55,5 +57,7 @@ def test_full_demo_compares_the_student_beside_its_teacher(tmp_path, monkeypatch
     demo.run(tmp_path, quick=False)
     teacher = str(tmp_path / "students" / f"{demo.SMALL}-3L.teacher")
     assert seen["refs"][-3:] == [teacher, str(student), demo.DECODER]
-    assert seen["eval_modes"][teacher] == seen["eval_modes"][str(student)] == "checkpoint"
+    assert seen["eval_overrides"][teacher] == seen["eval_overrides"][str(student)] == {"mode": "checkpoint"}
+    # the baseline, the small probe and the decoder are scored once, through eager; the distilled pair through every backend
+    assert all(seen["eval_overrides"][m]["backend"] == ["eager"] for m in (demo.QUALITY_BASELINE, demo.SMALL, demo.DECODER))
     assert seen["backends"] == ("eager", "onnx-int8", "eager-bf16") and seen["notes"] == ["eager-bf16 included"]

@@ -12,6 +12,7 @@ import pytest
 from report_records import bench, estimate, evaluation, ner_evaluation, speedup
 
 from tradeoff.compare import build_comparison
+from tradeoff.models import parse_ref
 
 MINI, MPNET, SMOL = "all-MiniLM-L6-v2", "all-mpnet-base-v2", "SmolLM2-135M"
 
@@ -136,7 +137,7 @@ ARCH = ["bert-base-uncased", "distilbert-base-uncased", "llama-2-7b"]
 def demo_records(student, teacher=None):
     """The full demo's records (scripts/demo.sh): benchmarks of everything, probes, the zero-shot decoder,
     the student and (new) its fine-tuned teacher scored as checkpoints on the same 400 reviews."""
-    s = student.rsplit("/", 1)[-1]
+    s = parse_ref(student).name  # a folder model's records carry its name with the hash of its files
     records = [bench("bert-base-uncased", "eager", 150.0, 900.0), bench("distilbert-base-uncased", "eager", 75.0, 600.0),
                speedup("distilbert-base-uncased", "bert-base-uncased", 2.0, 1.9, 2.1), estimate("llama-2-7b", 8000.0, 13476.0),
                bench(MPNET, "eager", 100.0, 950.0), bench(MINI, "eager", 22.0, 350.0), bench(s, "eager", 11.6, 250.0),
@@ -145,7 +146,7 @@ def demo_records(student, teacher=None):
                # a student mostly gets wrong what its teacher gets wrong: nested errors
                evaluation(s, 0.768, mode="checkpoint"), evaluation(SMOL, 0.775, mode="zero-shot", errors="random")]
     if teacher:
-        t = teacher.rsplit("/", 1)[-1]
+        t = parse_ref(teacher).name
         records += [bench(t, "eager", 22.3, 350.0), evaluation(t, 0.805, mode="checkpoint")]
     return records
 
