@@ -555,13 +555,20 @@ def demo(
 
     from tradeoff import demo as demo_mod
 
+    from datetime import datetime, timezone
+
+    since, started = datetime.now(timezone.utc).isoformat(timespec="seconds"), time.perf_counter()
     with progress("demo") as status:
         comparison, paths, distillation = demo_mod.run(Path(out), quick=quick, store_path=store, on_status=status)
+    seconds = time.perf_counter() - started
     _show_comparison(comparison, "table", None, None, None, full=full, seed_models=tuple(demo_mod.ARCHITECTURES))
     if distillation:
         print(f"\n{distillation}")
     print(f"\nHTML report: {paths['html']}\nMarkdown: {paths['markdown']}\nFigures: {', '.join(map(str, paths['figures']))}\n"
           f"Every figure is a record in {comparison.store_path}")
+    work = demo_mod.work_line(demo_mod.QUICK if quick else demo_mod.FULL, comparison, since, seconds)
+    if work:
+        print(work)
 
 
 @app.command("paper")

@@ -134,3 +134,40 @@ def summary(r) -> str:
                    f"inconclusive: neither excludes 0 nor lies within ±{margin:g} pp")
         line += f"; vs the same student on hard labels: {gain.fmt(3)} ({verdict})"
     return line
+
+
+def work_line(plan: Plan, comparison, since: str, seconds: float) -> str | None:
+    """'N TFLOP of training and scoring in M min: X % of this machine's measured peak', for the work this run did
+    (records created since `since`). An estimate: each model's forward FLOPs per token at the plan's max length times
+    the tokens a stage reads with every row padded to it (training counts 3 forwards; distillation adds the teacher's)."""
+    from tradeoff.anatomy import inspect_ref
+    from tradeoff.bench.hardware import peak_flops
+    from tradeoff.models.refs import parse_ref
+
+    refs = {parse_ref(m).name: m for m in comparison.models}
+    fwd = {}
+
+    def per_token(name: str) -> float:
+        if name not in fwd:
+            fwd[name] = inspect_ref(parse_ref(refs.get(name, name)), seq_len=plan.max_length).flops_per_token
+        return fwd[name]
+
+    tokens_train = plan.train_limit * plan.epochs * plan.max_length
+    flops = 0.0
+    for r in comparison.records:
+        if r.created < since or r.status != "ok":
+            continue
+        if r.kind == "distill":
+            teacher, student = per_token(r.model), per_token(Path(r.cell["out"]).name)
+            # the teacher fine-tuned; the student trained against it; the same student on hard labels
+            flops += tokens_train * (3 * teacher + (teacher + 3 * student) + 3 * student)
+        elif r.kind == "eval":
+            rows = (r.details.get("test_rows") or {}).get("n") or plan.test_limit
+            rows += plan.train_limit if r.cell.get("mode") == "probe" else 0
+            flops += rows * plan.max_length * per_token(r.model)
+    if not flops or seconds <= 0:
+        return None
+    peak = peak_flops("cpu")
+    return (f"{flops / 1e12:.1f} TFLOP of training and scoring in {seconds / 60:.1f} min: {flops / seconds / peak:.0%} of "
+            f"this machine's measured fp32 peak ({peak / 1e9:.0f} GFLOP/s; the work estimated from FLOPs per token x "
+            f"tokens read, rows padded to {plan.max_length})")

@@ -61,3 +61,23 @@ def test_full_demo_compares_the_student_beside_its_teacher(tmp_path, monkeypatch
     # the baseline, the small probe and the decoder are scored once, through eager; the distilled pair through every backend
     assert all(seen["eval_overrides"][m]["backend"] == ["eager"] for m in (demo.QUALITY_BASELINE, demo.SMALL, demo.DECODER))
     assert seen["backends"] == ("eager", "onnx-int8", "eager-bf16") and seen["notes"] == ["eager-bf16 included"]
+
+
+def test_the_closing_line_counts_only_this_runs_work_against_the_measured_peak(monkeypatch):
+    from types import SimpleNamespace
+
+    import tradeoff.bench.hardware
+
+    monkeypatch.setattr(tradeoff.bench.hardware, "peak_flops", lambda device="cpu": 100e9)
+    old = Record(kind="eval", model="all-MiniLM-L6-v2", weights="pretrained", cell={"mode": "probe"},
+                 details={"test_rows": {"n": 400}}, created="2026-01-01T00:00:00+00:00")
+    new = old.model_copy(update={"created": "2026-06-01T00:00:00+00:00"})
+    comparison = SimpleNamespace(models=["all-MiniLM-L6-v2"], records=[old, new])
+    line = demo.work_line(demo.FULL, comparison, "2026-03-01T00:00:00+00:00", 60.0)
+    from tradeoff.anatomy import inspect_ref
+    from tradeoff.models.refs import parse_ref
+
+    per_token = inspect_ref(parse_ref("all-MiniLM-L6-v2"), seq_len=demo.FULL.max_length).flops_per_token
+    flops = (400 + demo.FULL.train_limit) * demo.FULL.max_length * per_token  # the new record only
+    assert line.startswith(f"{flops / 1e12:.1f} TFLOP of training and scoring in 1.0 min: {flops / 60 / 100e9:.0%} of")
+    assert demo.work_line(demo.FULL, comparison, "2026-12-01T00:00:00+00:00", 60.0) is None  # nothing ran: no line
