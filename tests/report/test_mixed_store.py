@@ -54,5 +54,5 @@ def test_any_mix_of_records_builds_a_table_a_recommendation_and_reports(records,
     columns, rows = c.summary_table()
     assert columns[1:] == [MINI, MPNET, SMOL, LLAMA] and rows
     assert c.recommendation_lines()
-    assert "## Recommendation" in to_markdown(c)
+    assert "## Decision" in to_markdown(c) and "## Every candidate's reasons" in to_markdown(c)
     assert "<table" in render_html(c)

@@ -117,6 +117,8 @@ def test_a_store_with_only_capacity_searches_still_recommends_under_a_load():
 def test_markdown(records):
     md = to_markdown(comparison(records))
     assert "## Claimed vs measured" in md and "| layers |" in md
+    assert md.index("## Decision") < md.index("## Summary")  # the answer first
+    assert "| candidate | latency p50 | memory | quality | verdict |" in md
 
 
 def test_html_is_self_contained_and_atomic(records, tmp_path):
@@ -170,6 +172,7 @@ def test_report_renders_in_headless_chromium(records, tmp_path):
         page.wait_for_selector("#fig-pareto .main-svg", timeout=20000)
         assert page.locator(".fig .main-svg").count() >= 4  # pareto, latency, memory, claims
         assert name in page.inner_text("#summary")
+        assert page.inner_text("#decision-head").startswith("Decision (") and page.locator("#candidates tr").count() >= 3
         assert page.locator("#claims .verdict").count() >= 5
         browser.close()
     assert errors == [] and dialogs == []

@@ -27,10 +27,14 @@ def render_html(comparison) -> str:
 
     env = Environment(loader=PackageLoader("tradeoff.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
     template = env.get_template("report.html.j2")
+    from tradeoff.report.decision import candidates_table, decision_block
+
     columns, rows = comparison.summary_table()
+    cand_columns, cand_rows = candidates_table(comparison.recommendation)
     figures = plotly_figures(comparison)
     return template.render(
         c=comparison, columns=columns, rows=rows, claims=[r.row() for r in comparison.claims],
+        decision=decision_block(comparison.recommendation, comparison.shape), cand_columns=cand_columns, cand_rows=cand_rows,
         verdict_colours=VERDICT_COLOURS, recommendation=comparison.recommendation_lines(),
         figures={name: _script_json(fig) for name, fig in figures.items()},
         plotly_js=plotly.offline.get_plotlyjs(),
