@@ -341,14 +341,10 @@ def _active(candidates: list[Candidate]) -> list[tuple[str, str, str]]:
 
 
 def dominates(a: Candidate, b: Candidate, objectives, decider: Decider) -> bool:
-    """a is shown better than b on one objective and not shown worse on any (equivalent or inconclusive)."""
-    better = False
-    for _, _, label in objectives:
-        v = decider.judge(a, b, label).better
-        if v < 0:
-            return False
-        better = better or v > 0
-    return better
+    """a is shown better than b on one objective and at least as good on every other: better or equivalent (or
+    neither measured). An inconclusive comparison shows nothing, so it never makes one candidate dominate another."""
+    decisions = [decider.judge(a, b, label).decision for _, _, label in objectives]
+    return BETTER in decisions and all(d in (BETTER, EQUIVALENT, UNMEASURED) for d in decisions)
 
 
 def pareto(candidates: list[Candidate], paired: Paired | None = None, decider: Decider | None = None,

@@ -335,3 +335,17 @@ def test_recommend_json_from_a_store_gives_each_comparison_field_by_field(tmp_pa
     loser = next(v for v in scope["verdicts"] if v["model"] == "all-MiniLM-L6-v2")
     assert loser["decision"] == "loses" and loser["comparisons"][0]["decision"] == "worse"
     assert set(scope["frontier"]) == {"axes", "of", "candidates"}
+
+
+def test_inconclusive_never_dominates_so_the_frontier_keeps_what_the_rank_chooses():
+    """The quick demo's pattern: the decoder beats the small probe with confidence, the big probe is inconclusive
+    against both. The small probe is fastest but beaten; the big probe is chosen, and the frontier keeps it (an
+    inconclusive quality comparison does not let the small probe dominate it)."""
+    small = cand("small", 30.0, 530.0, 66.7, (61.0, 72.0))
+    big = cand("big", 178.0, 890.0, 70.7, (65.2, 75.8))
+    decoder = cand("decoder", 247.0, 990.0, 75.0, (69.7, 79.8))
+    paired = _paired_from({("decoder", "small"): (8.3, 2.5, 14.0, 0.004), ("big", "small"): (4.0, -3.2, 12.3, 0.26),
+                           ("decoder", "big"): (4.3, -2.3, 12.3, 0.19)})
+    rec = recommend([small, big, decoder], paired=paired)
+    assert rec.best is big and big in rec.frontier and small in rec.frontier
+    assert "lower quality than decoder [eager]" in next(v for v in rec.verdicts if v.candidate is small).reasons[-1]
