@@ -4,8 +4,8 @@ arrival, so a p99 it reports is the model's and not the generator's.
 Runs `serving.serve` (the code the server workload uses) on the real clock with a batch that costs a fixed
 number of microseconds (no model), at several Poisson rates, and prints per rate the schedule error (wake-up
 time minus scheduled arrival) p50 / p99 / max, the end-to-end p99 latency against the batch cost and the
-batcher's wait (the part the generator adds), and the CPU's foreign load while it ran. The issue's goal:
-schedule error p99 under 1 ms on a quiet machine.
+batcher's wait (the part the generator adds), and the CPU's foreign load while it ran. On a quiet machine the
+schedule error p99 should stay under 1 ms.
 
     .venv/bin/python benchmarks/loadgen_overhead.py [--rates 50,200,1000] [--seconds 5] [--cost-us 200] [--max-wait-ms 2]
 """

@@ -3,10 +3,10 @@ intra-op thread pool spinning (ORT's default) vs not (`session.intra_op.allow_sp
 what tradeoff sets).
 
 A spinning pool keeps its threads busy-waiting after each call, so the other session's threads (and
-any neighbour's) find the cores taken; the suspect for ratios of ±15-30 % where eager's are ±2-5 %.
+any neighbour's) find the cores taken, which widens the paired ratios' intervals.
 Blocks of rounds alternate between the two settings (on, off, on, off, ...) so drift hits both; the
 script prints, per setting, each session's median and CV and the paired speed-up with its 95%
-interval half-width (the figure the headline bench needs within ±5 %).
+interval half-width.
 
     .venv/bin/python benchmarks/ort_spinning.py [MODEL_A MODEL_B] [--shape 1x128] [--rounds 60] [--blocks 4] [--threads N]
 """

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from tradeoff.models.refs import ModelRef, model_role
+from tradeoff.models.refs import ModelRef, context_length, model_role
 
 BYTES_PER_PARAM = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0, "int4": 0.5}
 PARTS = ("embeddings", "attention", "ffn", "norms", "head", "other")
@@ -113,9 +113,7 @@ def anatomy_of(config, name: str, source: str = "config", seq_len: int | None = 
     kv_heads = _first(config, "num_key_value_heads", default=heads)
     head_dim = _first(config, "head_dim", default=hidden // heads)
     layers = config.num_hidden_layers
-    max_pos = _first(config, "max_position_embeddings", "n_positions", default=0)
-    if config.model_type in ("roberta", "xlm-roberta", "camembert", "mpnet"):
-        max_pos -= 2  # positions are offset by padding_idx + 1
+    max_pos = context_length(config) or 0
     seq_len = seq_len or min(max_pos, 128 if role == "encoder" else 2048) or 128
     window = getattr(config, "sliding_window", None) or None
 

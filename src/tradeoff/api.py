@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass
 
 from tradeoff.anatomy import BYTES_PER_PARAM, PARTS, Anatomy, inspect_ref
 from tradeoff.errors import BadInput
 from tradeoff.executors import DEFAULT as DEFAULT_EXECUTOR
 from tradeoff.models import catalog, parse_ref
+from tradeoff.models.refs import display_names
 
 
 def human_bytes(n: float | None) -> str:
@@ -63,8 +65,9 @@ class InspectResult:
             ("KV cache/token fp16", lambda a: human_bytes(a.kv_cache_bytes_per_token)),
             ("KV cache full ctx", lambda a: human_bytes(a.kv_cache_bytes_full_context)),
         ]
-        columns = ["", *[a.model for a in self.models]]
-        rows = [{"": label, **{a.model: fn(a) for a in self.models}} for label, fn in facts]
+        shown = display_names(a.model for a in self.models)
+        columns = ["", *shown.values()]
+        rows = [{"": label, **{shown[a.model]: fn(a) for a in self.models}} for label, fn in facts]
         return columns, rows
 
     def dataframe(self):
@@ -322,11 +325,20 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
         if reused:
             on_status(f"reusing {len(reused)} stored unit(s) of work; {len(run)} to run")
 
+    started, left = {}, {}
+
+    def start(work) -> None:
+        started[id(work)], left[id(work)] = time.perf_counter(), len(work.keys())
+        on_status(f"start {_short(work)}")
+
     def done(i: int, n: int, work, record, seconds: float) -> None:
-        on_status(f"[{i}/{n}] {work.label()}: {record.status} ({seconds:.1f} s)")
+        """One line per unit of work, when its last record arrives, with the unit's wall time."""
+        left[id(work)] -= 1
+        if left[id(work)] == 0:
+            on_status(f"[{i}/{n}] done {_short(work)}: {record.status} in {time.perf_counter() - started[id(work)]:.1f} s")
 
     planner.run(todo, store, title="compare", rerun=lambda w: w.kind == "eval" and w.model in retrained,
-                on_plan=planned, on_start=lambda w: on_status(f"start {w.label()}"), progress=done)
+                on_plan=planned, on_start=start, progress=done)
     if heavy:  # estimates follow what was measured, so they are made anew each time
         measured = [r for p in parsed for r in store.query(kind="bench", model=p.name)]
         achieved = [r.metrics["flops_per_s"].value for r in measured if r.status == "ok" and "flops_per_s" in r.metrics
@@ -341,6 +353,12 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
     records = [r for p in parsed for r in store.query(model=p.name)]
     return build_comparison(records, refs, baseline, quality_baseline or (eval_refs[0] if eval_refs else None),
                             constraints=constraints, title=title, store_path=str(store.path), notes=notes, env=env)
+
+
+def _short(work) -> str:
+    """A unit's label on one line, short enough for a status line."""
+    first = work.label().splitlines()[0]
+    return first if len(first) <= 110 else first[:107] + "..."
 
 
 def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_baseline: str | None = None,

@@ -320,7 +320,7 @@ def bench(
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
     budget: float = typer.Option(BENCH.budget_s, "--budget", help="Seconds of timing per cell (at least 3 interleaved rounds are always taken)."),
     target: float = typer.Option(BENCH.target, "--target", help="Stop once the median's 95% interval is within this fraction."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads, at most this machine's (default: physical cores not busy with other processes)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads, at most this machine's (default: the physical cores this process may use; recorded with every result)."),
     new_tokens: int = typer.Option(BENCH.new_tokens, "--new-tokens", help="generate: tokens to decode."),
     padding: str = typer.Option(BENCH.padding, "--padding", help="real: pad each batch to its longest text, or to max_length (the shape's SEQ)."),
     samples: int = typer.Option(BENCH.samples, "--samples", help="real: texts per pass."),
@@ -545,7 +545,7 @@ def report(
 
 @app.command()
 def demo(
-    quick: bool = typer.Option(False, "--quick", help="Smaller samples, no distillation, eager only: ~11 minutes instead of the full run's ~40 on 2 cores."),
+    quick: bool = typer.Option(False, "--quick", help="Smaller samples, no distillation, eager only: a fraction of the full run's time."),
     out: str = typer.Option("tradeoff-demo", "--out", help="Folder for the store, the HTML/Markdown report and figures."),
     store: Optional[str] = typer.Option(None, "--store", help="Results store (default: OUT/results.db); reruns reuse it."),
     full: bool = typer.Option(False, "--full", help="Also print the full matrix and every candidate's reasons."),
@@ -574,7 +574,7 @@ def demo(
 @app.command("paper")
 def paper_command(
     name: str = typer.Argument(..., help="The paper to reproduce: distilbert (its GLUE dev table, by proxy)."),
-    plan: str = typer.Option("cpu", "--plan", help="cpu (2 cores, about 2 h with an empty cache; an estimate) | gpu (full training sets) | a study file."),
+    plan: str = typer.Option("cpu", "--plan", help="cpu (400 training rows per task, one epoch: studies/distilbert-cpu.toml) | gpu (full training sets) | a study file."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma list of GLUE tasks: cola,sst2,mrpc,stsb,rte (default: all)."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     executor: str = typer.Option(executors.DEFAULT, "--executor", help=executors.HELP),

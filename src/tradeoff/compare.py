@@ -5,7 +5,7 @@ published claims, and recommend — every figure backed by a record in the store
 makes a Comparison from the store alone; report and recommend read that Comparison.
 
 Like for like: quality records are grouped by how they were scored (task, exact test rows, mode,
-backend); each group is its own table row, several seeds are averaged, never maxed, and retained %
+backend, every other setting); each group is its own table row, its seeds are averaged, never maxed, and retained %
 is only ever against a baseline scored the same way on the same rows (a distilled student's baseline
 is its teacher). Speed and memory come per backend and shape, and a decision is made at one shape.
 """
@@ -88,6 +88,15 @@ class Scored:
     def variant(self) -> str:
         return self.mode + (f", {self.distinct}" if self.distinct else "")
 
+    def prompt_note(self, timed: Record | None) -> str | None:
+        """Said where its latency was timed on fewer tokens than its prompts hold (k-shot demonstrations, a template)."""
+        lengths = [r.details["prompt_tokens"] for r in self.records if r.details.get("prompt_tokens")]
+        seq = timed.cell.get("seq_len") if timed is not None else None
+        if not lengths or not seq or int(np.median(lengths)) <= seq:
+            return None
+        return (f"latency timed at {seq} tokens, but its {self.mode} prompts hold {int(np.median(lengths)):,} (median): "
+                "its time to first token is longer than shown")
+
     def agreement(self) -> float | None:
         values = [r.details["agreement_with_eager"] for r in self.records if r.details.get("agreement_with_eager") is not None]
         return float(np.mean(values)) if values else None
@@ -134,7 +143,7 @@ def scored_groups(records: list[Record]) -> list[Scored]:
     return out
 
 
-def _seed_bootstrap(metric: str, sides: list[list[dict]], combine, seed: int = 0) -> tuple[float, float, float]:
+def _seed_bootstrap(metric: str, sides: list[list[dict]], combine, seed: int = 0, n_boot: int = 1000) -> tuple[float, float, float]:
     """combine(mean over seeds of the metric, for each side), with a 95% interval that holds both sources of error:
     the rows (a bootstrap resampling a row for every seed at once, since all were scored on the same rows) and the
     seeds (a delete-one jackknife over each side's seeds). Their variances add, and Student's t on Satterthwaite's
@@ -153,7 +162,7 @@ def _seed_bootstrap(metric: str, sides: list[list[dict]], combine, seed: int = 0
 
     values = per_seed(arrays)
     means = [float(np.mean(v)) for v in values]
-    point, boots = resamples(lambda *arr: combine(*map(np.mean, per_seed(arr))), *arrays, seed=seed, n_boot=1000)
+    point, boots = resamples(lambda *arr: combine(*map(np.mean, per_seed(arr))), *arrays, seed=seed, n_boot=n_boot)
     variances, dfs = [float(np.nanvar(boots, ddof=1))], [np.inf]
     for i, v in enumerate(values):
         if len(v) > 1:
@@ -918,7 +927,9 @@ def candidates_for(scope: tuple | None, shape: str | None, bench: dict, scored: 
                     c.notes.append(f"no eval through {b}")
                 out.append(c)
             for s in quality:
-                out.append(_candidate(m, b, shape, r, s, anatomy, s.variant if len(quality) > 1 else None))
+                c = _candidate(m, b, shape, r, s, anatomy, s.variant if len(quality) > 1 else None)
+                c.notes += filter(None, [s.prompt_note(r)])
+                out.append(c)
     return out
 
 

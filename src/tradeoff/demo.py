@@ -31,11 +31,10 @@ class Plan:
     bench_budget_s: float
 
 
-# Sized for a 2-core CPU, where fine-tuning is what costs. One epoch on 900 reviews left
-# all-mpnet-base-v2 (12 layers) and a student distilled from it predicting the majority class, and
-# more epochs of the 110M model take too long here. So the pretrained encoders are probed, and the
-# full plan fine-tunes the 6-layer all-MiniLM-L6-v2 (2,000 reviews, 3 epochs; 1,000 were too few
-# for it to leave the majority class) and distils it into 3 layers, with a hard-label ablation.
+# Sized for a small CPU, where fine-tuning is what costs: the pretrained encoders are probed (frozen
+# embeddings, no training of the 110M all-mpnet-base-v2), and the full plan fine-tunes the 6-layer
+# all-MiniLM-L6-v2 (2,000 reviews, 3 epochs: enough for it to learn more than the majority class) and
+# distils it into 3 layers, with a hard-label ablation.
 QUICK = Plan(distill=False, encoder_mode="probe", train_limit=1000, test_limit=300, epochs=1, max_length=64,
              backends=("eager",), bench_budget_s=3.0)
 FULL = Plan(distill=True, encoder_mode="probe", train_limit=2000, test_limit=400, epochs=3, max_length=64,

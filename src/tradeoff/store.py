@@ -109,7 +109,7 @@ def model_revision(model: str, weights: str) -> str | None:
     Never raises: provenance is best effort and must not lose a finished record.
     """
     from tradeoff.errors import TradeoffError
-    from tradeoff.models.refs import parse_ref
+    from tradeoff.models.refs import file_sha256, parse_ref
 
     try:
         ref = parse_ref(model)
@@ -122,33 +122,12 @@ def model_revision(model: str, weights: str) -> str | None:
                 return None
             digest = hashlib.sha256()
             for f in files:
-                digest.update(f"{f.relative_to(folder)}:{_file_sha256(f)}\n".encode())
+                digest.update(f"{f.relative_to(folder)}:{file_sha256(f)}\n".encode())
             return "weights:" + digest.hexdigest()[:16]
         config = {k: v for k, v in ref.config().to_dict().items() if k != "transformers_version" and not k.startswith("_")}
         return "config:" + hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
     except (TradeoffError, OSError, ImportError, ValueError):
         return None
-
-
-def _file_sha256(path: Path) -> str:
-    """sha256 of a file, remembered by (path, size, mtime) in the cache dir: weights are large."""
-    from tradeoff.paths import cache_dir
-
-    stat = path.stat()
-    memo_path = cache_dir() / "file-hashes.json"
-    ident = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    try:
-        memo = json.loads(memo_path.read_text())
-    except (OSError, ValueError):
-        memo = {}
-    if ident not in memo:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        memo[ident] = digest.hexdigest()
-        write_file(memo_path, json.dumps(memo))
-    return memo[ident]
 
 
 def _data_hashes(details: dict) -> str | None:

@@ -20,6 +20,14 @@ def tiny(tmp_path_factory):
     return paths
 
 
+@pytest.fixture(scope="session")
+def names(tiny):
+    """The name each folder's records carry: its basename and a hash of its files."""
+    from tradeoff.models import parse_ref
+
+    return {name: parse_ref(path).name for name, path in tiny.items()}
+
+
 @pytest.fixture(autouse=True, scope="session")
 def private_cache(tmp_path_factory):
     mp = pytest.MonkeyPatch()

@@ -32,7 +32,7 @@ def run(models, backend, cells=None):
 
 @pytest.fixture
 def empty_cache(monkeypatch, tmp_path):
-    """Nothing exported or measured yet: the run has to export (as the issue's headline does)."""
+    """Nothing exported or measured yet: the run has to export (as a first bench on a machine does)."""
     monkeypatch.setenv("TRADEOFF_CACHE", str(tmp_path))
     monkeypatch.setattr(hardware, "_MEMO", {})
 

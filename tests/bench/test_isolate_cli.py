@@ -16,12 +16,12 @@ def group(tiny, **kw):
                  baseline=tiny["tiny-bert"], threads=1, settings=FAST, **kw)
 
 
-def test_group_runs_in_a_child_process(tiny):
+def test_group_runs_in_a_child_process(tiny, names):
     records, statuses = [], []
     run_isolated(group(tiny), records.append, statuses.append)
     assert sorted((r.model, r.cell["batch"], "baseline" in r.cell) for r in records) == [
-        ("tiny-bert", 1, False), ("tiny-bert", 2, False), ("tiny-distil", 1, False), ("tiny-distil", 1, True),
-        ("tiny-distil", 2, False), ("tiny-distil", 2, True)]
+        (names["tiny-bert"], 1, False), (names["tiny-bert"], 2, False), (names["tiny-distil"], 1, False),
+        (names["tiny-distil"], 1, True), (names["tiny-distil"], 2, False), (names["tiny-distil"], 2, True)]
     assert all(r.status == "ok" for r in records) and statuses
 
 
@@ -47,7 +47,7 @@ def test_a_killed_child_leaves_records_for_every_cell(tiny, tmp_path, monkeypatc
     assert records[1].env["threads"] == 1
 
 
-def test_cli_json_and_store(tiny, tmp_path, capsys):
+def test_cli_json_and_store(tiny, names, tmp_path, capsys):
     from tradeoff.store import Store
 
     db = tmp_path / "results.db"
@@ -55,10 +55,10 @@ def test_cli_json_and_store(tiny, tmp_path, capsys):
                  "--threads", "1", "--no-isolate", "--store", str(db), "--json", "-q"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["baseline"] == "tiny-bert" and len(out["records"]) == 3
+    assert out["baseline"] == names["tiny-bert"] and len(out["records"]) == 3
     with Store.open(db) as store:
         assert len(store.query(kind="bench")) == 3
-        assert store.query(kind="bench", model="tiny-distil", baseline="tiny-bert")[0].metrics["speedup"].value > 0
+        assert store.query(kind="bench", model=names["tiny-distil"], baseline=names["tiny-bert"])[0].metrics["speedup"].value > 0
 
 
 def test_cli_table_shows_speedups(tiny, capsys):

@@ -16,12 +16,12 @@ def run(models, backend="eager", cells=None, baseline=None, **settings):
     return records, statuses
 
 
-def test_two_models_interleaved_give_cells_and_a_paired_speedup(tiny):
+def test_two_models_interleaved_give_cells_and_a_paired_speedup(tiny, names):
     cells = [{"backend": "eager", "device": "cpu", "workload": "fixed", "batch": b, "seq_len": 16} for b in (1, 4)]
     records, statuses = run([tiny["tiny-bert"], tiny["tiny-distil"]], cells=cells, baseline=tiny["tiny-bert"])
     per_model = [r for r in records if "baseline" not in r.cell]
     pairs = [r for r in records if "baseline" in r.cell]
-    assert [(r.model, r.cell["batch"]) for r in per_model] == [("tiny-bert", 1), ("tiny-distil", 1), ("tiny-bert", 4), ("tiny-distil", 4)]
+    assert [(r.model, r.cell["batch"]) for r in per_model] == [(names["tiny-bert"], 1), (names["tiny-distil"], 1), (names["tiny-bert"], 4), (names["tiny-distil"], 4)]
     assert all(r.status == "ok" and r.weights == "random" for r in records)
     assert [r.cell for r in per_model[:2]] == [cells[0], cells[0]]  # the cell comes back verbatim (stable keys)
     r = per_model[0]
@@ -35,7 +35,7 @@ def test_two_models_interleaved_give_cells_and_a_paired_speedup(tiny):
     model = _tiny_bert(tiny)
     weights = sum(p.numel() for p in model.parameters()) * 4 + sum(b.numel() * b.element_size() for b in model.buffers())
     assert r.metrics["param_mb"].value == pytest.approx(weights / 1e6)
-    assert [p.model for p in pairs] == ["tiny-distil", "tiny-distil"] and pairs[0].cell["baseline"] == "tiny-bert"
+    assert [p.model for p in pairs] == [names["tiny-distil"]] * 2 and pairs[0].cell["baseline"] == names["tiny-bert"]
     s = pairs[0].metrics["speedup"]
     assert s.low <= s.value <= s.high and s.value > 0 and "memory_ratio" in pairs[0].metrics
     assert any("timing" in t for t in statuses)
@@ -47,11 +47,11 @@ def _tiny_bert(tiny):
     return Source(tiny["tiny-bert"]).build()
 
 
-def test_decoder_generate_gives_prefill_and_decode(tiny):
+def test_decoder_generate_gives_prefill_and_decode(tiny, names):
     cell = {"backend": "eager", "device": "cpu", "workload": "generate", "batch": 1, "seq_len": 8, "new_tokens": 5}
     records, _ = run([tiny["tiny-llama"], tiny["tiny-bert"]], cells=[cell])
     by_model = {r.model: r for r in records}
-    llama, bert = by_model["tiny-llama"], by_model["tiny-bert"]
+    llama, bert = by_model[names["tiny-llama"]], by_model[names["tiny-bert"]]
     assert llama.status == "ok", llama.error
     for name in ("ttft_p50_ms", "decode_token_p50_ms", "decode_tokens_per_s", "latency_p50_ms", "decode_flops_per_s"):
         assert name in llama.metrics
@@ -127,10 +127,10 @@ def test_backend_that_cannot_run_is_skipped(tiny, monkeypatch):
     assert r.status == "skipped" and "unsupported operator" in r.error
 
 
-def test_run_cell_contract(tiny):
+def test_run_cell_contract(tiny, names):
     cell = {"backend": "eager", "batch": 1, "seq_len": 8, "budget_s": 0.3}
     r = run_cell(tiny["tiny-distil"], cell)
-    assert r.kind == "bench" and r.cell == cell and r.status == "ok" and r.model == "tiny-distil"
+    assert r.kind == "bench" and r.cell == cell and r.status == "ok" and r.model == names["tiny-distil"]
     with pytest.raises(BadInput):
         run_cell(tiny["tiny-distil"], {"backend": "eager", "batch": 0, "seq_len": 8})
 

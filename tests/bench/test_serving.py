@@ -137,7 +137,7 @@ def test_the_real_clock_keeps_to_the_schedule():
     assert float(np.median(t.schedule_errors)) < 0.005 and (t.schedule_errors >= 0).all()
 
 
-def test_tiny_models_served_for_real_give_capacity_records_and_a_ratio(tiny):
+def test_tiny_models_served_for_real_give_capacity_records_and_a_ratio(tiny, names):
     from tradeoff.bench.runner import run_group
     from tradeoff.bench.spec import Cell, Group
 
@@ -148,7 +148,7 @@ def test_tiny_models_served_for_real_give_capacity_records_and_a_ratio(tiny):
                     baseline=tiny["tiny-bert"], threads=1,
                     settings={"min_duration_s": 0.2, "min_queries": 500, "serve_budget_s": 2.0, "warmup_s": 0.0}), records.append)
     by = {(r.model, "baseline" in r.cell): r for r in records}
-    bert, distil = by[("tiny-bert", False)], by[("tiny-distil", False)]
+    bert, distil = by[(names["tiny-bert"], False)], by[(names["tiny-distil"], False)]
     assert bert.status == distil.status == "ok", (bert.error, distil.error)
     q = bert.metrics["max_qps"]
     assert q.value > 0 and q.low <= q.value and (q.high is None or q.high >= q.value)
@@ -156,8 +156,8 @@ def test_tiny_models_served_for_real_give_capacity_records_and_a_ratio(tiny):
     trials = bert.details["trials"]
     assert trials and all(t["max_batch_used"] <= 4 and t["offered"] >= 500 for t in trials)  # the budget may allow just one
     assert bert.details["data"].endswith("validation.jsonl") or "sst2" in bert.details["data"]
-    assert by[("tiny-llama", False)].status == "skipped" and "decoders" in by[("tiny-llama", False)].error
-    ratio = by[("tiny-distil", True)].metrics["max_qps_ratio"]
+    assert by[(names["tiny-llama"], False)].status == "skipped" and "decoders" in by[(names["tiny-llama"], False)].error
+    ratio = by[(names["tiny-distil"], True)].metrics["max_qps_ratio"]
     assert ratio.value == pytest.approx(distil.metrics["max_qps"].value / q.value)
 
 

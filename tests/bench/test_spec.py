@@ -39,7 +39,7 @@ def test_contract_cell_validation(tiny):
         validate_cell(tiny["tiny-bert"], {"backend": "eager", "threads": 0})
     with pytest.raises(BadInput, match="unknown bench cell keys: colour"):
         validate_cell(tiny["tiny-bert"], {"backend": "eager", "colour": "red"})
-    with pytest.raises(BadInput, match="exceeds tiny-bert's 64 positions"):
+    with pytest.raises(BadInput, match="exceeds tiny-bert@[0-9a-f]{8}'s 64 positions"):
         validate_cell(tiny["tiny-bert"], {"backend": "eager", "batch": 1, "seq_len": 65})
     with pytest.raises(BadInput, match="16 new tokens exceeds"):  # prompt + generated tokens must fit
         validate_cell(tiny["tiny-llama"], {"workload": "generate", "batch": 1, "seq_len": 60, "new_tokens": 16})

@@ -18,8 +18,8 @@ def test_median_halfwidth_needs_samples_and_shrinks():
 
 @pytest.mark.parametrize("n", [6, 9, 20, 60])
 def test_median_halfwidth_covers_the_median_95_percent_of_the_time(n):
-    """The stopping rule's interval is a real 95% one. One order statistic too narrow (the old index)
-    covered 77% at n=6 and 86% at n=20, so a pair stopped "within ±3%" while its bootstrap said ±6.5%."""
+    """The stopping rule's interval is a real 95% one. One order statistic too narrow would cover 77% at n=6
+    and 86% at n=20, so a pair would stop "within ±3%" while its bootstrap said ±6.5%."""
     rng = np.random.default_rng(n)
     trials = 4000
     covered = sum(abs(np.median(x) - 1.0) <= timing.median_halfwidth(x) * np.median(x)

@@ -6,6 +6,7 @@ import pytest
 
 from tradeoff import api
 from tradeoff.distill import run_cell
+from tradeoff.models import parse_ref
 from tradeoff.paths import shared_data
 
 SST2 = str(shared_data() / "sst2")
@@ -56,6 +57,6 @@ def test_task_distillation_with_ablation(tiny_teacher_dir, sentiment, tmp_path, 
     cell = {"mode": "task", "data": str(train), "test": str(test), "layer_map": "0,3", "epochs": 1, "batch_size": 16,
             "ablation": False, "bench_budget_s": 0.5, "out": str(tmp_path / "student2")}
     record, = run_cell(str(teacher), cell)  # no ablation: the distilled record alone
-    assert record.status == "ok" and record.cell == cell and record.model == "student.teacher"
+    assert record.status == "ok" and record.cell == cell and record.model == parse_ref(str(teacher)).name
     assert record.details["teacher"] == {}  # scored as is, not fine-tuned again
     assert record.metrics["teacher_quality"].value == pytest.approx(distilled.metrics["teacher_quality"].value)

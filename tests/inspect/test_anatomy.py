@@ -16,7 +16,7 @@ from tradeoff.cli import main
 from tradeoff.models import parse_ref
 from tradeoff.models.load import auto_class
 
-REFERENCE = {  # DESIGN.md: exact parameters as released (encoders without task head, decoders with LM head)
+REFERENCE = {  # exact parameters as released (encoders without task head, decoders with LM head)
     "bert-base-uncased": 109_482_240,
     "bert-large-uncased": 335_141_888,
     "distilbert-base-uncased": 66_362_880,

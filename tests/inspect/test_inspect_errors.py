@@ -37,6 +37,9 @@ BERT = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2, "num_at
     ("not-a-path", "no such file"),
     ("bad-seq", "must be positive"),
     ("long-seq", "exceeds"),
+    ("long-reference", "too long for a name or a path"),  # the file system's "File name too long" is never reached
+    ("long-folder-name", "too long for a name or a path"),
+    ("control-character", "control characters"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, case, expect):
     args = {
@@ -53,6 +56,9 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys, case, expect):
         "not-a-path": lambda: ["./missing/folder"],
         "bad-seq": lambda: ["bert-base-uncased", "--seq-len", "0"],
         "long-seq": lambda: ["bert-base-uncased", "--seq-len", "4096"],
+        "long-reference": lambda: ["a" * 5000],
+        "long-folder-name": lambda: [str(tmp_path / ("b" * 256) / "config.json")],
+        "control-character": lambda: ["bert-base\x00uncased"],
     }[case]()
     code, err = run(capsys, *args)
     assert code == 2

@@ -6,8 +6,7 @@ from conftest import write
 
 from tradeoff import api
 from tradeoff.errors import BadInput
-
-pytest.importorskip("tradeoff.bench", reason="the bench stage is not in this checkout")
+from tradeoff.models import parse_ref
 
 TINY = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
         "intermediate_size": 64, "vocab_size": 128, "max_position_embeddings": 64}
@@ -28,7 +27,8 @@ def test_bench_study_runs_and_resumes(tmp_path, tiny_model):
     first = api.run_study(str(study), store=str(store), executor="inline")
     assert (first.ran, first.ok, first.failures) == (2, 2, [])
     [(record, prov)] = api.results(store=str(store), kind="bench", batch=2)
-    assert record.model == "tiny-bert" and record.cell["batch"] == 2 and record.metrics
+    assert record.model == parse_ref(str(tiny_model)).name and record.model.startswith("tiny-bert@")
+    assert record.cell["batch"] == 2 and record.metrics
     assert prov["model_revision"].startswith("config:")
     again = api.run_study(str(study), store=str(store), executor="inline")
     assert (again.ran, again.skipped) == (0, 2)

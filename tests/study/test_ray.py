@@ -10,7 +10,7 @@ from tradeoff.cells import Cell
 from tradeoff.study import prepare
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tradeoff[ray]')")
-pytestmark = pytest.mark.slow  # a Ray cluster takes ~15-40 s to start and warm up on 2 cores
+pytestmark = pytest.mark.slow  # a Ray cluster takes tens of seconds to start and warm up
 
 STUDY = ('name = "twelve"\nmodels = ["bert-base-uncased", "distilbert", "llama-2-7b"]\n'
          "[inspect]\nseq_len = [64, 128, 256, 512]\n")

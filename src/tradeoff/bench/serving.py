@@ -28,8 +28,8 @@ from tradeoff.errors import BadInput
 SPIN_S = 0.0005  # sleep until this close to a deadline, then spin: time.sleep alone overshoots by ~0.1 ms
 CONFIDENCE = 0.95
 QUANTILE = 0.99
-# MLPerf's Server scenario asks for 600 s and 270,336 queries; on 2 cores a trial gets at least this long
-# and this many queries: the fewest for which the p99's 95% order-statistic interval is bounded is 400.
+# MLPerf's Server scenario asks for 600 s and 270,336 queries; scaled to a small machine, a trial gets at least
+# this long and this many queries: the fewest for which the p99's 95% order-statistic interval is bounded is 400.
 MIN_DURATION_S = 5.0
 MIN_QUERIES = 500
 RESOLUTION = 1.15  # the search stops once the sustained and failed rates are this close (ratio)

@@ -175,8 +175,8 @@ def default_threads() -> int:
     """The physical cores this process may use: the same on every run of the same command here.
 
     Hyper-threads rarely help dense matmuls. The count is part of a result's key, so it must not follow a
-    moment's load: picked from the idle cores, it made a rerun of the demo re-time everything it had stored
-    and gave one run's eager and int8 timings 1 thread and the next run's 2. Load from other processes is
+    moment's load: picked from the idle cores, a rerun under other load would re-time everything stored and
+    could time one backend with 1 thread and another with 2. Load from other processes is
     measured during timing and flagged (`noise`), not dodged. `--threads` overrides; the count is recorded
     with every result.
     """

@@ -13,8 +13,8 @@ from tradeoff.errors import BadInput
 from tradeoff.evaluate import backend
 from tradeoff.evaluate import data as data_mod
 from tradeoff.evaluate.metrics import PRIMARY, metric_names, task_metrics
-from tradeoff.evaluate.settings import DEFAULTS, HyperParams
-from tradeoff.models.refs import ModelRef, parse_ref
+from tradeoff.evaluate.settings import DEFAULTS, MAX_LENGTH, HyperParams
+from tradeoff.models.refs import ModelRef, context_length, parse_ref
 from tradeoff.models.weights import availability, install_hint, weights_revision
 from tradeoff.record import Record
 
@@ -33,7 +33,7 @@ def settings(cell: dict) -> dict:
             s[name] = [x.strip() for x in s[name].split(",") if x.strip()]
     if not s["data"]:
         raise BadInput("no evaluation data given", "pass --data PATH (JSONL/CSV/Parquet, a folder of splits, a .txt, or fine-foods)")
-    for name in ("limit", "train_limit", "max_tokens"):
+    for name in ("limit", "train_limit", "max_tokens", "max_length"):
         if s[name] is not None and int(s[name]) < 1:
             raise BadInput(f"{name} must be at least 1, got {s[name]}", "drop it to use all the data")
     data_mod.check_test_fraction(float(s["test_fraction"]))
@@ -120,6 +120,19 @@ def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> tuple[
     return ref, s, mode
 
 
+def max_length_for(models: list[str], asked: int | None = None) -> int:
+    """The one length every model compared reads a text to, so all read the same text: `asked`, else the shortest
+    context among them, at most MAX_LENGTH. A length some model cannot read is refused."""
+    contexts = {ref.display: context_length(ref.config()) for ref in map(parse_ref, models)}
+    if asked is None:
+        return min([MAX_LENGTH, *filter(None, contexts.values())])
+    over = {name: c for name, c in contexts.items() if c and int(asked) > c}
+    if over:
+        name, c = next(iter(over.items()))
+        raise BadInput(f"--max-length {asked} exceeds {name}'s context of {c} tokens", f"use {min(over.values())} or less")
+    return int(asked)
+
+
 def identified(cell: dict) -> dict:
     """The cell with the content hash of its data, so a stored result is reused only for the same bytes."""
     if cell.get("data_sha256") or not cell.get("data"):
@@ -136,7 +149,7 @@ def run_cell(model: str, cell: dict, weights: str = "pretrained", *, save_dir: s
         raise BadInput("--save keeps a fine-tuned model; this run does not fine-tune", "use --mode finetune with --save")
     check_save_dir(save_dir)
     hp = HyperParams(epochs=int(s["epochs"]), lr=float(s["lr"]), batch_size=int(s["batch_size"]),
-                     max_length=int(s["max_length"]), patience=int(s["patience"]))
+                     max_length=max_length_for([model], s["max_length"]), patience=int(s["patience"]))
     record = Record(kind="eval", model=ref.name, weights="pretrained", cell=dict(cell), env=environment())
     started = time.perf_counter()
     scores, details = _run(ref, s, mode, hp, save_dir, progress)
@@ -169,7 +182,7 @@ def _data_details(d, prefix: str = "") -> dict:
 
 
 def _run(ref: ModelRef, s: dict, mode: str, hp, save_dir, progress: bool) -> tuple[dict, dict]:
-    from tradeoff.evaluate import classification, decoder, ner
+    from tradeoff.evaluate import classification, decoder, inference, ner
     from tradeoff.models.load import load_pretrained, load_tokenizer
 
     seed = int(s["seed"])
@@ -220,9 +233,12 @@ def _run(ref: ModelRef, s: dict, mode: str, hp, save_dir, progress: bool) -> tup
         model, tokenizer = load_pretrained(ref, task="causal-lm"), load_tokenizer(ref)
         pred, info = decoder.classify(model, tokenizer, test, train=train, k=int(s["k"]) if mode == "k-shot" else 0, seed=seed,
                                       template=s["template"] or (decoder.DEFAULT_PAIR_TEMPLATE if test.pairs else decoder.DEFAULT_TEMPLATE), verbalisers=s["verbalisers"],
-                                      calibrate=bool(s["calibrate"]), batch_size=max(1, hp.batch_size // 2))
+                                      calibrate=bool(s["calibrate"]), batch_size=max(1, hp.batch_size // 2), text_tokens=hp.max_length)
         if info.get("demonstrations"):  # name demonstrations by their source rows, like every other row set
             info["demonstration_rows"] = [train.rows[i] for i in info["demonstrations"]]
+    if mode in ENCODER_MODES:  # a decoder counts its own, prompts cut to fit its context included
+        info = {**info, "text_tokens": hp.max_length,
+                "truncated_rows": inference.truncated_rows(load_tokenizer(ref), test.inputs, hp.max_length)}
     details = {**_data_details(test), "label_names": test.label_names, "pairs": test.pairs is not None, **split.details(), **info}
     if train is not None:
         details.update(_data_details(train, "train_"))

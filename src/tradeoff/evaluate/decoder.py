@@ -120,14 +120,55 @@ def _score(model, tokenizer, prompt_ids: list[list[int]], verb_ids: list[list[in
     return out
 
 
+def _fitted(a: int, b: int, limit: int) -> tuple[int, int]:
+    """Token counts of a text pair cut to `limit` in all, the longer first, as an encoder's tokenizer cuts a pair."""
+    excess = a + b - limit
+    if excess <= 0:
+        return a, b
+    longer, shorter = max(a, b), min(a, b)
+    kept = (longer - excess, shorter) if longer - excess >= shorter else (limit - limit // 2, limit // 2)
+    return kept if a >= b else kept[::-1]
+
+
+def _clipped(tokenizer, texts: list[str], pairs: list[str] | None, limit: int | None):
+    """(texts, pairs, whether each row was cut): every row's text (with its pair) cut to its first `limit` tokens, so a
+    decoder reads the same text an encoder given that max length reads, whatever the prompt adds around it."""
+    if not limit or not texts:
+        return texts, pairs, [False] * len(texts)
+
+    def encoded(strings: list[str]) -> list[tuple[list[int], list | None]]:
+        enc = tokenizer(strings, add_special_tokens=False, return_offsets_mapping=tokenizer.is_fast)
+        return [(ids, enc["offset_mapping"][i] if tokenizer.is_fast else None) for i, ids in enumerate(enc["input_ids"])]
+
+    def head(text: str, ids: list[int], offsets, n: int) -> str:
+        if n == len(ids):
+            return text
+        if not n:
+            return ""
+        return text[:offsets[n - 1][1]] if offsets is not None else tokenizer.decode(ids[:n])
+
+    firsts = encoded(texts)
+    seconds = encoded(pairs) if pairs is not None else [([], None)] * len(texts)
+    out_texts, out_pairs, cut = [], [], []
+    for i, ((a, a_off), (b, b_off)) in enumerate(zip(firsts, seconds)):
+        keep_a, keep_b = _fitted(len(a), len(b), limit)
+        out_texts.append(head(texts[i], a, a_off, keep_a))
+        if pairs is not None:
+            out_pairs.append(head(pairs[i], b, b_off, keep_b))
+        cut.append((keep_a, keep_b) != (len(a), len(b)))
+    return out_texts, out_pairs if pairs is not None else None, cut
+
+
 def classify(model, tokenizer, data: Classification, *, train: Classification | None = None, k: int = 0,
              seed: int = 0, template: str = DEFAULT_TEMPLATE, verbalisers: list[str] | None = None,
-             calibrate: bool = False, batch_size: int = 16, max_length: int | None = None):
+             calibrate: bool = False, batch_size: int = 16, max_length: int | None = None, text_tokens: int | None = None):
     """Predicted labels and details for zero-shot (k=0) or k-shot classification by label likelihood.
 
-    Prompts are read up to `max_length` tokens (default: the model's context, see prompt_budget); the
-    details count the prompts cut to fit (`truncated_prompts`, which lost their first demonstrations, or
-    with `truncated_into_text` all of them and the start of their own text) and the tokens lost.
+    Each row's text (demonstrations' too) is read up to `text_tokens` tokens (the comparison's max length, the
+    same for every model), and whole prompts up to `max_length` (default: the model's context, see prompt_budget).
+    The details count the rows that did not read their whole text (`truncated_rows`), and the prompts cut to fit
+    (`truncated_prompts`, which lost their first demonstrations, or with `truncated_into_text` all of them and
+    the start of their own text) with the tokens lost.
     """
     words = _verbalisers(data.label_names, verbalisers)
     if "{text}" not in template:
@@ -135,24 +176,28 @@ def classify(model, tokenizer, data: Classification, *, train: Classification | 
     if data.pairs is not None and "{text_pair}" not in template:
         raise BadInput("the data holds text pairs but the prompt template has no {text_pair} slot",
                        "e.g. --template '{text}\\nQuestion: {text_pair} True or False?\\nAnswer:'")
-    pair = (lambda d, i: d.pairs[i]) if data.pairs is not None else (lambda d, i: None)
     context = ""
     shots: list[int] = []
     if k:
         if train is None:
             raise BadInput("k-shot needs training examples to draw demonstrations from", "pass --train PATH")
         shots = random.Random(seed).sample(range(len(train)), min(k, len(train)))
-        context = "".join(_prompt(template, train.texts[i], words, pair(train, i)) + words[train.labels[i]] + "\n\n"
-                          for i in shots)
-    prompts = [context + _prompt(template, t, words, pair(data, i)) for i, t in enumerate(data.texts)]
+        texts, pairs, _ = _clipped(tokenizer, [train.texts[i] for i in shots],
+                                   [train.pairs[i] for i in shots] if train.pairs is not None else None, text_tokens)
+        context = "".join(_prompt(template, t, words, pairs[j] if pairs is not None else None) + words[train.labels[i]] + "\n\n"
+                          for j, (i, t) in enumerate(zip(shots, texts)))
+    texts, pairs, cut = _clipped(tokenizer, data.texts, data.pairs, text_tokens)
+    prompts = [context + _prompt(template, t, words, pairs[i] if pairs is not None else None) for i, t in enumerate(texts)]
     budget = prompt_budget(model, max_length)
     prompt_ids, verb_ids, lost = _encode(tokenizer, prompts, words, budget)
     scores = _score(model, tokenizer, prompt_ids, verb_ids, batch_size)
     context_tokens = len(tokenizer(context, add_special_tokens=False)["input_ids"]) if context else 0
     details = {"template": template, "verbalisers": [w.strip() for w in words], "k": k, "k_used": len(shots),
-               "calibrated": calibrate, "demonstrations": shots, "max_length": budget,
+               "calibrated": calibrate, "demonstrations": shots, "max_length": budget, "text_tokens": text_tokens,
+               "truncated_rows": sum(c or n > context_tokens for c, n in zip(cut, lost)),
                "truncated_prompts": sum(n > 0 for n in lost), "truncated_tokens": sum(lost),
-               "truncated_into_text": sum(n > context_tokens for n in lost)}
+               "truncated_into_text": sum(n > context_tokens for n in lost),
+               "prompt_tokens": int(np.median([len(ids) for ids in prompt_ids]))}
     if calibrate:  # Zhao et al. 2021: divide out the label prior the prompt alone induces
         cf = label_scores(model, tokenizer, [context + _prompt(template, CONTENT_FREE, words, CONTENT_FREE if data.pairs is not None else None)], words, 1, budget)[0]
         prior = cf - np.logaddexp.reduce(cf)

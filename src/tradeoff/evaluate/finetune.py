@@ -24,9 +24,10 @@ INFO_FILE = "tradeoff_finetune.json"
 
 
 def cache_key(ref: ModelRef, weights: Path, task: str, train, seed: int, hp: HyperParams) -> str:
-    """Everything that changes the trained model: model, weights, task, the training examples' content
-    (texts, labels, label names: so another column or an edited file is another model), seed and hyper-parameters."""
-    ident = {"model": ref.name, "weights": str(weights), "task": task, "train": train.content_sha256(),
+    """Everything that changes the trained model: model, weights (a folder's by their content, so a folder trained
+    again in place gets a new head), task, the training examples' content (texts, labels, label names: so another
+    column or an edited file is another model), seed and hyper-parameters."""
+    ident = {"model": ref.name, "weights": ref.digest or str(weights), "task": task, "train": train.content_sha256(),
              "seed": seed, "hp": asdict(hp)}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:20]
 

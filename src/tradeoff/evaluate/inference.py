@@ -4,7 +4,7 @@ sequence, run under `torch.inference_mode`, and put results back in the caller's
 Padding to the batch's own length (rather than a fixed max_length, or to the longest in a random
 batch) halves the tokens computed on short texts such as SST-2. Batches of short texts then hold
 more rows, up to the padded size of the first (longest) batch, since small matrix products run at
-fewer tokens/s (SST-2 validation on 2 cores: 2.96 s against 3.11 s with fixed batches of 32), and
+fewer tokens/s (`benchmarks/eval_throughput.py` measures the whole path against fixed batches), and
 memory never exceeds what the first batch needed.
 """
 from __future__ import annotations
@@ -37,16 +37,25 @@ def pad_batch(tokenizer, encodings: list[dict], device: str | torch.device = "cp
     return {k: v.to(device) for k, v in batch.items()}
 
 
-def encode(tokenizer, texts: list, max_length: int | None = None, **kw) -> list[dict]:
-    """Token ids per text (or per (text, text_pair) pair, encoded as a pair with the model's separator and
-    segment ids, the longer text truncated first), truncated to the model's limit, without padding."""
-    limit = max_length or min(getattr(tokenizer, "model_max_length", 512) or 512, 512)
+def _tokenize(tokenizer, texts: list, **kw):
+    """The tokenizer on texts, or on (text, text_pair) pairs as pairs (the model's separator and segment ids)."""
     if texts and isinstance(texts[0], tuple):
         first, second = (list(part) for part in zip(*texts))
-        enc = tokenizer(first, second, truncation="longest_first", max_length=limit, **kw)
-    else:
-        enc = tokenizer(texts, truncation=True, max_length=limit, **kw)
+        return tokenizer(first, second, **kw)
+    return tokenizer(texts, **kw)
+
+
+def encode(tokenizer, texts: list, max_length: int | None = None, **kw) -> list[dict]:
+    """Token ids per text (or per pair, the longer text truncated first), truncated to the model's limit, without
+    padding."""
+    limit = max_length or min(getattr(tokenizer, "model_max_length", 512) or 512, 512)
+    enc = _tokenize(tokenizer, texts, truncation="longest_first", max_length=limit, **kw)
     return [{k: enc[k][i] for k in enc.keys()} for i in range(len(texts))]
+
+
+def truncated_rows(tokenizer, texts: list, max_length: int) -> int:
+    """How many of the texts (or pairs) `encode` cuts to fit max_length tokens: each record counts what it did not read."""
+    return sum(len(ids) > max_length for ids in _tokenize(tokenizer, texts, verbose=False)["input_ids"])
 
 
 def run_batches(model, tokenizer, encodings: list[dict], fn: Callable[[object, dict], torch.Tensor],

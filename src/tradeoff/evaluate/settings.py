@@ -15,12 +15,16 @@ class HyperParams:
     epochs: int = 3
     lr: float = 5e-5
     batch_size: int = 32
-    max_length: int = 128
+    max_length: int | None = None  # tokens of a text read; None: the comparison's length (cell.max_length_for)
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     patience: int = 2
     evals_per_epoch: int = 2
 
+
+# The longest text read without --max-length, where every model's context is longer: one length for every model
+# compared, so all read the same text (see cell.max_length_for).
+MAX_LENGTH = 512
 
 # Every setting an eval cell may hold; a cell's missing (or None) ones take these.
 DEFAULTS = {"task": "auto", "data": None, "train": None, "mode": "auto", "seed": 0, "limit": None,

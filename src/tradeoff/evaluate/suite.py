@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from tradeoff.errors import BadInput
-from tradeoff.evaluate.cell import DECODER_MODES, ENCODER_MODES, check_weights, identified, resolve_mode, settings
+from tradeoff.evaluate.cell import DECODER_MODES, ENCODER_MODES, check_weights, identified, max_length_for, resolve_mode, settings
 from tradeoff.evaluate.metrics import mcnemar, primary_of, retained
-from tradeoff.models.refs import parse_ref
+from tradeoff.models.refs import display_names, parse_ref
 from tradeoff.record import Record
 
 
-def _label(record: Record) -> str:
+def _label(record: Record, shown: dict[str, str] | None = None) -> str:
+    """"model:mode[@backend]", the model by its name in the records or, given `shown`, as display_names shows it."""
     backend = record.details.get("backend", "eager")
-    return f"{record.model}:{record.details.get('mode', record.cell.get('mode', '?'))}" + (f"@{backend}" if backend != "eager" else "")
+    model = (shown or {}).get(record.model, record.model)
+    return f"{model}:{record.details.get('mode', record.cell.get('mode', '?'))}" + (f"@{backend}" if backend != "eager" else "")
 
 
 @dataclass
@@ -32,7 +34,10 @@ class EvalResult:
         return cls(records, base_label, compare_all(records, base_label))
 
     def table(self) -> tuple[list[str], list[dict]]:
-        columns = ["model", "task", "mode", "metric", "value [95% CI]", "test rows", f"retained vs {self.baseline}", "McNemar p"]
+        shown = display_names(r.model for r in self.records)
+        base = next((_label(r, shown) for r in self.records if _label(r) == self.baseline), self.baseline)
+        against = f"retained vs {base}"
+        columns = ["model", "task", "mode", "metric", "value [95% CI]", "test rows", against, "McNemar p"]
         if any("agreement_with_eager" in r.details for r in self.records):
             columns.insert(3, "agrees with eager")
         rows = []
@@ -40,16 +45,18 @@ class EvalResult:
             label = _label(r)
             task = r.details.get("task", r.cell.get("task", ""))
             if r.status != "ok":
-                rows.append({"model": r.model, "task": task, "mode": r.cell.get("mode", ""), "metric": r.status,
+                rows.append({"model": shown[r.model], "task": task, "mode": r.cell.get("mode", ""), "metric": r.status,
                              "value [95% CI]": r.error or ""})
                 continue
             name = primary_of(r.details)
             comp = self.retained.get(label, {})
             agree = r.details.get("agreement_with_eager")
-            rows.append({"model": r.model, "task": task, "mode": r.details["mode"] + (f" @{r.details['backend']}" if agree is not None else ""),
+            cut = r.details.get("truncated_rows")
+            rows.append({"model": shown[r.model], "task": task, "mode": r.details["mode"] + (f" @{r.details['backend']}" if agree is not None else ""),
                          "agrees with eager": f"{agree:.1f}%" if agree is not None else "", "metric": name.replace("_", " "),
-                         "value [95% CI]": r.metrics[name].fmt(3), "test rows": r.details.get("n", ""),
-                         f"retained vs {self.baseline}": "baseline" if label == self.baseline else
+                         "value [95% CI]": r.metrics[name].fmt(3),
+                         "test rows": f"{r.details.get('n', '')}" + (f" ({cut} cut at {r.details.get('text_tokens')} tokens)" if cut else ""),
+                         against: "baseline" if label == self.baseline else
                          (comp["retained"].fmt(3) if "retained" in comp else "-"),
                          "McNemar p": f"{comp['mcnemar']['p_value']:.3g}" if "mcnemar" in comp else ""})
         return columns, rows
@@ -80,6 +87,8 @@ def plan(models: list[str], cell: dict, modes: list[str]) -> list[tuple[str, dic
     s = settings({**cell, "backend": backends[0]})
     for name in backends[1:]:
         settings({**s, "backend": name})
+    # One max length for every model, so all read the same text (perplexity reads windows instead).
+    same = {} if s["task"] == "perplexity" else {"max_length": max_length_for(models, s["max_length"])}
     cells = []
     for model in models:
         ref = parse_ref(model)
@@ -97,7 +106,7 @@ def plan(models: list[str], cell: dict, modes: list[str]) -> list[tuple[str, dic
                            "add a mode that fits it (encoders: finetune, probe, checkpoint; decoders: zero-shot, k-shot)")
         check_weights(ref, "pretrained")
         for mode, name in dict.fromkeys(chosen):
-            cells.append((model, identified({**cell, "task": s["task"], "mode": mode, "backend": name})))
+            cells.append((model, identified({**cell, **same, "task": s["task"], "mode": mode, "backend": name})))
     return cells
 
 

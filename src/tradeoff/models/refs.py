@@ -2,15 +2,19 @@
 
 A ref is a catalog alias (`distilbert`, `llama-2-7b`), a hub id (`org/name`), a local folder with
 `config.json`, or a `.gguf` file. Every kind yields an exact transformers config without
-downloading weights; catalog entries work offline.
+downloading weights; catalog entries work offline. A folder is named by its contents, not its path:
+`name` is its basename plus a hash of its files, so two folders called `student`, or one trained again
+in place, are two models with their own records (tables show the basename, see `display_names`).
 """
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import re
 import socket
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -32,6 +36,9 @@ _REQUIRED = ["hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_s
 _SIZE_FIELDS = ["hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size",
                 "intermediate_size", "max_position_embeddings", "num_key_value_heads",
                 "dim", "n_layers", "n_heads", "hidden_dim", "head_dim"]
+_NAME_MAX, _PATH_MAX = 255, 4096  # the longest file name and path Linux takes, in bytes
+_FOLDER_NAME = re.compile(r"(.+)@[0-9a-f]{8}")  # a folder model's name: basename@hash of its files
+_WHAT = "name a catalog model (see `tradeoff models`), a hub id, a folder or a .gguf file"
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class ModelRef:
     name: str
     location: str  # hub id, folder path or gguf file path
     entry: catalog.CatalogEntry | None = None
+    digest: str | None = None  # a folder's: sha256 over its files (see folder_digest)
 
     def config(self, trust_remote_code: bool = False):
         """The exact transformers config, validated; never touches weights."""
@@ -56,13 +64,18 @@ class ModelRef:
     def role(self, config=None) -> Role:
         return model_role(config or self.config())
 
+    @property
+    def display(self) -> str:
+        """The readable name: a folder's basename, without the hash that `name` adds."""
+        return Path(self.location).name if self.kind == "folder" else self.name
+
 
 def parse_ref(text: str) -> ModelRef:
     """Turn user text into a ModelRef, or raise a one-line BadInput."""
     if text is None or not str(text).strip():
-        raise BadInput("empty model reference", "name a catalog model (see `tradeoff models`), a hub id, a folder or a .gguf file")
+        raise BadInput("empty model reference", _WHAT)
     text = str(text).strip()
-    path = Path(os.path.expanduser(text))
+    path = Path(_possible(text))
     if path.exists():
         if path.is_file() and path.suffix == ".gguf":
             return ModelRef(text, "gguf", path.stem, str(path.resolve()))
@@ -74,7 +87,8 @@ def parse_ref(text: str) -> ModelRef:
                 if len(ggufs) == 1:
                     return ModelRef(text, "gguf", ggufs[0].stem, str(ggufs[0].resolve()))
                 raise BadConfig(f"folder {text} has no config.json", "point at a Hugging Face model folder (with config.json) or a .gguf file")
-            return ModelRef(text, "folder", path.resolve().name, str(path.resolve()))
+            digest = folder_digest(path)
+            return ModelRef(text, "folder", f"{path.resolve().name}@{digest[:8]}", str(path.resolve()), digest=digest)
         raise BadInput(f"{text} is a file but neither a .gguf nor a config.json", "point at a model folder or a .gguf file")
     entry = catalog.lookup(text)
     if entry is not None:
@@ -84,6 +98,78 @@ def parse_ref(text: str) -> ModelRef:
     if _HUB_ID.match(text):
         return ModelRef(text, "hub", text, text)
     raise UnknownModel(f"not a model reference: {text!r}", "use a catalog name (see `tradeoff models`), a hub id like org/name, a folder or a .gguf file")
+
+
+def _possible(text: str) -> str:
+    """The reference with `~` expanded, once it is something a name or path can be: the file system answers an
+    over-long name with an OSError, not with "no such file"."""
+    try:
+        expanded = os.fsencode(os.path.expanduser(text))
+    except UnicodeError:
+        raise BadInput("model reference is not valid text", _WHAT) from None
+    if any(c < 32 or c == 127 for c in expanded):
+        raise BadInput("model reference holds control characters", _WHAT)
+    if len(expanded) > _PATH_MAX or max(len(part) for part in expanded.split(b"/")) > _NAME_MAX:
+        raise BadInput(f"model reference of {len(text):,} characters is too long for a name or a path "
+                       f"(at most {_NAME_MAX} bytes a name, {_PATH_MAX} a path)", _WHAT)
+    return os.fsdecode(expanded)
+
+
+def folder_digest(folder: Path) -> str:
+    """sha256 over the name and content of every file at the top of a model folder (config, weights, tokenizer:
+    what from_pretrained reads; hidden files and subfolders such as checkpoints are left out)."""
+    digest = hashlib.sha256()
+    try:
+        for f in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+            digest.update(f"{f.name}:{file_sha256(f)}\n".encode())
+    except OSError as e:
+        raise BadConfig(f"cannot read the files of {folder}: {first_line(e)}", "check the folder's permissions") from None
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, remembered by (path, size, inode, times) in the cache dir: weights are large."""
+    stat = path.stat()
+    return _file_sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_ino}|{stat.st_mtime_ns}|{stat.st_ctime_ns}")
+
+
+@functools.lru_cache(maxsize=256)
+def _file_sha256(ident: str) -> str:
+    from tradeoff.atomic import write_file
+    from tradeoff.paths import cache_dir
+
+    memo_path = cache_dir() / "file-hashes.json"
+    try:
+        memo = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    if ident not in memo:
+        digest = hashlib.sha256()
+        with open(ident.rsplit("|", 4)[0], "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        memo[ident] = digest.hexdigest()
+        try:
+            write_file(memo_path, json.dumps(memo))
+        except OSError:  # a read-only cache only costs hashing again
+            pass
+    return memo[ident]
+
+
+def display_names(names) -> dict[str, str]:
+    """Each model name as shown beside the others: a folder model's basename, with its hash only where another
+    model shown with it has the same basename."""
+    base = {n: (m.group(1) if (m := _FOLDER_NAME.fullmatch(n)) else n) for n in names}
+    shared = Counter(base.values())
+    return {n: b if shared[b] == 1 else n for n, b in base.items()}
+
+
+def context_length(config) -> int | None:
+    """The most tokens the model reads at once (its position table, less RoBERTa-style models' padding offset)."""
+    positions = next((v for v in (getattr(config, n, None) for n in ("max_position_embeddings", "n_positions")) if v), None)
+    if positions and config.model_type in ("roberta", "xlm-roberta", "camembert", "mpnet"):
+        return positions - 2  # positions are offset by padding_idx + 1
+    return positions
 
 
 def model_role(config) -> Role:

@@ -22,7 +22,7 @@ DEFAULT = ("eager", "onnx", "onnx-int8")  # what `tradeoff bench` times unless t
 EVAL_NAMES = tuple(n for n, b in REGISTRY.items() if b.scores_accuracy)
 # Names that once existed: asking for one says why it is gone, not just "unknown".
 RETIRED = {"torch-int8": "torch-int8 was removed: torch.ao.quantization is deprecated, and torchao's int8 is slower "
-                         "than fp32 on CPUs without VNNI (see the README); use onnx-int8"}
+                         "than fp32 on CPUs without VNNI (docs/methodology/bench.md); use onnx-int8"}
 
 __all__ = ["Backend", "CannotRun", "Loaded", "forward_module", "REGISTRY", "NAMES", "DEFAULT", "EVAL_NAMES", "RETIRED", "get"]
 

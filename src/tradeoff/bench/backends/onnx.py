@@ -98,7 +98,7 @@ def open_session(path: Path, device: str, threads: int, spinning: bool = False):
 
     Spinning is off: idle ORT threads otherwise busy-wait for the next call, which on a shared
     machine steals the cores the other session of an interleaved pair (or a neighbour) needs.
-    Measured on a 2-core Xeon, two sessions timed alternately: CV 29-39 % spinning, 7-21 % not.
+    `benchmarks/ort_spinning.py` measures the difference (results in docs/results.md).
     """
     import onnxruntime as ort
 
