@@ -58,7 +58,9 @@ def decision_block(rec: Recommendation | None, shape: str | None, notes: list[st
         return ["Decision: nothing measured for speed or quality yet (run `tradeoff compare` with benchmarks)"]
     margin = next((j.margin for j in rec.rests_on if j.criterion == "quality" and j.margin is not None), None)
     pairs = next((j.pairs for j in rec.rests_on if j.criterion == "quality" and j.pairs), None)
-    basis = [f"quality on {rec.scope}" if rec.scope else None, f"latency at {shape}" if shape else None,
+    scored = any(v.candidate.quality is not None for v in rec.verdicts)
+    basis = [f"quality on {rec.scope}" if rec.scope and scored else "speed and memory only" if not scored else None,
+             f"latency at {shape}" if shape else None,
              f"tie margin ±{number(margin)} pp" if margin is not None else None,
              f"Holm over {pairs} quality pairs" if pairs else None]
     lines = ["Decision (" + "; ".join(b for b in basis if b) + ")"]
@@ -67,17 +69,18 @@ def decision_block(rec: Recommendation | None, shape: str | None, notes: list[st
         lines += [f"  - {v.candidate.label}: {v.reasons[0]}" for v in rec.verdicts[:RUNNERS_UP + 1]]
         return lines
     best = rec.best
-    lines.append(f"  use {best.label}: latency {_latency(best)}, memory {_memory(best)}, quality {_quality(best)}")
+    lines.append(f"  use {best.label}: latency {_latency(best)}, memory {_memory(best)}"
+                 + (f", quality {_quality(best)}" if best.quality is not None else ""))
     for criterion, said in _against(rec, best).items():
         lines.append(f"  {criterion}: " + "; ".join(said[:2]) + (f"; and {len(said) - 2} more" if len(said) > 2 else ""))
     mine = next(v for v in rec.verdicts if v.candidate is best)
     lines += [f"  {n}" for n in mine.notes]
-    scored = [v for v in rec.verdicts if v.candidate is not best and v.candidate.quality is not None]
+    rivals = [v for v in rec.verdicts if v.candidate is not best and (v.candidate.quality is not None or not scored)]
     order = {"one of the equals": 0, "loses": 1, "does not fit": 2}
-    for v in sorted(scored, key=lambda v: (order.get(v.decision, 3), -(v.candidate.quality or 0)))[:RUNNERS_UP]:
+    for v in sorted(rivals, key=lambda v: (order.get(v.decision, 3), -(v.candidate.quality or 0)))[:RUNNERS_UP]:
         lines.append(f"  runner-up {v.candidate.label}: {verdict_word(v)}")
     unscored = [v.candidate.label for v in rec.verdicts if v.candidate.quality is None]
-    if unscored:
+    if unscored and scored:
         lines.append(f"  speed and memory only (no quality measured: random weights, estimates, or no eval through "
                      f"that backend): {', '.join(unscored)}")
     return lines
