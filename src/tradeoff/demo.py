@@ -107,7 +107,10 @@ def _student(out: Path, plan: Plan, store, on_status) -> tuple[str, str, str, bo
     cell = distill_cell(out, plan)
     folder = Path(cell.cell["out"])
     ran = planner.run([cell], store, force=not (folder / "distill.json").is_file(), title="distill",
-                on_start=lambda _: on_status(f"fine-tuning {SMALL}, then distilling it to 3 layers (with a hard-label ablation)"))
+                      on_start=lambda _: on_status(f"start fine-tuning {SMALL}, then distilling it to 3 layers "
+                                                   "(with a hard-label ablation)"))
+    if ran.ran:
+        on_status(f"done distillation: {'ok' if ran.ok else 'failed'} in {ran.seconds:.1f} s")
     distilled = store.get(cell.key)
     if distilled is None or distilled.status != "ok":
         from tradeoff.errors import Failure
