@@ -160,7 +160,8 @@ def work_line(plan: Plan, comparison, since: str, seconds: float) -> str | None:
         if r.created < since or r.status != "ok":
             continue
         if r.kind == "distill":
-            teacher, student = per_token(r.model), per_token(Path(r.cell["out"]).name)
+            students = list(comparison.teachers) or [r.model]  # student -> teacher names, from the student's provenance
+            teacher, student = per_token(r.model), per_token(students[0])
             # the teacher fine-tuned; the student trained against it; the same student on hard labels
             flops += tokens_train * (3 * teacher + (teacher + 3 * student) + 3 * student)
         elif r.kind == "eval":

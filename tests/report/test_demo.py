@@ -72,7 +72,7 @@ def test_the_closing_line_counts_only_this_runs_work_against_the_measured_peak(m
     old = Record(kind="eval", model="all-MiniLM-L6-v2", weights="pretrained", cell={"mode": "probe"},
                  details={"test_rows": {"n": 400}}, created="2026-01-01T00:00:00+00:00")
     new = old.model_copy(update={"created": "2026-06-01T00:00:00+00:00"})
-    comparison = SimpleNamespace(models=["all-MiniLM-L6-v2"], records=[old, new])
+    comparison = SimpleNamespace(models=["all-MiniLM-L6-v2"], records=[old, new], teachers={})
     line = demo.work_line(demo.FULL, comparison, "2026-03-01T00:00:00+00:00", 60.0)
     from tradeoff.anatomy import inspect_ref
     from tradeoff.models.refs import parse_ref
@@ -81,3 +81,16 @@ def test_the_closing_line_counts_only_this_runs_work_against_the_measured_peak(m
     flops = (400 + demo.FULL.train_limit) * demo.FULL.max_length * per_token  # the new record only
     assert line.startswith(f"{flops / 1e12:.1f} TFLOP of training and scoring in 1.0 min: {flops / 60 / 100e9:.0%} of")
     assert demo.work_line(demo.FULL, comparison, "2026-12-01T00:00:00+00:00", 60.0) is None  # nothing ran: no line
+
+
+def test_the_closing_line_counts_the_distillation_from_the_student_the_comparison_names(monkeypatch):
+    from types import SimpleNamespace
+
+    import tradeoff.bench.hardware
+
+    monkeypatch.setattr(tradeoff.bench.hardware, "peak_flops", lambda device="cpu": 100e9)
+    distilled = Record(kind="distill", model="all-MiniLM-L6-v2", weights="pretrained", cell=demo.distill_cell(
+        __import__("pathlib").Path("/tmp"), demo.FULL).cell, created="2026-06-01T00:00:00+00:00")
+    comparison = SimpleNamespace(models=["all-MiniLM-L6-v2"], records=[distilled], teachers={"all-MiniLM-L6-v2": "x"})
+    line = demo.work_line(demo.FULL, comparison, "2026-03-01T00:00:00+00:00", 600.0)
+    assert line is not None and " TFLOP of training and scoring in 10.0 min" in line
