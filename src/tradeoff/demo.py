@@ -142,17 +142,12 @@ def work_line(plan: Plan, comparison, since: str, seconds: float) -> str | None:
     """'N TFLOP of training and scoring in M min: X % of this machine's measured peak', for the work this run did
     (records created since `since`). An estimate: each model's forward FLOPs per token at the plan's max length times
     the tokens a stage reads with every row padded to it (training counts 3 forwards; distillation adds the teacher's)."""
-    from tradeoff.anatomy import inspect_ref
     from tradeoff.bench.hardware import peak_flops
-    from tradeoff.models.refs import parse_ref
-
-    refs = {parse_ref(m).name: m for m in comparison.models}
-    fwd = {}
 
     def per_token(name: str) -> float:
-        if name not in fwd:
-            fwd[name] = inspect_ref(parse_ref(refs.get(name, name)), seq_len=plan.max_length).flops_per_token
-        return fwd[name]
+        """Forward FLOPs per token at the plan's length: the anatomy's, its attention term moved to that length."""
+        a = comparison.anatomy[name]
+        return a.flops_per_token + 4 * a.layers * a.heads * a.head_dim * (plan.max_length - a.seq_len)
 
     tokens_train = plan.train_limit * plan.epochs * plan.max_length
     flops = 0.0

@@ -66,16 +66,18 @@ def test_full_demo_compares_the_student_beside_its_teacher(tmp_path, monkeypatch
 def test_the_closing_line_counts_only_this_runs_work_against_the_measured_peak(monkeypatch):
     from types import SimpleNamespace
 
+    from tradeoff.anatomy import inspect_ref
+    from tradeoff.models.refs import parse_ref
+
     import tradeoff.bench.hardware
 
     monkeypatch.setattr(tradeoff.bench.hardware, "peak_flops", lambda device="cpu": 100e9)
     old = Record(kind="eval", model="all-MiniLM-L6-v2", weights="pretrained", cell={"mode": "probe"},
                  details={"test_rows": {"n": 400}}, created="2026-01-01T00:00:00+00:00")
     new = old.model_copy(update={"created": "2026-06-01T00:00:00+00:00"})
-    comparison = SimpleNamespace(models=["all-MiniLM-L6-v2"], records=[old, new], teachers={})
+    comparison = SimpleNamespace(models=["all-MiniLM-L6-v2"], records=[old, new], teachers={},
+                                 anatomy={"all-MiniLM-L6-v2": inspect_ref(parse_ref("all-MiniLM-L6-v2"))})
     line = demo.work_line(demo.FULL, comparison, "2026-03-01T00:00:00+00:00", 60.0)
-    from tradeoff.anatomy import inspect_ref
-    from tradeoff.models.refs import parse_ref
 
     per_token = inspect_ref(parse_ref("all-MiniLM-L6-v2"), seq_len=demo.FULL.max_length).flops_per_token
     flops = (400 + demo.FULL.train_limit) * demo.FULL.max_length * per_token  # the new record only
@@ -91,6 +93,10 @@ def test_the_closing_line_counts_the_distillation_from_the_student_the_compariso
     monkeypatch.setattr(tradeoff.bench.hardware, "peak_flops", lambda device="cpu": 100e9)
     distilled = Record(kind="distill", model="all-MiniLM-L6-v2", weights="pretrained", cell=demo.distill_cell(
         __import__("pathlib").Path("/tmp"), demo.FULL).cell, created="2026-06-01T00:00:00+00:00")
-    comparison = SimpleNamespace(models=["all-MiniLM-L6-v2"], records=[distilled], teachers={"all-MiniLM-L6-v2": "x"})
+    from tradeoff.anatomy import inspect_ref
+    from tradeoff.models.refs import parse_ref
+
+    comparison = SimpleNamespace(models=["all-MiniLM-L6-v2"], records=[distilled], teachers={"all-MiniLM-L6-v2": "x"},
+                                 anatomy={"all-MiniLM-L6-v2": inspect_ref(parse_ref("all-MiniLM-L6-v2"))})
     line = demo.work_line(demo.FULL, comparison, "2026-03-01T00:00:00+00:00", 600.0)
     assert line is not None and " TFLOP of training and scoring in 10.0 min" in line
