@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from tradeoff.anatomy import BYTES_PER_PARAM, PARTS, Anatomy, inspect_ref
+from tradeoff.bench.spec import DEFAULT_BACKENDS, DEFAULT_SHAPE
 from tradeoff.errors import BadInput
 from tradeoff.executors import DEFAULT as DEFAULT_EXECUTOR
 from tradeoff.models import catalog, parse_ref
@@ -233,7 +234,7 @@ def evaluate(models: list[str], data: str, *, modes: list[str] | None = None, ba
     return EvalResult.of(summary.records, base_label)
 
 
-def bench(models: list[str], *, backends="eager,onnx,onnx-int8", devices="cpu", shapes="1x128", workloads=None,
+def bench(models: list[str], *, backends=DEFAULT_BACKENDS, devices="cpu", shapes=DEFAULT_SHAPE, workloads=None,
           baseline: str | None = None, weights: str = "random", isolate: bool = True, store: str | None = None,
           on_plan=None, on_record=None, on_status=None, **settings):
     """Latency, throughput and memory per model x backend x device x shape, with paired speed-ups vs
@@ -250,7 +251,7 @@ def bench(models: list[str], *, backends="eager,onnx,onnx-int8", devices="cpu", 
     return BenchResult(summary.records, the_plan.baseline)
 
 
-def compare(refs: list[str], *, baseline: str | None = None, backends: str | None = None, shapes: str = "1x128",
+def compare(refs: list[str], *, baseline: str | None = None, backends: str | None = None, shapes: str = DEFAULT_SHAPE,
             eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
             constraints: dict | None = None, store: str | None = None, budget_s: float | None = None, env: str | None = None,
             on_status=None):
@@ -269,11 +270,11 @@ def compare(refs: list[str], *, baseline: str | None = None, backends: str | Non
                                    env=env, on_status=on_status or (lambda _: None))
 
 
-def measured_comparison(refs: list[str], *, store, baseline: str | None = None, backends=None, shapes=("1x128",),
+def measured_comparison(refs: list[str], *, store, baseline: str | None = None, backends=None, shapes=(DEFAULT_SHAPE,),
                         eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
                         constraints: dict | None = None, settings=None, title: str | None = None,
                         eval_overrides: dict[str, dict] | None = None, notes: list[str] | None = None,
-                        retrained: tuple[str, ...] = (), env: str | None = None, on_status=lambda _: None):
+                        retrained: tuple[str, ...] = (), env: str | None = None, on_status=lambda *_, **__: None):
     """Measure what `store` lacks for these models through the one planner, then the comparison from the store alone.
 
     The work: each model's anatomy; bench groups for the models that fit here (`backends=None`:
@@ -313,7 +314,7 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
     if runnable:
         base_runs = any(parse_ref(baseline).name == parse_ref(r).name for r in runnable)
         groups = bench_plan(runnable, backends, ("cpu",), shapes, None, baseline if base_runs else runnable[0], settings, "random").groups
-        todo += [GroupWork(g, on_status=on_status) for g in groups]
+        todo += [GroupWork(g, on_status=on_status) for g in _timed_where_scored(groups, eval_overrides or {})]
     if eval_cell:
         scored = eval_refs or [p.text for p in parsed if has_weights(p.text)]
         cell = {**eval_cell, "backend": eval_cell.get("backend") or eval_backends(backends),
@@ -321,11 +322,13 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
         for ref in scored:
             todo += plan_cells([ref], {**cell, **(eval_overrides or {}).get(ref, {})})[0]
 
+    started, left, steps = {}, {}, {"done": 0, "total": 0}
+
     def planned(run: list, reused: list) -> None:
+        # the bar counts the records of the units that take time (an inspection is instant)
+        steps["total"] = sum(len(w.keys()) for w in run if w.kind != "inspect")
         if reused:
             on_status(f"reusing {len(reused)} stored unit(s) of work; {len(run)} to run")
-
-    started, left = {}, {}
 
     def start(work) -> None:
         started[id(work)], left[id(work)] = time.perf_counter(), len(work.keys())
@@ -334,8 +337,10 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
     def done(i: int, n: int, work, record, seconds: float) -> None:
         """One line per unit of work, when its last record arrives, with the unit's wall time."""
         left[id(work)] -= 1
+        steps["done"] += work.kind != "inspect"
         if left[id(work)] == 0:
-            on_status(f"[{i}/{n}] done {_short(work)}: {record.status} in {time.perf_counter() - started[id(work)]:.1f} s")
+            on_status(f"[{i}/{n}] done {_short(work)}: {record.status} in {time.perf_counter() - started[id(work)]:.1f} s",
+                      step=(steps["done"], steps["total"]))
 
     planner.run(todo, store, title="compare", rerun=lambda w: w.kind == "eval" and w.model in retrained,
                 on_plan=planned, on_start=start, progress=done)
@@ -353,6 +358,20 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
     records = [r for p in parsed for r in store.query(model=p.name)]
     return build_comparison(records, refs, baseline, quality_baseline or (eval_refs[0] if eval_refs else None),
                             constraints=constraints, title=title, store_path=str(store.path), notes=notes, env=env)
+
+
+def _timed_where_scored(groups: list, eval_overrides: dict[str, dict]) -> list:
+    """Bench groups without the models whose quality is scored through fewer backends (`eval_overrides[ref]["backend"]`)
+    on the backends they are not scored on: such a model x backend would be a candidate with speed and no quality,
+    timed for nothing the decision uses. The group's baseline stays, so every paired ratio keeps its reference."""
+    import dataclasses
+
+    kept = []
+    for g in groups:
+        models = [m for m in g.models if m == g.baseline or g.backend in eval_overrides.get(m, {}).get("backend", [g.backend])]
+        if models:
+            kept.append(dataclasses.replace(g, models=models))
+    return kept
 
 
 def _short(work) -> str:

@@ -70,8 +70,10 @@ class Cell:
                        error=message, env=env)]
 
     def label(self) -> str:
-        coords = " ".join(f"{k}={v}" for k, v in self.cell.items())
-        return f"{self.kind} {self.model_name} [{self.weights}]" + (f" {coords}" if coords else "")
+        # the backend first: it is what tells a unit from its neighbours when a status line cuts the rest off
+        backend = f" {self.cell['backend']}" if "backend" in self.cell else ""
+        coords = " ".join(f"{k}={v}" for k, v in self.cell.items() if k != "backend")
+        return f"{self.kind} {self.model_name} [{self.weights}]{backend}" + (f" {coords}" if coords else "")
 
 
 def runner_module(cell: Cell):

@@ -12,7 +12,6 @@ import time
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from tradeoff import __version__
 from tradeoff import executors
@@ -24,10 +23,11 @@ from tradeoff.distill.settings import (CORPUS_WEIGHTS, TASK_WEIGHTS, Corpus as D
                                       cli_default as DISTILL, weights_text)
 from tradeoff.evaluate import data as data_defaults
 from tradeoff.evaluate.settings import DEFAULTS as EVAL, MAX_LENGTH as EVAL_MAX_LENGTH
+from tradeoff.render import STDERR
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Which transformer should I use? Architecture, speed, memory and quality, measured side by side.")
-err = Console(stderr=True)
+err = STDERR
 
 
 def output_format(json_: bool, markdown: bool, csv_: bool) -> str:
@@ -114,11 +114,7 @@ def run_study_command(
 
     from rich.markup import escape
 
-    def progress(i: int, n: int, cell, record, seconds: float) -> None:
-        status = "[green]ok[/]" if record.status == "ok" else f"[red]{record.status}[/]: {escape(record.error or '')}"
-        err.print(f"{escape(f'[{i}/{n}]')} {escape(cell.label())} {status} ({seconds:.1f} s)", highlight=False, soft_wrap=True)
-
-    summary = api.run_study(study, store=store, force=force, executor=executor, address=address, progress=progress)
+    summary = api.run_study(study, store=store, force=force, executor=executor, address=address, progress=print_step)
     for failure in summary.failures:
         err.print(f"[yellow]failed:[/] {escape(failure)}", highlight=False, soft_wrap=True)
     print(summary.line())
@@ -315,7 +311,7 @@ def bench(
     refs: list[str] = typer.Argument(..., help="Models: catalog names, hub ids, folders or .gguf files (random weights from the exact config)."),
     backend: str = typer.Option(",".join(bench_defaults.DEFAULT_BACKENDS), "--backend", help=f"Comma list: {', '.join(backend_names.NAMES)}."),
     device: str = typer.Option("cpu", "--device", help="Comma list: cpu, cuda."),
-    shape: str = typer.Option("1x128", "--shape", help="Comma list of BATCHxSEQ, e.g. 1x128,32x128."),
+    shape: str = typer.Option(bench_defaults.DEFAULT_SHAPE, "--shape", help="Comma list of BATCHxSEQ, e.g. 1x128,32x128."),
     workload: Optional[str] = typer.Option(None, "--workload", help="fixed | real | generate | server (default: fixed for encoders, generate for decoders)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
     budget: float = typer.Option(BENCH.budget_s, "--budget", help="Seconds of timing per cell (at least 3 interleaved rounds are always taken)."),
@@ -453,7 +449,7 @@ def compare(
     refs: list[str] = typer.Argument(..., help="Models to put side by side (catalog names, hub ids, folders, .gguf files)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed and size ratios against this model (default: the first)."),
     backend: Optional[str] = typer.Option(None, "--backend", help=f"Comma list of bench backends ({', '.join(backend_names.NAMES)}); default eager, plus eager-bf16 where bf16 is native."),
-    shape: str = typer.Option("1x128", "--shape", help="Comma list of BATCHxSEQ."),
+    shape: str = typer.Option(bench_defaults.DEFAULT_SHAPE, "--shape", help="Comma list of BATCHxSEQ."),
     budget: Optional[float] = typer.Option(None, "--budget", help="Seconds of timing per bench cell at most."),
     data: Optional[str] = typer.Option(None, "--data", "-d", help="Score quality on this data (see `tradeoff eval --help`)."),
     task: str = typer.Option("auto", "--task"),
@@ -528,7 +524,7 @@ def recommend(
 def report(
     refs: list[str] = typer.Argument(..., help="Models to report on (from the store)."),
     html: Optional[str] = typer.Option(None, "--html", help="Self-contained HTML report (offline, interactive plots)."),
-    markdown_out: Optional[str] = typer.Option(None, "--markdown", help="Markdown report for a README or paper."),
+    markdown_out: Optional[str] = typer.Option(None, "--markdown-out", help="Markdown report for a README or paper."),
     png: Optional[str] = typer.Option(None, "--png", help="Folder for PNG figures."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b"),
     quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline"),
@@ -538,7 +534,7 @@ def report(
     from tradeoff import api
 
     if not (html or markdown_out or png):
-        raise BadInput("nothing to write", "pass --html FILE, --markdown FILE and/or --png DIR")
+        raise BadInput("nothing to write", "pass --html FILE, --markdown-out FILE and/or --png DIR")
     comparison = api.stored_comparison(refs, baseline=baseline, quality_baseline=quality_baseline, store=store, env=env)
     _show_comparison(comparison, "none", html, markdown_out, png)
 
@@ -589,12 +585,7 @@ def paper_command(
     from tradeoff.render import emit, to_json
 
     fmt = output_format(json_, markdown, False)
-
-    def step(i: int, n: int, cell, record, seconds: float) -> None:
-        status = "ok" if record.status == "ok" else f"{record.status}: {record.error or ''}"
-        err.print(f"[{i}/{n}] {cell.label()} {status} ({seconds:.1f} s)", markup=False, highlight=False, soft_wrap=True)
-
-    summary, table = api.paper(name, plan=plan, tasks=tasks, store=store, executor=executor, progress=step)
+    summary, table = api.paper(name, plan=plan, tasks=tasks, store=store, executor=executor, progress=print_step)
     for failure in summary.failures:
         err.print(f"[yellow]failed:[/] {escape(failure)}", highlight=False, soft_wrap=True)
     if fmt == "json":
@@ -612,14 +603,38 @@ def paper_command(
         raise typer.Exit(1)
 
 
+def print_step(i: int, n: int, cell, record, seconds: float) -> None:
+    """A study's or paper's progress: one line per finished cell, on a terminal and in a log alike."""
+    from rich.markup import escape
+
+    status = "[green]ok[/]" if record.status == "ok" else f"[red]{escape(record.status)}[/]: {escape(record.error or '')}"
+    err.print(f"{escape(f'[{i}/{n}]')} {escape(cell.label())} {status} ({seconds:.1f} s)", highlight=False, soft_wrap=True)
+
+
 @contextlib.contextmanager
 def progress(label: str):
-    """A status line on a terminal; timestamped lines in a log (where a spinner would show nothing)."""
-    if err.is_terminal:
-        with err.status(label) as status:
-            yield lambda text: status.update(text[:80])
+    """Yields `status(text, step=None)`. On a terminal: a bar of the steps done (`step=(done, total)`), with the
+    elapsed time and an ETA, under the latest status text; in a log, where a bar would show nothing, each status
+    as a timestamped line."""
+    if not err.is_terminal:
+        yield lambda text, step=None: err.print(f"[{time.strftime('%H:%M:%S')}] {text}", markup=False, highlight=False,
+                                                soft_wrap=True)
         return
-    yield lambda text: err.print(f"[{time.strftime('%H:%M:%S')}] {text}", markup=False, highlight=False, soft_wrap=True)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=True)
+    task = bar.add_task(label, total=None)
+
+    def status(text: str, step: tuple[int, int] | None = None) -> None:
+        text = text if len(text) <= 70 else text[:67] + "..."
+        if step:
+            bar.update(task, description=f"{label}: {text}", completed=step[0], total=step[1])
+        else:
+            bar.update(task, description=f"{label}: {text}")
+
+    with bar:
+        yield status
 
 
 def _quiet_libraries() -> None:

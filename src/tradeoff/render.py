@@ -12,6 +12,9 @@ from rich.markup import escape
 from rich.table import Table
 
 FORMATS = ("table", "json", "markdown", "csv")
+# Progress, errors and notes go to stderr through one console, so a bar started inside another (a training run's
+# inside the demo's) nests under it instead of two displays overwriting each other.
+STDERR = Console(stderr=True)
 
 
 def to_json(obj: Any) -> str:

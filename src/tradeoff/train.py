@@ -244,13 +244,14 @@ class _progress:
     def __init__(self, enabled: bool, label: str, total: int):
         self.bar = None
         if enabled:
-            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            from tradeoff.render import STDERR
 
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.fields[tps]:,.0f} tokens/s"),
                                 TimeRemainingColumn(),
-                                console=Console(stderr=True), transient=True)
+                                console=STDERR, transient=True)
             self.task = self.bar.add_task(label, total=total, loss=float("nan"), tps=0.0)
             self.bar.start()
 

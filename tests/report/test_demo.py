@@ -71,7 +71,7 @@ def test_the_closing_line_counts_only_this_runs_work_against_the_measured_peak(m
 
     import tradeoff.bench.hardware
 
-    monkeypatch.setattr(tradeoff.bench.hardware, "peak_flops", lambda device="cpu": 100e9)
+    monkeypatch.setattr(tradeoff.bench.hardware, "peak_flops", lambda device="cpu", dtype="fp32": {"fp32": 100e9, "bf16": 400e9}[dtype])
     old = Record(kind="eval", model="all-MiniLM-L6-v2", weights="pretrained", cell={"mode": "probe"},
                  details={"test_rows": {"n": 400}}, created="2026-01-01T00:00:00+00:00")
     new = old.model_copy(update={"created": "2026-06-01T00:00:00+00:00"})
@@ -90,9 +90,9 @@ def test_the_closing_line_counts_the_distillation_from_the_student_the_compariso
 
     import tradeoff.bench.hardware
 
-    monkeypatch.setattr(tradeoff.bench.hardware, "peak_flops", lambda device="cpu": 100e9)
-    distilled = Record(kind="distill", model="all-MiniLM-L6-v2", weights="pretrained", cell=demo.distill_cell(
-        __import__("pathlib").Path("/tmp"), demo.FULL).cell, created="2026-06-01T00:00:00+00:00")
+    monkeypatch.setattr(tradeoff.bench.hardware, "peak_flops", lambda device="cpu", dtype="fp32": {"fp32": 100e9, "bf16": 400e9}[dtype])
+    distilled = Record(kind="distill", model="all-MiniLM-L6-v2", weights="pretrained", cell={**demo.distill_cell(
+        __import__("pathlib").Path("/tmp"), demo.FULL).cell, "mixed_precision": "no"}, created="2026-06-01T00:00:00+00:00")
     from tradeoff.anatomy import inspect_ref
     from tradeoff.models.refs import parse_ref
 
@@ -100,3 +100,23 @@ def test_the_closing_line_counts_the_distillation_from_the_student_the_compariso
                                  anatomy={"all-MiniLM-L6-v2": inspect_ref(parse_ref("all-MiniLM-L6-v2"))})
     line = demo.work_line(demo.FULL, comparison, "2026-03-01T00:00:00+00:00", 600.0)
     assert line is not None and " TFLOP of training and scoring in 10.0 min" in line
+    # training in bf16 is set against the bf16 peak, not fp32's (which would overstate the utilisation 4x here)
+    fp32 = float(line.split(" min: ")[1].split("%")[0])
+    in_bf16 = distilled.model_copy(update={"cell": {**distilled.cell, "mixed_precision": "bf16"}})
+    line = demo.work_line(demo.FULL, SimpleNamespace(**{**vars(comparison), "records": [in_bf16]}),
+                          "2026-03-01T00:00:00+00:00", 600.0)
+    assert "training in bf16" in line and "bf16 400 GFLOP/s" in line
+    assert abs(float(line.split(" min: ")[1].split("%")[0]) - fp32 / 4) <= 1
+
+
+def test_a_model_scored_through_fewer_backends_is_timed_through_those_only():
+    from tradeoff.api import _timed_where_scored
+    from tradeoff.bench.spec import Group
+
+    eager = Group(models=["base", "probe", "student"], backend="eager", device="cpu", cells=[{}], baseline="base")
+    int8 = Group(models=["base", "probe", "student"], backend="onnx-int8", device="cpu", cells=[{}], baseline="base")
+    decoder = Group(models=["decoder"], backend="onnx-int8", device="cpu", cells=[{}])
+    only_eager = {"backend": ["eager"]}
+    kept = _timed_where_scored([eager, int8, decoder], {"probe": only_eager, "decoder": only_eager, "base": only_eager})
+    assert [(g.backend, g.models) for g in kept] == [("eager", ["base", "probe", "student"]),
+                                                     ("onnx-int8", ["base", "student"])]  # the baseline stays for its ratios

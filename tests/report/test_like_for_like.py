@@ -49,7 +49,7 @@ def test_two_tasks_for_one_model_are_shown_separately_and_never_crash(tmp_path):
     with Store.open(store) as s:
         for r in records:
             s.put(r)
-    assert main(["report", MINI, MPNET, "--store", str(store), "--markdown", str(tmp_path / "r.md"),
+    assert main(["report", MINI, MPNET, "--store", str(store), "--markdown-out", str(tmp_path / "r.md"),
                  "--html", str(tmp_path / "r.html")]) == 0
     md = (tmp_path / "r.md").read_text()
     assert "accuracy, sst2 (872 rows), probe" in md and "entity f1, wnut17 (200 rows), finetune" in md
@@ -250,3 +250,18 @@ def test_the_retained_floor_is_against_the_named_quality_baseline_scored_the_sam
     assert "its teacher" not in why[f"{MINI}-3L"] and "its teacher" not in why[f"{MINI}-3L.teacher"]
     assert "of all-mpnet-base-v2" in why[MINI]  # probed like the baseline: 71.5% / 69.2% of it
     assert "(it is the quality baseline)" in why[MPNET]
+
+
+def test_a_student_is_never_measured_against_its_teacher_scored_another_way(tmp_path):
+    """The teacher as a checkpoint (its own trained head), the student probed: 'x % of its teacher' would set a
+    probe beside a fine-tuned head. No retained % of the teacher then; the probed quality baseline still serves."""
+    teacher = _folder(tmp_path / f"{MINI}-3L.teacher", 6)
+    student = _folder(tmp_path / f"{MINI}-3L", 3, teacher=teacher)
+    s, t = parse_ref(student).name, parse_ref(teacher).name
+    records = [bench(s, "eager", 11.6, 250.0), bench(t, "eager", 22.3, 350.0), bench(MPNET, "eager", 100.0, 950.0),
+               evaluation(t, 0.85, mode="checkpoint"), evaluation(s, 0.75, mode="probe"),
+               evaluation(MPNET, 0.80, mode="probe", errors="random")]
+    c = build_comparison(records, [MPNET, student, teacher], MPNET, quality_baseline=MPNET)
+    probed = next(x for x in c.scored if x.model == f"{MINI}-3L")
+    assert probed.retained_vs == MPNET and not probed.vs_teacher
+    assert "its teacher" not in row(table(c), "accuracy, fine_foods (400 rows), probe: retained")[f"{MINI}-3L"]

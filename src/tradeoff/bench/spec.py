@@ -20,6 +20,7 @@ WORKLOADS = ("fixed", "real", "generate", "server")
 SERVER_KEYS = ("dataset", "p99_ms", "max_wait_ms", "qps")  # what a server cell is, beside batch (its max batch) and seq_len
 PADDINGS = ("longest", "max_length")
 DEFAULT_BACKENDS = backends.DEFAULT
+DEFAULT_SHAPE = "1x128"  # BERT's usual serving shape: one request of 128 tokens
 TIMING_KEYS = ("budget_s", "target", "min_duration_s", "min_queries", "serve_budget_s")  # optional in a contract cell: how hard to measure it
 _SHAPE = re.compile(r"^\s*(-?\d+)\s*[xX×]\s*(-?\d+)\s*$")
 

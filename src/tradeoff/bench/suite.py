@@ -92,7 +92,7 @@ class GroupWork:
 
 
 def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKENDS, devices: str | Iterable[str] = ("cpu",),
-         shapes: str | Iterable[str] = ("1x128",), workloads: str | Iterable[str] | None = None, baseline: str | None = None,
+         shapes: str | Iterable[str] = (spec.DEFAULT_SHAPE,), workloads: str | Iterable[str] | None = None, baseline: str | None = None,
          settings: spec.Settings | None = None, weights: str = "random") -> Plan:
     """Check everything the user asked for and lay out the groups; no model is loaded."""
     settings = (settings or spec.Settings()).check()

@@ -387,7 +387,7 @@ def distill_task(teacher: str, data: str, test: str | None = Task.test, out: str
                             limit=test_limit, train_limit=train_limit)
     train, scored = rows.train, rows.test
     clf.check_labels_match(train, scored)
-    hp = HyperParams(epochs=epochs, batch_size=batch_size, max_length=max_length)
+    hp = HyperParams(epochs=epochs, batch_size=batch_size, max_length=max_length, mixed_precision=mixed_precision)
 
     out = Path(out) if out else _default_out(ref.name, "task", _layers_label(kept))
     if any(a.endswith("ForSequenceClassification") for a in (config.architectures or [])):

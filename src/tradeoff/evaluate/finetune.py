@@ -58,8 +58,8 @@ def finetune(ref: ModelRef, task: str, labels: list[str], train: list[dict], dev
     loader = torch.utils.data.DataLoader(train, batch_size=hp.batch_size, shuffle=True, collate_fn=collate)
     result = fit(model, loader, lambda m, b: m(**b).loss, epochs=hp.epochs, lr=hp.lr, weight_decay=hp.weight_decay,
                  warmup_ratio=hp.warmup_ratio, seed=seed, eval_fn=lambda m: dev_score(m, tokenizer),
-                 evals_per_epoch=hp.evals_per_epoch, patience=hp.patience, progress=progress,
-                 label=f"fine-tune {ref.name}")
+                 evals_per_epoch=hp.evals_per_epoch, patience=hp.patience, mixed_precision=hp.mixed_precision,
+                 progress=progress, label=f"fine-tune {ref.name}")
     info = {"steps": result.steps, "epochs_done": result.epochs_done, "train_seconds": round(result.seconds, 1),
             "train_tokens_per_s": round(result.tokens_per_s, 1), "dev_metric": result.best_metric,
             "final_loss": result.losses[-1] if result.losses else None, "n_train": len(train)}

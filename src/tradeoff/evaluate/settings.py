@@ -20,6 +20,7 @@ class HyperParams:
     warmup_ratio: float = 0.06
     patience: int = 2
     evals_per_epoch: int = 2
+    mixed_precision: str = "no"  # no | fp16 | bf16: the matmuls' precision while training (weights stay fp32)
 
 
 # The longest text read without --max-length, where every model's context is longer: one length for every model
