@@ -216,7 +216,7 @@ def distill(teacher: str, *, corpus: str | None = None, data: str | None = None,
     if first.status != "ok":
         raise Failure(f"the distillation failed ({first.status}): {first.error}",
                       "its record is in the store (`tradeoff results --kind distill`); fix the cause and run again")
-    return DistillResult(summary.records, first.details["rows"], Path(first.details["student_dir"]))
+    return DistillResult(summary.records, Path(first.details["student_dir"]))
 
 
 def evaluate(models: list[str], data: str, *, modes: list[str] | None = None, baseline: str | None = None,

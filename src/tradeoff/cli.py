@@ -315,7 +315,7 @@ def bench(
     workload: Optional[str] = typer.Option(None, "--workload", help="fixed | real | generate | server (default: fixed for encoders, generate for decoders)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
     budget: float = typer.Option(BENCH.budget_s, "--budget", help="Seconds of timing per cell (at least 3 interleaved rounds are always taken)."),
-    target: float = typer.Option(BENCH.target, "--target", help="Stop once the median's 95% interval is within this fraction."),
+    target: float = typer.Option(BENCH.target, "--target", help="Stop once every median's 95% interval is within this fraction; as many rounds are then timed again, and those are reported."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads, at most this machine's (default: the physical cores this process may use; recorded with every result)."),
     new_tokens: int = typer.Option(BENCH.new_tokens, "--new-tokens", help="generate: tokens to decode."),
     padding: str = typer.Option(BENCH.padding, "--padding", help="real: pad each batch to its longest text, or to max_length (the shape's SEQ)."),
@@ -541,7 +541,7 @@ def report(
 
 @app.command()
 def demo(
-    quick: bool = typer.Option(False, "--quick", help="Smaller samples, no distillation, eager only: a fraction of the full run's time."),
+    quick: bool = typer.Option(False, "--quick", help="Smaller samples, no distillation, no ONNX backends: a fraction of the full run's time."),
     out: str = typer.Option("tradeoff-demo", "--out", help="Folder for the store, the HTML/Markdown report and figures."),
     store: Optional[str] = typer.Option(None, "--store", help="Results store (default: OUT/results.db); reruns reuse it."),
     full: bool = typer.Option(False, "--full", help="Also print the full matrix and every candidate's reasons."),
@@ -620,18 +620,21 @@ def progress(label: str):
         yield lambda text, step=None: err.print(f"[{time.strftime('%H:%M:%S')}] {text}", markup=False, highlight=False,
                                                 soft_wrap=True)
         return
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=16), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=True)
     task = bar.add_task(label, total=None)
+    room = max(20, err.width - 48 - len(label))  # what the bar, counts and clocks leave of the line
 
     def status(text: str, step: tuple[int, int] | None = None) -> None:
-        text = text if len(text) <= 70 else text[:67] + "..."
+        text = text if len(text) <= room else text[:room - 3] + "..."
+        text = escape(f"{label}: {text}")  # model names in [brackets] are text, not markup
         if step:
-            bar.update(task, description=f"{label}: {text}", completed=step[0], total=step[1])
+            bar.update(task, description=text, completed=step[0], total=step[1])
         else:
-            bar.update(task, description=f"{label}: {text}")
+            bar.update(task, description=text)
 
     with bar:
         yield status

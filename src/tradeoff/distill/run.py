@@ -21,11 +21,33 @@ from tradeoff.record import Metric, Record
 
 @dataclass
 class DistillResult:
-    """What a distillation produced: the rows to show, the Records to keep, where the student is."""
+    """What a distillation produced: the Records to keep, where the student is, and the rows to show (rendered
+    from the records, never stored in them)."""
 
     records: list[Record]
-    rows: list[dict]
     student_dir: Path
+
+    @property
+    def rows(self) -> list[dict]:
+        return display_rows(self.records)
+
+
+def display_rows(records: list[Record]) -> list[dict]:
+    """Teacher, student and (with the ablation) the hard-label student, one row each, from a distillation's records."""
+    first = records[0]
+    cell, metrics, details = first.details.get("settings") or first.cell, first.metrics, first.details
+    spec = cell["layer_map"]
+    rows = [_teacher_row(first.model, details["teacher_layers"], metrics)]
+    if cell["mode"] == "corpus":
+        name = f"student ({cell['student']})" if cell.get("student") else f"student ({spec})"
+        return rows + [_row(name, details["student_layers"], metrics)]
+    rows.append(_row(f"student ({spec}, distilled)", details["student_layers"], metrics))
+    hard = next((r for r in records[1:] if r.cell.get("method") == "hard-labels"), None)
+    if hard is not None:
+        rows.append(_row(f"student ({spec}, hard labels only)", details["student_layers"], hard.metrics))
+        for row, gain in zip(rows, ["-", metrics["distill_gain"].fmt(3), "0 (ablation)"]):
+            row["vs hard labels"] = gain
+    return rows
 
 
 def parse_weights(text: str | dict | None, defaults: dict[str, float]) -> dict[str, float]:
@@ -300,10 +322,9 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = Co
                "teacher_has_lm_head": not headless, "resumed_from_step": result.resumed_from_step,
                "first_loss": result.losses[0] if result.losses else None,
                "last_loss": result.losses[-1] if result.losses else None, "timing": noise,
-               "bench_shape": [1, block_size]}
-    name = f"student ({student_ref.name})" if student else f"student ({spec})"
-    rows = [_teacher_row(ref.name, config.num_hidden_layers, metrics), _row(name, student_model.config.num_hidden_layers, metrics)]
-    return DistillResult([_record(ref.name, cell, metrics, {**details, "rows": rows})], rows, out)
+               "bench_shape": [1, block_size], "teacher_layers": config.num_hidden_layers,
+               "student_layers": student_model.config.num_hidden_layers}
+    return DistillResult([_record(ref.name, cell, metrics, details)], out)
 
 
 def _cosine_scores(student, teacher, blocks: torch.Tensor) -> np.ndarray:
@@ -460,10 +481,9 @@ def distill_task(teacher: str, data: str, test: str | None = Task.test, out: str
                "train_sha256": train.sha256, "test_sha256": scored.sha256, "best_dev_accuracy": result.best_metric,
                **rows.details(), "dev_rows": dev.describe(listed=True), "fit_rows": fit_part.describe(),
                "resumed_from_step": result.resumed_from_step, "timing": noise,
-               "bench_shape": list(bench_inputs["input_ids"].shape),
+               "bench_shape": list(bench_inputs["input_ids"].shape), "teacher_layers": config.num_hidden_layers,
+               "student_layers": len(kept),
                "scores": {truth: y_true.tolist(), guess: scores[guess].tolist(), f"teacher_{guess}": base[guess].tolist()}}
-    rows = [_teacher_row(ref.name, config.num_hidden_layers, metrics),
-            _row(f"student ({spec}, distilled)", len(kept), metrics)]
     records = []
     if ablation:
         hard, hard_result, hard_pred = train_student(TaskLoss(None, kl=0.0, ce=1.0), f"ablation: {len(kept)} layers, hard labels",
@@ -483,9 +503,6 @@ def distill_task(teacher: str, data: str, test: str | None = Task.test, out: str
         # A study keeps one record per cell: the distilled one carries the ablation's predictions too, so paired
         # comparisons with the hard-label student (in any metric) need only it.
         details["scores"][f"hard_{guess}"] = hard_scores[guess].tolist()
-        rows.append(_row(f"student ({spec}, hard labels only)", len(kept), hard_metrics))
-        for row, gain in zip(rows, ["-", metrics["distill_gain"].fmt(3), "0 (ablation)"]):
-            row["vs hard labels"] = gain
     _clear(ckpt)
-    records.insert(0, _record(ref.name, {**cell, "method": "distilled"}, metrics, {**details, "rows": rows}))
-    return DistillResult(records, rows, out)
+    records.insert(0, _record(ref.name, {**cell, "method": "distilled"}, metrics, details))
+    return DistillResult(records, out)
