@@ -5,35 +5,11 @@ import contextlib
 import time
 from dataclasses import dataclass
 
-from tradeoff.anatomy import BYTES_PER_PARAM, PARTS, Anatomy, inspect_ref
+from tradeoff.anatomy import Anatomy, inspect_ref
 from tradeoff.bench.spec import DEFAULT_BACKENDS, DEFAULT_SHAPE
 from tradeoff.errors import BadInput
 from tradeoff.executors import DEFAULT as DEFAULT_EXECUTOR
 from tradeoff.models import catalog, parse_ref
-from tradeoff.models.refs import display_names
-
-
-def human_bytes(n: float | None) -> str:
-    if n is None:
-        return "-"
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= size:
-            return f"{n / size:.3g} {unit}"
-    return f"{n:.0f} B"
-
-
-def human_count(n: float) -> str:
-    for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if n >= size:
-            return f"{n / size:.3g}{unit}"
-    return f"{n:.3g}"
-
-
-def pct_change(value: float, base: float) -> str:
-    """-39.4% for modest changes, 61.5x once the ratio passes 2."""
-    if not base:
-        return ""
-    return f"{value / base:.3g}x" if value / base >= 2 else f"{(value / base - 1) * 100:+.1f}%"
 
 
 @dataclass
@@ -50,26 +26,9 @@ class InspectResult:
                 "models": [{**a.model_dump(), "parameters_vs_baseline": a.parameters / base.parameters - 1} for a in self.models]}
 
     def table(self) -> tuple[list[str], list[dict]]:
-        base = self._base()
-        facts: list[tuple[str, callable]] = [
-            ("source", lambda a: a.source), ("type", lambda a: f"{a.model_type} ({a.role})"),
-            ("layers", lambda a: a.layers), ("attention heads", lambda a: a.heads), ("KV heads", lambda a: a.kv_heads),
-            ("head dim", lambda a: a.head_dim), ("hidden size", lambda a: a.hidden), ("FFN size", lambda a: a.ffn),
-            ("vocabulary", lambda a: f"{a.vocab:,}"), ("max context", lambda a: f"{a.max_context:,}"),
-            ("attention", lambda a: a.attention), ("positions", lambda a: a.positions), ("norm", lambda a: a.norm),
-            ("activation", lambda a: a.activation), ("tied embeddings", lambda a: "yes" if a.tied_embeddings else "no"),
-            ("parameters", lambda a: f"{a.parameters:,}" + ("" if a is base else f" ({pct_change(a.parameters, base.parameters)})")),
-            *[(f"  {part}", (lambda p: lambda a: f"{a.parameters_by_part[p]:,}")(part)) for part in PARTS if any(a.parameters_by_part[part] for a in self.models)],
-            ("  per layer", lambda a: f"{a.parameters_per_layer:,}"),
-            ("FLOPs/token (fwd)", lambda a: f"{human_count(a.flops_per_token)} @ {a.seq_len}"),
-            *[(f"weights {d}", (lambda d: lambda a: human_bytes(a.weight_bytes[d]))(d)) for d in BYTES_PER_PARAM],
-            ("KV cache/token fp16", lambda a: human_bytes(a.kv_cache_bytes_per_token)),
-            ("KV cache full ctx", lambda a: human_bytes(a.kv_cache_bytes_full_context)),
-        ]
-        shown = display_names(a.model for a in self.models)
-        columns = ["", *shown.values()]
-        rows = [{"": label, **{shown[a.model]: fn(a) for a in self.models}} for label, fn in facts]
-        return columns, rows
+        from tradeoff.render import anatomy_table
+
+        return anatomy_table(self.models, self._base())
 
     def dataframe(self):
         import pandas as pd
@@ -108,6 +67,7 @@ def catalog_models() -> list[dict]:
     """Every catalog entry, where its real weights are on this machine (packaged, assembled, the Hugging
     Face cache with the snapshot's revision), and how to get them if not."""
     from tradeoff.models.weights import locate
+    from tradeoff.render import human_count
 
     rows = []
     for name, entry in catalog.entries().items():
