@@ -172,7 +172,9 @@ def work_line(plan: Plan, comparison, since: str, seconds: float) -> str | None:
             teacher, student = per_token(r.model), per_token(students[0])
             # the teacher fine-tuned; the student trained against it; the same student on hard labels
             flops["train"] += tokens_train * (3 * teacher + (teacher + 3 * student) + 3 * student)
-            precision = {"bf16": "bf16", "fp16": "fp16"}.get((r.details.get("settings") or r.cell).get("mixed_precision"), "fp32")
+            # the cell as run (its resolved settings over the cell asked for)
+            settings = {**r.cell, **(r.details.get("settings") or {})}
+            precision = {"bf16": "bf16", "fp16": "fp16"}.get(settings.get("mixed_precision"), "fp32")
         elif r.kind == "eval":
             rows = (r.details.get("test_rows") or {}).get("n") or plan.test_limit
             rows += plan.train_limit if r.cell.get("mode") == "probe" else 0

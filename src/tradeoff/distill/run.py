@@ -317,7 +317,7 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = Co
     cell = {"mode": "corpus", "data": str(corpus), "layer_map": spec if isinstance(spec, str) else ",".join(map(str, spec)),
             "layers": kept, **({"student": student} if student else {}), "block_size": block_size,
             "batch_size": batch_size, "max_blocks": max_blocks, "epochs": epochs, "max_steps": max_steps, "lr": lr, "loss": weights_text(weights),
-            "temperature": temperature, "seed": seed}
+            "temperature": temperature, "seed": seed, "mixed_precision": mixed_precision}
     details = {"student_dir": str(out), "quality_name": name, "held_out_blocks": eval_blocks,
                "teacher_has_lm_head": not headless, "resumed_from_step": result.resumed_from_step,
                "first_loss": result.losses[0] if result.losses else None,
@@ -473,7 +473,8 @@ def distill_task(teacher: str, data: str, test: str | None = Task.test, out: str
             "test_limit": test_limit, "test_fraction": test_fraction, "data_sha256": source_sha256(data, test),
             "layer_map": spec if isinstance(spec, str) else ",".join(map(str, spec)),
             "layers": kept, "max_length": max_length, "batch_size": batch_size, "epochs": epochs, "max_steps": max_steps,
-            "lr": lr, "loss": weights_text(weights), "temperature": temperature, "seed": seed}
+            "lr": lr, "loss": weights_text(weights), "temperature": temperature, "seed": seed,
+            "mixed_precision": mixed_precision}
     details = {"student_dir": str(out), "teacher_dir": str(teacher_ref.location),
                "quality_name": metric + (" (%)" if metric == "accuracy" else ""),
                "model_revision": weights_revision(ref),

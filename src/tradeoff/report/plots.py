@@ -38,8 +38,12 @@ def plotly_figures(comparison) -> dict[str, dict]:
         fig = go.Figure()
         for label, (rates, p99, low, high) in curves.items():
             fig.add_trace(go.Scatter(x=rates, y=p99, mode="lines+markers", name=label,
-                                     error_y={"type": "data", "symmetric": False, "array": [h - v for h, v in zip(high, p99)],
-                                              "arrayminus": [v - lo for v, lo in zip(p99, low)]}))
+                                     error_y={"type": "data", "symmetric": False, "array": _bar(p99, high, +1),
+                                              "arrayminus": _bar(p99, low, -1)}))
+            open_top = [(r, v) for r, v, h in zip(rates, p99, high) if h is None]
+            if open_top:
+                fig.add_trace(go.Scatter(x=[r for r, _ in open_top], y=[v for _, v in open_top], mode="markers",
+                                         marker={"symbol": "triangle-up", "size": 11}, name=f"{label}: upper end unbounded"))
         bound = next(iter(comparison.capacity.values())).cell.get("p99_ms")
         fig.add_hline(y=bound, line_dash="dash", annotation_text=f"p99 bound {bound:g} ms")
         fig.update_layout(title="Latency vs load (p99 with its 95% interval; overloaded rates left out)",
@@ -91,8 +95,10 @@ def write_pngs(comparison, folder: Path) -> list[Path]:
     if curves:
         fig, ax = plt.subplots(figsize=(7, 4.5))
         for label, (rates, p99, low, high) in curves.items():
-            ax.errorbar(rates, p99, yerr=[[v - lo for v, lo in zip(p99, low)], [h - v for h, v in zip(high, p99)]],
-                        marker="o", capsize=3, label=label)
+            ax.errorbar(rates, p99, yerr=[_bar(p99, low, -1), _bar(p99, high, +1)], marker="o", capsize=3, label=label)
+            open_top = [(r, v) for r, v, h in zip(rates, p99, high) if h is None]
+            if open_top:
+                ax.scatter(*zip(*open_top), marker="^", s=60, label=f"{label}: upper end unbounded")
         ax.axhline(next(iter(comparison.capacity.values())).cell.get("p99_ms"), ls="--", color="grey", label="p99 bound")
         ax.set(xscale="log", yscale="log", xlabel="offered load (queries/s)", ylabel="p99 latency (ms)", title="Latency vs load")
         ax.legend(fontsize=7)
@@ -102,14 +108,20 @@ def write_pngs(comparison, folder: Path) -> list[Path]:
 
 
 def _load_curves(comparison) -> dict[str, tuple[list, list, list, list]]:
-    """Label -> (rates, p99, its low and high ends) over the trials that served every request."""
+    """Label -> (rates, p99, its low and high ends) over the trials that served every request; an unbounded end
+    is None (drawn as no bar, the top marked as open), never the point."""
     curves = {}
     for label, trials in comparison.latency_vs_load().items():
-        points = sorted((t["rate"], t["p99_ms"], t["p99_low_ms"] or t["p99_ms"], t["p99_high_ms"] or t["p99_ms"]) for t in trials
-                        if not t["overloaded"] and t["p99_ms"] is not None)
+        points = sorted(((t["rate"], t["p99_ms"], t["p99_low_ms"], t["p99_high_ms"]) for t in trials
+                         if not t["overloaded"] and t["p99_ms"] is not None), key=lambda p: p[0])
         if points:
             curves[label] = tuple(map(list, zip(*points)))
     return curves
+
+
+def _bar(points: list, ends: list, side: int) -> list[float]:
+    """Error-bar lengths from each point to its end on `side` (+1 above, -1 below); 0 where the end is unbounded."""
+    return [0.0 if e is None else max(0.0, side * (e - v)) for v, e in zip(points, ends)]
 
 
 def _save(fig, path: Path) -> Path:
