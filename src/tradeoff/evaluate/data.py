@@ -246,7 +246,7 @@ def load_tagging(source: str | Path, split: str = "eval", tokens_column: str = "
         names = list(tag_names) if tag_names else ["O", *sorted(set(flat) - {"O"})]
         unknown = sorted(set(flat) - set(names))
         if unknown:
-            raise BadData(f"{resolved}: tags {unknown[:5]} are not among the tag names", "fix --tag-names or the data")
+            raise BadData(f"{resolved}: tags {unknown[:5]} are not among the tag names", "fix tags.json beside the data (or --label-names), or the data")
         index = {n: i for i, n in enumerate(names)}
         ids = [[index[t] for t in seq] for seq in tags]
     else:
