@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from tradeoff.anatomy import Anatomy
+from tradeoff.coverage import NOT_MEANINGFUL
 from tradeoff.decide import MEMORY_TOLERANCE
 from tradeoff.models import catalog
 from tradeoff.record import Metric
@@ -100,8 +101,14 @@ def check(model: str, claim: catalog.Claim, ev: Evidence) -> ClaimResult:
             tol = READING_TOLERANCE[q]
             lo, hi = metric.value * (1 - tol), metric.value * (1 + tol)
             result.context += f"; one reading per model, no interval: taken as ±{tol:.0%} (peak RSS noise)"
-        lo = metric.value if lo is None else lo
-        hi = metric.value if hi is None else hi
+        if metric.method == NOT_MEANINGFUL:
+            result.verdict = NOT_MEASURABLE  # a ratio over a baseline near 0: its point decides nothing
+            result.measured = f"{_fmt(q, metric.value)} (point only: not meaningful)"
+            return result
+        if (lo is None or hi is None) and chk.op in (">=", "<="):
+            result.verdict = INCONCLUSIVE  # a point estimate alone cannot show a bound is met or missed
+            result.context += "; no interval, so a point estimate alone decides nothing"
+            return result
         if chk.op == ">=":
             result.verdict = HELD if lo >= chk.value else NOT_HELD if hi < chk.value else INCONCLUSIVE
         elif chk.op == "<=":

@@ -22,6 +22,8 @@ import numpy as np
 
 from tradeoff import claims as claims_mod
 from tradeoff.anatomy import Anatomy, inspect_ref
+from tradeoff.bench.spec import DEFAULT_SHAPE
+from tradeoff.coverage import NOT_MEANINGFUL
 from tradeoff.decide import Candidate, Judgement, Recommendation, check_budgets, recommend, use_cases
 from tradeoff.errors import BadInput
 from tradeoff.models import parse_ref
@@ -130,7 +132,7 @@ def scored_groups(records: list[Record]) -> list[Scored]:
         key = (r.model, task, metric, test_rows_id(r), mode, r.details.get("backend", EAGER), _settings(r))
         seeds = by_key.setdefault(key, {})
         seed = r.details.get("seed", r.cell.get("seed", 0))
-        if seed not in seeds or r.created >= seeds[seed].created:
+        if seed not in seeds or (r.created, r.key) >= (seeds[seed].created, seeds[seed].key):  # same second: by key
             seeds[seed] = r
     out = []
     for (model, task, metric, rows, mode, backend, settings), seeds in by_key.items():
@@ -171,6 +173,8 @@ def _seed_bootstrap(metric: str, sides: list[list[dict]], combine, seed: int = 0
             dfs.append(len(v) - 1)
     total = sum(variances)
     df = total ** 2 / sum(var ** 2 / d for var, d in zip(variances, dfs)) if total > variances[0] else np.inf
+    if min(dfs) < 2 and total > variances[0]:  # two seeds' spread is one degree of freedom: Satterthwaite's df
+        df = 1  # soars whenever the two happen to nearly agree, and two-seed means covered 92%; one df keeps 95%
     half = float(t.ppf(0.975, df)) * np.sqrt(total)
     return point, point - half, point + half
 
@@ -179,6 +183,11 @@ def _scale(metric: str) -> float:
     from tradeoff.evaluate.metrics import STATISTICS
 
     return 100.0 if STATISTICS[metric].unit == "%" else 1.0
+
+
+def _margin_unit(metric: str) -> str:
+    """What a tie margin is counted in: percentage points for every metric in %, else the metric's own scale."""
+    return "pp" if _scale(metric) == 100 else metric
 
 
 def _seed_mean(s: Scored) -> Metric:
@@ -231,13 +240,17 @@ def _retained(a: Scored, base: Scored) -> Metric | None:
     try:
         if len(a.records) == len(base.records) == 1:
             r = metrics.retained(a.metric, a.scores[0], base.scores[0])
-            return Metric(value=r.value / 100, low=r.low / 100, high=r.high / 100)
+            return Metric(value=r.value / 100, low=None if r.low is None else r.low / 100,
+                          high=None if r.high is None else r.high / 100, method=r.method)
         up = a.higher_is_better
         point, low, high = _seed_bootstrap(a.metric, [a.scores, base.scores],
                                            lambda x, y: (x / y if up else y / x) if (y if up else x) else np.nan)
     except (BadInput, KeyError, ValueError):
         return None
-    return Metric(value=point, low=low, high=high)
+    b = base.value
+    if b is not None and metrics.near_zero(b.value, b.low, b.high):  # a ratio over a baseline that may be 0
+        return Metric(value=point, method=metrics.NOT_MEANINGFUL)
+    return Metric(value=point, low=low, high=high, method="seed_pooled")
 
 
 def _fmt_diff(d: Metric, p: float | None, metric: str) -> str:
@@ -249,19 +262,26 @@ def _fmt_diff(d: Metric, p: float | None, metric: str) -> str:
     return nums + (f", McNemar p = {p:.2g}" if p is not None else "")
 
 
-def assign_retained(scored: list[Scored], quality_baseline: str | None, teachers: dict[str, str]) -> None:
-    """Retained % only against a baseline scored on the same rows: a student's teacher (eager, any mode),
-    else the quality baseline scored the same way (same mode, eager). The baseline itself gets 1."""
-    def find(model: str, like: Scored, same_mode: bool) -> Scored | None:
-        return next((o for o in scored if o.model == model and o.scope == like.scope and o.backend == EAGER
-                     and (o.mode == like.mode or not same_mode)), None)
+def baseline_for(model: str, like: Scored, scored: list[Scored]) -> Scored | None:
+    """`model`'s group that `like` is measured against: scored the same way (rows, mode, eager) and, when it was run
+    in several configurations, the one with `like`'s settings; None when several are left and none has them (which
+    one would be the store's order, not the data)."""
+    pool = [o for o in scored if o.model == model and o.scope == like.scope and o.backend == EAGER and o.mode == like.mode]
+    if like in pool:
+        return like
+    same = [o for o in pool if o.settings == like.settings]
+    return same[0] if same else pool[0] if len(pool) == 1 else None
 
+
+def assign_retained(scored: list[Scored], quality_baseline: str | None, teachers: dict[str, str]) -> None:
+    """Retained % only against a baseline scored the same way on the same rows (`baseline_for`): a student's
+    teacher, else the quality baseline. The baseline itself gets 1."""
     for s in scored:
         base, teacher = None, teachers.get(s.model)
         if teacher:
-            base = find(teacher, s, True) or find(teacher, s, False)
+            base = baseline_for(teacher, s, scored)
         if base is None and quality_baseline:
-            base = find(quality_baseline, s, True)
+            base = baseline_for(quality_baseline, s, scored)
         if base is None:
             continue
         if base is s:
@@ -497,7 +517,7 @@ def claim_ratios(found: dict[tuple[str, str, str, str], Record]) -> dict[tuple[s
 
     def rank(r: Record) -> tuple:
         seq = int(r.cell.get("seq_len") or 0)
-        return shape_of(r) != "1x128", abs(seq - 128), seq, shape_of(r)
+        return shape_of(r) != DEFAULT_SHAPE, abs(seq - 128), seq, shape_of(r)
 
     return {pair: (min(filter(in_setting, rs), key=rank, default=None), rs) for pair, rs in by_pair.items()}
 
@@ -508,13 +528,13 @@ def claim_retained(scored: list[Scored]) -> dict[tuple[str, str], list[list[tupl
     eager = [s for s in scored if s.backend == EAGER and s.higher_is_better]
     found: dict[tuple[str, str], dict[tuple, list]] = {}
     for s in eager:
-        base = next((o for o in eager if o.model == s.retained_vs and o.scope == s.scope and o.mode == s.mode), None)
+        base = baseline_for(s.retained_vs, s, eager) if s.retained_vs else None
         if base is not None and base is not s:
             found.setdefault((s.model, base.model), {}).setdefault(s.scope, []).append((s, base))
 
     def rank(pair: tuple[Scored, Scored]) -> tuple:
-        mode = pair[0].mode
-        return CLAIM_MODES.index(mode) if mode in CLAIM_MODES else len(CLAIM_MODES), mode
+        mode = pair[0].mode  # then by settings: two configurations of one mode are never read in the store's order
+        return CLAIM_MODES.index(mode) if mode in CLAIM_MODES else len(CLAIM_MODES), mode, pair[0].settings
 
     return {key: [sorted(pairs, key=rank) for _, pairs in sorted(tasks.items(), key=lambda t: str(t[0]))]
             for key, tasks in sorted(found.items())}
@@ -526,6 +546,8 @@ def _retained_evidence(tasks: list[list[tuple[Scored, Scored]]]) -> tuple[Metric
     from tradeoff.paper import macro_of
 
     def fmt(m: Metric) -> str:
+        if m.method == NOT_MEANINGFUL:
+            return "not meaningful (the baseline's interval reaches 0)"
         return f"{m.value:.1%}" + (f" [{m.low:.1%}, {m.high:.1%}]" if m.low is not None else "")
 
     chosen = [(s, base, _retained(s, base)) for (s, base), *_ in tasks]
@@ -533,7 +555,7 @@ def _retained_evidence(tasks: list[list[tuple[Scored, Scored]]]) -> tuple[Metric
     if not chosen:
         return None
     parts = [f"{s.metric} on {_data_name(s.records[0])}, {s.mode}: {fmt(r)}" for s, _, r in chosen]
-    others = [f"{s.mode} on {_data_name(s.records[0])}: {fmt(r)}" for _, *rest in tasks for s, base in rest
+    others = [f"{s.variant} on {_data_name(s.records[0])}: {fmt(r)}" for _, *rest in tasks for s, base in rest
               if (r := _retained(s, base)) is not None]
     tail = f"; other modes, not the claim's: {'; '.join(others)}" if others else ""
     if len(chosen) == 1:
@@ -806,6 +828,8 @@ def _fmt_scored(s: Scored) -> str:
 
 def _fmt_retained(s: Scored) -> str:
     r = s.retained
+    if r.method == NOT_MEANINGFUL:
+        return f"not meaningful (the {s.against()} score's interval reaches 0)"
     return (f"{r.value:.1%} [{r.low:.1%}, {r.high:.1%}]" if r.low is not None else f"{r.value:.1%}") + f" of {s.against()}" + \
         (f", McNemar p = {s.retained_p:.2g}" if s.retained_p is not None else "")
 
@@ -843,15 +867,16 @@ def attach_retained(cands: list[Candidate], scored: list[Scored], quality_baseli
         if not isinstance(s, Scored) or quality_baseline is None:
             continue
         c.retained_vs = quality_baseline
-        base = next((o for o in scored if o.model == quality_baseline and o.scope == s.scope and o.mode == s.mode
-                     and o.backend == EAGER), None)
+        base = baseline_for(quality_baseline, s, scored)
         if base is None:
             continue
         if base is s:
             c.retained = 1.0
             continue
         r = _retained(s, base)
-        if r is not None:
+        if r is not None and r.method == NOT_MEANINGFUL:
+            c.retained_why = f"{quality_baseline}'s score interval reaches 0 or near it, so a ratio to it means nothing"
+        if r is not None and r.method != NOT_MEANINGFUL:  # not meaningful: unknown, never a number to meet a floor
             c.retained = r.value
             c.retained_interval = (r.low, r.high) if r.low is not None else None
 
@@ -907,6 +932,22 @@ def attach_capacity(cands: list[Candidate], capacity: dict[tuple[str, str], Reco
         if r is not None:
             q = r.metrics["max_qps"]
             c.max_qps, c.max_qps_interval, c.qps_bound_ms = q.value, (q.low, q.high), r.cell.get("p99_ms")
+            c.qps_high_sure = _surely_failed(r, q.high)
+
+
+def _surely_failed(r: Record, rate: float | None) -> bool:
+    """Whether the trial at `rate` (a capacity's interval top) surely failed: overloaded, or its p99's lower 95% limit
+    over the bound. When none surely failed the search's top is a failure at the point estimate, which shows no
+    limit. A record without trials is taken as sure."""
+    trials = r.details.get("trials")
+    if rate is None or not trials:
+        return True
+    bound = r.cell.get("p99_ms")
+    at = [t for t in trials if t.get("rate") is not None and abs(t["rate"] - rate) <= max(1e-3, 1e-6 * rate)]  # trials keep 3 decimals
+    if not at:
+        return True
+    return any(t.get("overloaded") or (bound is not None and t.get("p99_low_ms") is not None and t["p99_low_ms"] > bound)
+               for t in at)
 
 
 def candidates_for(scope: tuple | None, shape: str | None, bench: dict, scored: list[Scored], models: list[str],
@@ -986,7 +1027,13 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
         attach_capacity(cands, capacity, shape, anatomy, searched)
         attach_retained(cands, scored, quality_baseline)
         label = scope_label(next(s for s in scored if s.scope == key)) if key else "speed and memory"
-        rec = recommend(cands, **(constraints or {}), paired=candidate_judgement, scope=label) if cands else None
+        budgets = dict(constraints or {})
+        # --tie-margin is one number in one unit (the first scope's): 1 pp is not 1 on MCC's or perplexity's scale.
+        if budgets.get("tie_margin") is not None and key and _margin_unit(key[1]) != _margin_unit(scope_keys[0][1]):
+            first = scope_label(next(s for s in scored if s.scope == scope_keys[0]))
+            all_notes.append(f"--tie-margin {budgets.pop('tie_margin'):g} is in the unit of {first}; {label} keeps its "
+                             "default margin")
+        rec = recommend(cands, **budgets, paired=candidate_judgement, scope=label) if cands else None
         scopes.append(Scope(label, cands, rec))
     evidence = claims_mod.Evidence(anatomy=anatomy)
     for (model, base), (r, found) in claim_ratios(ratios(bench, records)).items():

@@ -61,12 +61,14 @@ class Candidate:
     quality_interval: tuple[float, float] | None = None
     retained_interval: tuple[float, float] | None = None
     retained_vs: str | None = None
+    retained_why: str | None = None  # why there is no retained % although the baseline was scored the same way
     quality_unit: str = ""
     evidence: Any = field(default=None, repr=False)  # what a paired quality test reads (compare's Scored)
     predictions: str | None = None  # a fingerprint of its per-row outputs: equal fingerprints share one quality verdict
     max_qps: float | None = None  # serving capacity: most queries/s with p99 within `qps_bound_ms` (bench's server workload)
     max_qps_interval: tuple[float | None, float | None] | None = None  # an end is None when the search did not bound it
     qps_bound_ms: float | None = None
+    qps_high_sure: bool = True  # the interval's top is a rate that surely failed (False: it failed at the point only)
 
     @property
     def label(self) -> str:
@@ -127,6 +129,12 @@ def _normal_p(d: float, se: float) -> float:
     return float(2 * norm.sf(abs(d) / se))
 
 
+def _interval_p(d: float, low: float, high: float) -> float:
+    """The two-sided normal p of a difference from its 95% interval's half on the side of 0: a percentile bootstrap
+    interval is often skewed, and the full width's p could call "better" an interval that holds 0, or the reverse."""
+    return _normal_p(d, (d - low if d >= 0 else high - d) / Z95)
+
+
 def default_margin(unit: str, *values: float) -> float:
     """The quality tie margin when none is given: 1 pp for metrics in %, else 1% of the metric's scale."""
     if unit == "%":
@@ -142,12 +150,21 @@ class Decider:
 
     def __init__(self, candidates: list[Candidate], paired: Paired | None = None, tie_margin: float | None = None):
         self.paired, self.tie_margin = paired, tie_margin
+        # One default margin for every pair, from the scale of all the scores: per pair, one decision would print
+        # "within ±0.25" and another "inconclusive at ±0.4" under a header naming one of them.
+        scored = [c for c in candidates if c.quality is not None]
+        self._default_margin = default_margin(scored[0].quality_unit, *(c.quality for c in scored)) if scored else None
         self._made: dict[tuple[int, int, str], Judgement] = {}
         for criterion in ("quality", "latency"):
             self._family(candidates, criterion)
 
     def _unit(self, c: Candidate, criterion: str):
-        return ("predictions", c.predictions) if criterion == "quality" and c.predictions else ("candidate", id(c))
+        if criterion == "quality" and c.predictions:
+            return ("predictions", c.predictions)
+        if criterion == "latency" and c.latency_ms is not None and not c.estimated:
+            # Variants of one model (eval modes, settings) share its one timing: one unit, never tested against itself.
+            return ("timing", c.model, c.backend, c.shape, c.latency_ms, c.latency_interval)
+        return ("candidate", id(c))
 
     def _family(self, candidates: list[Candidate], criterion: str) -> None:
         members: dict = {}
@@ -175,7 +192,8 @@ class Decider:
         if j.decision != INCONCLUSIVE or j.low is None or j.high is None:
             return j
         if j.criterion == "quality":
-            margin = self.tie_margin if self.tie_margin is not None else default_margin(a.quality_unit, a.quality, b.quality)
+            margin = (self.tie_margin if self.tie_margin is not None else self._default_margin
+                      if self._default_margin is not None else default_margin(a.quality_unit, a.quality, b.quality))
             inside = -margin <= j.low and j.high <= margin
             unit = " pp" if j.unit == "pp" else ""
         else:
@@ -213,6 +231,9 @@ class Decider:
             return _judge_memory(a, b)
         if criterion == "quality" and a.predictions and a.predictions == b.predictions:
             return _identical(a, b)
+        if criterion == "latency" and self._unit(a, criterion) == self._unit(b, criterion):
+            return Judgement(0, f"the same timing, {number(a.latency_ms)} ms", decision=EQUIVALENT, criterion="latency",
+                             difference=1.0, low=1.0, high=1.0, method="the same bench record")
         # Not among the candidates the decider was built on: judged alone (no correction).
         j = self._raw_judgement(a, b, criterion)
         if j.p_value is not None:
@@ -227,12 +248,14 @@ def _more_rows(j: Judgement, margin: float) -> int | None:
 
     if not j.rows or j.low is None or j.high is None:
         return None
-    half, d = (j.high - j.low) / 2, abs(j.difference or 0.0)
-    if half <= 0:
+    up = (j.difference or 0.0) >= 0  # each question is read on its own side of a skewed interval
+    toward, away = (j.difference - j.low, j.high - j.difference) if up else (j.high - j.difference, j.difference - j.low)
+    d = abs(j.difference or 0.0)
+    if min(toward, away) < 0 or toward + away <= 0:
         return None
     z_corrected = float(norm.isf(ALPHA / 2 / (j.pairs or 1)))  # the strictest Holm step: conservative
-    needed = [j.rows * (half * z_corrected / Z95 / d) ** 2] if d > 0 else []
-    needed += [j.rows * (half / (margin - d)) ** 2] if margin > d else []
+    needed = [j.rows * (toward * z_corrected / Z95 / d) ** 2] if d > 0 else []
+    needed += [j.rows * (away / (margin - d)) ** 2] if margin > d else []
     return max(1, math.ceil(min(needed) - j.rows)) if needed else None
 
 
@@ -254,7 +277,7 @@ def _raw_quality(a: Candidate, b: Candidate, paired: Paired | None) -> Judgement
     if j is not None:
         j.criterion, j.decision, j.better = "quality", INCONCLUSIVE, 0
         if j.p_value is None and j.low is not None:  # a bootstrap interval: its normal-approximation p
-            j.p_value = _normal_p(j.difference, (j.high - j.low) / (2 * Z95))
+            j.p_value = _interval_p(j.difference, j.low, j.high)
         return j
     text = f"{number(a.quality)} vs {number(b.quality)}" + ("%" if a.quality_unit == "%" else "")
     if not (a.quality_interval and b.quality_interval):
@@ -437,6 +460,10 @@ def _budget(c: Candidate, criterion: str, budget: float) -> tuple[str | None, st
             return f"too {'slow' if criterion == 'latency' else 'large'}: ≥ {shown} {unit} (estimate, a lower bound) > {budget:g} {unit} budget", None
         return f"cannot tell whether it fits: ≥ {shown} {unit} is an estimate's lower bound, under the {budget:g} {unit} budget", None
     if value > budget:
+        low = c.latency_interval[0] if criterion == "latency" and c.latency_interval else None
+        if low is not None and low <= budget:  # over it at the point estimate, not surely: said so, with the interval
+            return (f"too slow at the point estimate only: {shown} [{number(low)}, {number(c.latency_interval[1])}] ms "
+                    f"> {budget:g} ms budget (its interval reaches under it)"), None
         return f"too {'slow' if criterion == 'latency' else 'large'}: {shown} {unit} > {budget:g} {unit} budget", None
     if criterion == "latency" and c.latency_interval:
         low, high = c.latency_interval
@@ -461,9 +488,14 @@ def _serving(c: Candidate, qps: float, p99_ms: float) -> tuple[str | None, str |
     within = f"{qps:g} queries/s within p99 {p99_ms:g} ms"
     if low is not None and low >= qps:
         return None, f"serves {within} with confidence: up to {span} queries/s, {c.max_qps / qps:.2f}x headroom"
-    if high is not None and high < qps:
-        return f"cannot serve {within}: its capacity is {span} queries/s (even its interval's top is below)", None
+    if high is not None and high <= qps and c.qps_high_sure:  # a rate at or under qps surely failed
+        top = "even its interval's top is below" if high < qps else "its interval's top, a rate that surely failed"
+        return f"cannot serve {within}: its capacity is {span} queries/s ({top})", None
     top = f"{number(high)}" if high is not None else "an untried higher rate"
+    if high is not None and not c.qps_high_sure:  # its top failed at the point estimate only: not a bound
+        return (f"not settled whether it serves {within}: capacity at least {number(low) if low is not None else 0} "
+                f"queries/s; {number(high)} failed only at the p99's point estimate, so it bounds nothing (point "
+                f"{number(c.max_qps)}; run with a larger --serve-budget)"), None
     return (f"not settled whether it serves {within}: capacity between {number(low) if low is not None else 0} and {top} "
             f"queries/s (point {number(c.max_qps)}; run with a larger --serve-budget)"), None
 
@@ -476,11 +508,17 @@ def _retained_text(c: Candidate) -> str:
 def _retained_check(c: Candidate, floor: float) -> tuple[str | None, str | None]:
     if c.quality is None:
         return (f"quality not measured ({_unscored(c)})" if c.notes else "quality not measured with real weights"), None
+    if c.retained is None and c.retained_why:
+        return f"retained % not measurable: {c.retained_why}", None
+    if c.retained is None and not c.retained_vs:
+        return "no quality baseline to measure it against, so its retained % is not measured", None
     if c.retained is None:
-        return (f"no like-for-like baseline: {c.retained_vs or 'no quality baseline'} was not scored the same way "
+        return (f"no like-for-like baseline: {c.retained_vs} was not scored the same way "
                 f"({c.variant or 'this mode'}, eager) on the same rows, so its retained % is not measured"), None
     if c.retained < floor:
-        return f"keeps too little: {_retained_text(c)} < {floor:.0%} floor", None
+        unsure = c.retained_interval is not None and c.retained_interval[1] >= floor
+        return f"keeps too little: {_retained_text(c)} < {floor:.0%} floor" + (
+            " at the point estimate only (its interval reaches the floor)" if unsure else ""), None
     if c.retained_interval is None:  # 1.0 exactly: the quality baseline itself
         return None, (f"meets the {floor:.0%} retained floor at {_retained_text(c)}"
                       + (" (it is the quality baseline)" if c.retained == 1.0 else " (no interval)"))
@@ -662,18 +700,28 @@ def use_cases(candidates: list[Candidate], paired: Paired | None = None, decider
     by_model: dict[str, list[Candidate]] = {}
     for c in candidates:
         by_model.setdefault(c.model, []).append(c)
-    best_on: dict[str, list[str]] = {}
+    best_on: dict[str, dict[str, list[Candidate]]] = {}  # criterion -> model -> its candidates nobody beats there
     for attr, _, label in OBJECTIVES:
         for model, cs in by_model.items():
             # An estimate's bound never shows it is the fastest or smallest.
             mine = [c for c in cs if getattr(c, attr) is not None and not (label != "quality" and c.estimated)]
             rivals = [o for o in candidates if getattr(o, attr) is not None and o.model != model]
-            if mine and any(all(decider.judge(o, c, label).better <= 0 for o in rivals) for c in mine):
-                best_on.setdefault(label, []).append(model)
+            unbeaten = [c for c in mine if all(decider.judge(o, c, label).better <= 0 for o in rivals)]
+            if unbeaten:
+                best_on.setdefault(label, {})[model] = unbeaten
     names = {"latency": "lowest latency", "memory": "smallest memory", "quality": "best quality"}
+
+    def shared(label: str, models: dict[str, list[Candidate]]) -> str:
+        # "tied" only when every pair sharing the role is equivalent within the margin; else not told apart.
+        if len(models) < 2:
+            return ""
+        winners = [(m, c) for m, cs in models.items() for c in cs]
+        tied = all(decider.judge(a, b, label).decision == EQUIVALENT for m, a in winners for n, b in winners if m != n)
+        return " (tied)" if tied else " (not told apart)"
+
     out = {}
     for model, cs in by_model.items():
-        roles = [names[label] + (" (tied)" if len(models) > 1 else "") for label, models in best_on.items() if model in models]
+        roles = [names[label] + shared(label, models) for label, models in best_on.items() if model in models]
         contexts = [c.context for c in candidates if c.context]
         if contexts and cs[0].context == max(contexts) and len(set(contexts)) > 1:
             roles.append(f"longest context ({cs[0].context:,} tokens)")

@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_serializer
 
 from tradeoff import __version__
 
@@ -20,18 +20,34 @@ Status = Literal["ok", "oom", "error", "skipped"]
 
 
 class Metric(BaseModel):
-    """A number with its unit and, when measured, its 95% interval."""
+    """A number with its unit and, when measured, its 95% interval. An end that too few samples cannot bound is
+    None (printed "?"): a tail percentile of 10 timings has a lower end but no upper one. `method` names how the
+    interval was made (a key of `tradeoff.coverage.METHODS`)."""
 
     value: float
     unit: str = ""
     low: float | None = None
     high: float | None = None
+    method: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_method(self, handler):
+        out = handler(self)
+        if isinstance(out, dict) and out.get("method") is None:
+            out.pop("method", None)  # records written before methods were named stay byte-identical
+        return out
 
     def fmt(self, digits: int = 3) -> str:
         v = number(self.value, digits)
-        if self.low is not None and self.high is not None:
-            v += f" [{number(self.low, digits)}, {number(self.high, digits)}]"
+        ends = [number(e, digits) if bounded(e) else "?" for e in (self.low, self.high)]
+        if ends != ["?", "?"]:
+            v += f" [{ends[0]}, {ends[1]}]"
         return f"{v} {self.unit}".rstrip()
+
+
+def bounded(end: float | None) -> bool:
+    """Whether an interval's end is a number (not None, NaN or infinite)."""
+    return end is not None and end == end and end not in (float("inf"), float("-inf"))
 
 
 def number(x: float, digits: int = 3) -> str:

@@ -208,3 +208,32 @@ def test_paired_accuracy_intervals_cover_the_true_difference_and_ratio(n, p10, p
         hits_d += d.low <= 100 * (p10 - p01) <= d.high
         hits_r += r.low <= 100 * (p11 + p10) / (p11 + p01) <= r.high
     assert hits_d / trials >= 0.94 and hits_r / trials >= 0.94
+
+
+def _regression(n, noise, seed=0):
+    rng = np.random.default_rng(seed)
+    t = 5 * rng.beta(0.7, 0.7, n)
+    return {"target": t, "prediction": t + noise * (0.5 + t / 5) * rng.standard_normal(n)}
+
+
+def test_retained_over_a_baseline_near_zero_is_not_meaningful():
+    """A Pearson of ~0.1 on 100 rows: its interval reaches 0, so a ratio over it has no bounded interval (the
+    bootstrap printed [-17.7, 89.2] % for one such STS-B baseline)."""
+    base = _regression(100, 12.0, seed=3)
+    assert M.compute("pearson", base).low < 0
+    r = M.retained("pearson", _regression(100, 1.0, seed=3) | {"target": base["target"]}, base)
+    assert r.method == M.NOT_MEANINGFUL and r.low is None and r.high is None
+    assert M.near_zero(0.5, 0.3, 0.7) is False and M.near_zero(0.5, 0.2, 0.7) and M.near_zero(0.5, -0.1, 0.9)
+
+
+def test_correlations_get_fisher_z_with_a_jackknife_error():
+    """The percentile bootstrap of Pearson on 100 skewed, heteroscedastic rows covered 88% of the time."""
+    s = _regression(100, 1.0)
+    m = M.compute("pearson", s)
+    assert m.method == "fisher_z_jackknife" and m.low < m.value < m.high < 1
+    loo = M._pearson_loo(s["target"], s["prediction"])
+    assert loo[7] == pytest.approx(np.corrcoef(np.delete(s["target"], 7), np.delete(s["prediction"], 7))[0, 1])
+    other = {"target": s["target"], "prediction": s["target"] + 0.5 * np.random.default_rng(1).standard_normal(100)}
+    d, r = M.paired_difference("pearson", other, s), M.retained("pearson", other, s)
+    assert d.method == r.method == "jackknife" and d.low < d.value < d.high and r.low < r.value < r.high
+    assert M.compute("pearson", {"target": s["target"], "prediction": s["target"]}).method == "bootstrap"  # r = 1

@@ -110,7 +110,8 @@ def test_the_retained_floor_says_whether_it_is_met_with_confidence():
     notes = {v.candidate.model: v.notes + v.reasons for v in rec.verdicts}
     assert notes["sure"][0] == "meets the 95% retained floor with confidence (97.0% [95.5%, 98.5%] of base)"
     assert notes["point"][0] == "meets the 95% retained floor only at the point estimate (96.0% [93.0%, 99.0%] of base)"
-    assert notes["short"] == ["keeps too little: 93.0% [90.0%, 96.0%] of base < 95% floor"]
+    assert notes["short"] == ["keeps too little: 93.0% [90.0%, 96.0%] of base < 95% floor at the point estimate only "
+                              "(its interval reaches the floor)"]
     assert rec.best is point and "only at the point estimate" in rec.summary()
 
 
@@ -133,7 +134,8 @@ def test_frontier_and_use_cases_need_intervals_that_separate():
     b = cand("b", 102.0, 510.0, 79.0, (76.0, 82.0), l_int=(97.0, 107.0))  # worse on every point, inside every interval
     assert pareto([a, b]) == [a, b]
     uses = use_cases([a, b])
-    assert uses["a"] == uses["b"] == "lowest latency (tied); smallest memory (tied); best quality (tied)"
+    # within 5% on memory, equivalent; latency and quality inconclusive: shared, not tied
+    assert uses["a"] == uses["b"] == "lowest latency (not told apart); smallest memory (tied); best quality (not told apart)"
     c = cand("c", 300.0, 900.0, 60.0, (57.0, 63.0))
     assert pareto([a, b, c]) == [a, b] and use_cases([a, b, c])["c"] == "dominated here by a (latency, memory, quality)"
 
@@ -349,3 +351,88 @@ def test_inconclusive_never_dominates_so_the_frontier_keeps_what_the_rank_choose
     rec = recommend([small, big, decoder], paired=paired)
     assert rec.best is big and big in rec.frontier and small in rec.frontier
     assert "lower quality than decoder [eager]" in next(v for v in rec.verdicts if v.candidate is small).reasons[-1]
+
+
+# -- a verdict never contradicts the interval it prints ----------------------------------------------
+
+def _skewed(d, lo, hi, unit="pp"):
+    """A paired bootstrap without a test of its own (F1, MCC, pooled seeds): only its percentile interval, often skewed."""
+    def paired(x, y):
+        a, b, c = (d, lo, hi) if x.model == "a" else (-d, -hi, -lo)
+        return Judgement(0, f"{a:+.2f} [{b:+.2f}, {c:+.2f}]", difference=a, low=b, high=c, unit=unit, rows=400)
+    return paired
+
+
+def test_a_skewed_bootstrap_interval_decides_by_its_own_ends():
+    """+2.0 [-0.2, +2.6] holds 0: never 'better' (the full width's normal p was 0.005); +2.0 [+0.5, +5.5] excludes
+    it: never 'inconclusive' (that p was 0.12). The rows that would decide are read on the side of 0."""
+    a, b = cand("a", 50.0, 300.0, 82.0, (77.0, 87.0)), cand("b", 10.0, 300.0, 80.0, (75.0, 85.0))
+    holds = recommend([a, b], paired=_skewed(2.0, -0.2, 2.6))
+    j = holds.decider.judge(a, b, "quality")
+    assert j.decision == "inconclusive" and holds.best is b and j.more_rows > 10
+    excludes = recommend([a, b], paired=_skewed(2.0, 0.5, 5.5))
+    assert excludes.decider.judge(a, b, "quality").decision == "better" and excludes.best is a
+
+
+def test_best_on_a_criterion_is_tied_only_when_equivalent():
+    """Two models nobody beats share a role; 'tied' is the margin's word, so an inconclusive pair is 'not told apart'."""
+    a, b = cand("a", 50.0, 300.0, 80.0, (77.0, 83.0)), cand("b", 50.0, 300.0, 79.0, (76.0, 82.0))
+    uses = use_cases([a, b], paired=_skewed(1.0, -3.0, 5.0))
+    assert uses["a"] == uses["b"] == "lowest latency (tied); smallest memory (tied); best quality (not told apart)"
+    assert use_cases([a, b], paired=_skewed(0.2, -0.5, 0.9))["a"].endswith("best quality (tied)")
+
+
+def test_over_a_budget_only_at_the_point_estimate_says_so():
+    rec = recommend([cand("m", 51.0, 300.0, l_int=(45.0, 57.0))], max_latency_ms=50)
+    assert rec.best is None and rec.verdicts[0].reasons == [
+        "too slow at the point estimate only: 51 [45, 57] ms > 50 ms budget (its interval reaches under it)"]
+    assert recommend([cand("m", 60.0, 300.0, l_int=(58.0, 62.0))], max_latency_ms=50).verdicts[0].reasons == [
+        "too slow: 60 ms > 50 ms budget"]
+
+
+def test_cannot_serve_needs_a_rate_at_or_under_the_load_that_surely_failed():
+    """The top of the bracket is the lowest rate that failed: at it, the model cannot serve; but a top that failed only
+    at the p99's point estimate (its interval reaches under the bound) does not show it."""
+    at_top = recommend([_served("m", 20, 20, 40)], qps=40, p99_ms=100).verdicts[0].reasons[0]
+    assert at_top.startswith("cannot serve 40 queries/s"), at_top
+    unsure = _served("m", 20, 20, 40, qps_high_sure=False)
+    reason = recommend([unsure], qps=50, p99_ms=100).verdicts[0].reasons[0]
+    assert reason.startswith("not settled") and "40 failed only at the p99's point estimate, so it bounds nothing" in reason
+
+
+def test_variants_of_one_model_share_its_one_timing():
+    """A model scored two ways (probe, fine-tune) is timed once: that timing is never tested against itself ('50 vs
+    50 ms, inconclusive') nor counted as a pair in the latency correction."""
+    def variant(mode, q):
+        return Candidate("m", "eager", latency_ms=50.0, memory_mb=300.0, quality=q, quality_interval=(q - 3, q + 3),
+                         latency_interval=(46.0, 54.0), quality_unit="%", variant=mode)
+
+    probe, tuned = variant("probe", 80.0), variant("finetune", 80.5)
+    other = cand("other", 200.0, 300.0, 60.0, (57.0, 63.0), l_int=(190.0, 210.0))
+    rec = recommend([probe, tuned, other])
+    same = rec.decider.judge(probe, tuned, "latency")
+    assert same.decision == "equivalent" and same.text == "the same timing, 50 ms"
+    assert rec.decider.judge(tuned, other, "latency").pairs == 1
+    assert "inconclusive at ±5%" not in rec.summary()
+
+
+def test_without_a_quality_baseline_the_retained_floor_says_so_in_a_sentence():
+    rec = recommend([cand("m", 40.0, 300.0, 80.0, (78.0, 82.0))], min_retained=0.9)
+    assert rec.verdicts[0].reasons == ["no quality baseline to measure it against, so its retained % is not measured"]
+
+
+def test_one_default_margin_for_every_pair_of_a_decision():
+    """Perplexity (negated for ranking) has no natural unit: the default is 1% of the largest score, the same for every
+    pair, so the header's margin is the one every pair was judged at."""
+    def ppl(model, value):
+        return Candidate(model, "eager", latency_ms=50.0, memory_mb=300.0, quality=-value, quality_interval=(-value - 1, -value + 1),
+                         latency_interval=(48.0, 52.0), quality_unit="")
+
+    a, b, c = ppl("a", 20.0), ppl("b", 20.1), ppl("c", 40.0)
+
+    def paired(x, y):
+        d = x.quality - y.quality
+        return Judgement(0, f"{d:+.2f}", difference=d, low=d - 0.1, high=d + 0.1, unit="", rows=400, p_value=0.5 if abs(d) < 1 else 1e-9)
+
+    rec = recommend([a, b, c], paired=paired)
+    assert {rec.decider.judge(x, y, "quality").margin for x, y in ((a, b), (a, c), (b, c))} == {0.4}

@@ -41,3 +41,19 @@ def test_nothing_fits_is_said_first(tmp_path):
     c = _demo(tmp_path, max_latency_ms=1)
     lines = decision_block(c.recommendation, c.shape)
     assert lines[1] == "  nothing fits these budgets:" and "too slow" in lines[2]
+
+
+def test_the_tie_margin_is_in_the_metrics_unit_and_holm_is_named_only_over_several_pairs():
+    """MCC, Pearson or perplexity have no percentage points: their margin (0.01 of the scale) is printed bare."""
+    from tradeoff.decide import Candidate, Judgement, recommend
+
+    def cand(model, q):
+        return Candidate(model, "eager", latency_ms=50.0, memory_mb=300.0, quality=q, quality_interval=(q - 0.05, q + 0.05),
+                         latency_interval=(48.0, 52.0), quality_unit="")
+
+    def paired(x, y):
+        d = x.quality - y.quality
+        return Judgement(0, f"{d:+.3f} [{d - 0.02:+.3f}, {d + 0.02:+.3f}]", difference=d, low=d - 0.02, high=d + 0.02, unit="", rows=400)
+
+    head = decision_block(recommend([cand("a", 0.42), cand("b", 0.40)], paired=paired), "1x128")[0]
+    assert "tie margin ±0.01)" in head and " pp" not in head and "Holm over" not in head, head

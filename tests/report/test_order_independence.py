@@ -149,16 +149,96 @@ STORES = {
     "tasks and modes": [*SHAPES, *C7_RECORDS, evaluation(BERT, 0.90, mode="finetune"), evaluation(DISTIL, 0.88, mode="finetune"),
                         evaluation(MINI, 0.8)],
     "environments": [*ENV_MIX, *QUALITY],
+    "configurations": [*SHAPES, evaluation(BERT, 0.80, data="sst2", mode="finetune").model_copy(
+        update={"cell": {"task": "classification", "data": "sst2", "mode": "finetune", "seed": 0, "backend": "eager", "epochs": 1}}),
+        evaluation(BERT, 0.90, data="sst2", mode="finetune"), evaluation(DISTIL, 0.8275, data="sst2", mode="finetune")],
 }
 
 
 @pytest.mark.parametrize("name", list(STORES))
 def test_no_verdict_or_recommendation_depends_on_order_or_unrelated_records(name):
     records = STORES[name]
-    kw = {"quality_baseline": BERT} if name == "tasks and modes" else {}
+    kw = {"quality_baseline": BERT} if name in ("tasks and modes", "configurations") else {}
     expected = decided(comparison(records, **kw))
     for seed in range(12):
         rng = random.Random(seed)
         shuffled = [*records, *unrelated(rng)] if seed % 3 else list(records)
         rng.shuffle(shuffled)
         assert decided(comparison(shuffled, **kw)) == expected, f"seed {seed}"
+
+
+def _configured(model, acc, epochs):
+    r = evaluation(model, acc, data="sst2", mode="finetune")
+    return r.model_copy(update={"cell": {**r.cell, "epochs": epochs}})
+
+
+def test_a_baseline_run_in_several_configurations_is_matched_by_settings_not_by_store_order():
+    """BERT fine-tuned for 1 epoch (80 %) and for 3 (90 %), DistilBERT for 3: the student's retained % and C7 are
+    against the 3-epoch BERT, whichever is stored first (the first stored decided: 103.4 % 'held' or 91.9 % 'not held')."""
+    runs = [_configured(BERT, 0.80, 1), _configured(BERT, 0.90, 3), _configured(DISTIL, 0.8275, 3)]
+    for order in (runs, runs[::-1]):
+        c = comparison([*SHAPES[:3], *order], quality_baseline=BERT)
+        c7 = claims(c)["C7"]
+        assert c7.verdict == "not held" and c7.measured.startswith("91.9%"), c7
+        student = next(s for s in c.scored if s.model == DISTIL)
+        assert student.retained.value == pytest.approx(0.8275 / 0.90)
+        assert next(x for x in c.candidates if x.model == DISTIL).retained == pytest.approx(0.8275 / 0.90)
+
+
+def test_several_baseline_configurations_none_like_the_candidates_give_no_retained():
+    """Which of two configurations a third is measured against would be the store's order: neither is used."""
+    runs = [_configured(BERT, 0.80, 1), _configured(BERT, 0.90, 3), _configured(DISTIL, 0.8275, 2)]
+    for order in (runs, runs[::-1]):
+        c = comparison([*SHAPES[:3], *order], quality_baseline=BERT)
+        assert next(s for s in c.scored if s.model == DISTIL).retained is None
+        assert claims(c)["C7"].verdict == "not measurable here"
+
+
+def _mcc(model, right, seed):
+    """A CoLA-like eval judged on MCC, its predictions right on about `right` of the rows (MCC near 0)."""
+    import numpy as np
+
+    from tradeoff.evaluate.metrics import compute
+
+    r = evaluation(model, 0.5, data="cola", mode="finetune")
+    scores = dict(r.details["scores"])
+    truth = np.asarray(scores["y_true"])
+    scores["y_pred"] = np.where(np.random.default_rng(seed).random(len(truth)) < right, truth, 1 - truth).tolist()
+    return r.model_copy(update={"details": {**r.details, "scores": scores, "primary_metric": "mcc"},
+                                "metrics": {**r.metrics, "mcc": compute("mcc", scores)}})
+
+
+def test_a_ratio_over_a_baseline_near_0_decides_no_claim_and_no_floor():
+    """BERT's MCC 0.12 [0.02, 0.22]: DistilBERT's 95.9 % of it is a point with no meaning, so C7 is not 'not held' on
+    it, and --min-retained does not say the baseline 'was not scored the same way' (it was)."""
+    c = comparison([*SHAPES[:3], _mcc(BERT, 0.53, 1), _mcc(DISTIL, 0.55, 2)], quality_baseline=BERT,
+                   constraints={"min_retained": 0.9})
+    c7 = claims(c)["C7"]
+    assert c7.verdict == "not measurable here" and "not meaningful" in c7.measured, c7
+    why = {v.candidate.model: v.reasons for v in c.recommendation.verdicts}
+    assert why[DISTIL] and why[DISTIL][0].startswith("retained % not measurable: ") and "scored the same way" not in why[DISTIL][0]
+
+
+def test_one_tie_margin_is_never_applied_to_a_metric_of_another_unit():
+    """--tie-margin 1 means 1 pp on accuracy; on MCC (scale -1 to 1) it called -0.278 [-0.353, -0.206] 'equivalent'
+    and recommended the worse model there."""
+    records = [*QUALITY, _mcc(MPNET, 0.85, 1), _mcc(MINI, 0.70, 2)]
+    c = build_comparison(records, [MPNET, MINI], MPNET, constraints={"tie_margin": 1.0})
+    mcc = next(s for s in c.scopes if s.label.startswith("mcc"))
+    assert mcc.recommendation.best.model == MPNET, mcc.recommendation.summary()
+    assert "equivalent" not in mcc.recommendation.summary()
+    assert any("--tie-margin 1 is in the unit of accuracy" in n and "mcc, cola" in n for n in c.notes)
+    accuracy = next(s for s in c.scopes if s.label.startswith("accuracy"))
+    assert next(j for j in accuracy.recommendation.rests_on if j.criterion == "quality").margin == 1.0
+
+
+def test_a_rerun_in_the_same_second_is_chosen_by_key_not_by_store_order():
+    """`created` has one-second resolution: two runs of one seed and configuration stored in the same second (a cell
+    asking mode auto, and one asking finetune, which auto resolves to) must not be chosen by which was stored last."""
+    auto = evaluation(MINI, 0.70).model_copy(update={"created": "2030-01-01T00:00:00+00:00"})
+    auto = auto.model_copy(update={"cell": {**auto.cell, "mode": "auto"}})
+    explicit = evaluation(MINI, 0.80).model_copy(update={"created": "2030-01-01T00:00:00+00:00"})
+    from tradeoff.compare import scored_groups
+
+    values = {scored_groups(order)[0].value.value for order in ([auto, explicit], [explicit, auto])}
+    assert len(values) == 1 and len(scored_groups([auto, explicit])) == 1

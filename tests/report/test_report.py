@@ -176,3 +176,23 @@ def test_report_renders_in_headless_chromium(records, tmp_path):
         assert page.locator("#claims .verdict").count() >= 5
         browser.close()
     assert errors == [] and dialogs == []
+
+
+def test_cannot_serve_is_read_from_the_trial_that_failed_not_only_from_the_bracket():
+    """The search's top is the lowest rate that surely failed, or, when none did, one that failed at the p99's point
+    estimate only (its lower limit within the bound). That one shows nothing: 'not settled', never 'cannot serve'."""
+    from report_records import capacity
+
+    def at_top(overloaded, p99_low_ms):
+        r = capacity("distilbert-base-uncased", "eager", 20.0, 20.0, 40.0)
+        trials = [*r.details["trials"][:2], {"rate": 40.0, "p99_ms": 110.0, "p99_low_ms": p99_low_ms, "p99_high_ms": 130.0,
+                                             "overloaded": overloaded}]
+        return r.model_copy(update={"details": {**r.details, "trials": trials}})
+
+    def reason(r):
+        c = build_comparison([r], ["distilbert-base-uncased"], "distilbert-base-uncased", constraints={"qps": 50, "p99_ms": 100})
+        return c.recommendation.verdicts[0].reasons[0]
+
+    assert reason(at_top(False, 95.0)).startswith("not settled whether it serves 50 queries/s")
+    assert reason(at_top(False, 104.0)).startswith("cannot serve 50 queries/s")
+    assert reason(at_top(True, None)).startswith("cannot serve 50 queries/s")

@@ -2,15 +2,16 @@
 
 - **Measured peak FLOP/s** per device, dtype and thread count: the best of square matmuls and
   `linear` (x @ W.T, what models run) over several sizes, for a few seconds in all. A peak taken
-  while other processes kept the CPUs busy is not trusted for good: it is measured again next time
-  and the best of both kept (noise only ever lowers a best-of). When a cell beats it, it is measured
+  while other processes used more than QUIET of the CPUs is never cached as quiet: it is measured again
+  next time and the best of both kept (noise only ever lowers a best-of). When a cell beats it, it is measured
   again; if the cell still beats it, utilisation is taken against the theoretical peak and flagged.
 - **Theoretical peak** from the CPU's flags (cores x clock x FLOPs per cycle for AVX2 FMA, AVX-512,
   AVX512-BF16, VNNI, AMX) or the GPU's data sheet, shown beside the measured one.
 - **Memory bandwidth** (a STREAM-style copy; the data sheet's HBM figure on a GPU): the bound
   decoding runs against, since every new token reads all weights and the KV cache once.
 - **Native dtypes** (`native_dtypes`): whether bf16 and int8 have hardware support here, or are
-  emulated (they still run, labelled so).
+  emulated (they still run, labelled so). A bf16 peak exists only where bf16 is native: an emulated one
+  measures the conversions, and utilisation against it says nothing about the hardware.
 
 Measurements are cached in the cache dir (hardware.json) per machine fingerprint and thread count.
 """
@@ -30,7 +31,10 @@ SIZES = {"cpu": (256, 512, 1024, 2048), "cuda": (2048, 4096, 8192)}  # a small s
 PEAK_SECONDS = 3.0  # spent measuring one peak, split across sizes in proportion to size
 BANDWIDTH_SECONDS = 1.0
 COPY_BYTES = {"cpu": 128 * 2**20, "cuda": 1024 * 2**20}  # far larger than any CPU cache
-BUSY = 0.25  # share of the CPUs other processes used above which a measurement is not trusted for good
+BUSY = 0.25  # share of the CPUs other processes used above which a measurement is flagged busy
+# Share of the CPUs other processes may use while a limit is measured for it still to be cached as quiet for good: a
+# best-of taken with 25% foreign load can sit 1.33x below the machine's, overstating every utilisation by as much.
+QUIET = 0.02
 
 # Dense (no sparsity) data-sheet figures: FLOP/s per dtype (int8: op/s) and memory bandwidth in bytes/s.
 # Matched by substring of torch.cuda.get_device_name, first match wins (so "H100 PCIe" before "H100").
@@ -319,7 +323,7 @@ def _limit(what: str, device: str, threads: int, measure, theoretical: tuple[flo
         return old
     with Load() as load:
         value, by_size = measure()
-    quiet = load.foreign <= BUSY
+    quiet = load.foreign <= QUIET
     new = Limit(what, device, threads, value, theoretical[0], theoretical[1], load.foreign, quiet, by_size, time.time())
     if old is not None and old.measured > new.measured:
         new.measured, new.by_size = old.measured, old.by_size
@@ -329,9 +333,17 @@ def _limit(what: str, device: str, threads: int, measure, theoretical: tuple[flo
     return new
 
 
+class NotNative(ValueError):
+    """No hardware peak to judge this dtype against here (bf16 emulated in fp32)."""
+
+
 def peak(device: str = "cpu", dtype: str = "fp32", threads: int | None = None, force: bool = False) -> Limit:
-    """The measured matmul peak (with the theoretical one beside it) for `threads` threads."""
+    """The measured matmul peak (with the theoretical one beside it) for `threads` threads; bf16 only where it is
+    native (`NotNative` elsewhere, so no utilisation is quoted against an emulated peak)."""
     import torch
+
+    if dtype == "bf16" and not native_dtypes(device)["bf16"][0]:
+        raise NotNative(f"bf16 is emulated here ({native_dtypes(device)['bf16'][1]}): no bf16 peak to judge utilisation against")
 
     threads = threads or torch.get_num_threads()
 

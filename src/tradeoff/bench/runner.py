@@ -7,6 +7,7 @@ except bad input.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import time
@@ -187,7 +188,7 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
             on_record(record(m, cell_dict, metrics=metrics, details={
                 **details[m], "samples_ms": [round(s * 1e3, 4) for s in run.seconds[m]], "rounds": len(run.seconds[m]),
                 "stop": run.stop_reason, "warmup_calls": run.warmup_calls[m], "noisy": noise["noisy"], "noise": noise,
-                "interval": timing.interval_how(len(run.seconds[m])),
+                "interval": timing.interval_how(len(run.seconds[m])), "rounds_how": run.how,
                 "attention": model.attention, "dtype": model.dtype, "dtype_native": native, "dtype_support": support,
                 "threads": group.threads, "paired_with": [o for o in runs if o != m], "limits": how,
                 "pid": os.getpid(), "export_pid": export["pid"] if export else None, "prepare_s": export["seconds"] if export else None,
@@ -202,7 +203,7 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
             noise = timing.noise(ratios, run, settings.target)
             on_record(Record(kind="bench", model=sources[m].name, weights=group.weights, env=env,
                              cell={**cell_dict, "baseline": sources[baseline].name}, metrics=metrics,
-                             details={"rounds": len(run.seconds[m]), "stop": run.stop_reason,
+                             details={"rounds": len(run.seconds[m]), "stop": run.stop_reason, "rounds_how": run.how,
                                       "ratio_halfwidth": noise["median_halfwidth"],
                                       "noisy": noise["noisy"], "noise": noise,
                                       "how": "median over interleaved rounds of baseline time / model time; interval: "
@@ -233,16 +234,20 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
             continue
         servers[m], mems[m] = srv, mem
 
-    def runner(srv):
-        def run(rate: float) -> serving.Trial:
-            n = max(settings.min_queries, math.ceil(rate * settings.min_duration_s))
-            return serving.serve(srv.run_batch, serving.arrivals(rate, n, settings.seed), max_batch, max_wait_s, abort_s, rate)
+    def runner(m, srv):
+        trials = itertools.count()
+
+        def run(rate: float, queries: int = 0) -> serving.Trial:  # every trial its own arrivals and request order
+            seed = serving.trial_seed(settings.seed, m, next(trials))
+            n = max(settings.min_queries, math.ceil(rate * settings.min_duration_s), queries)
+            return serving.serve(srv.for_trial(seed), serving.arrivals(rate, n, seed), max_batch, max_wait_s, abort_s, rate,
+                                 seed=seed)
         return run
 
     # a request alone taking longer than the bound: no rate can be sustained, and low-rate trials are the longest
     hopeless = {m: serving.Capacity(bound_s, [], f"one request alone takes {single[m] * 1e3:.0f} ms, over the "
                                                  f"{bound_s * 1e3:g} ms bound") for m in servers if single[m] > bound_s}
-    trying = {m: runner(s) for m, s in servers.items() if m not in hopeless}
+    trying = {m: runner(m, s) for m, s in servers.items() if m not in hopeless}
     if fixed is not None:
         caps = {}
         for m, run in trying.items():
@@ -252,7 +257,7 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
         caps = serving.search(trying, bound_s, {m: 0.5 * max_batch / full[m] for m in trying}, settings.serve_budget_s,
                               on_status=on_status)
     caps.update(hopeless)
-    estimates = {}
+    estimates, for_ratio = {}, {}
     for m, cap in caps.items():
         model, load_mem, load_s = loaded[m]
         metrics = {"service_ms_batch1": Metric(value=single[m] * 1e3, unit="ms")}
@@ -260,7 +265,7 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
         if shown is not None:
             p99, p99_low, p99_high = shown.quantile(serving.QUANTILE)
             metrics.update({"serve_p50_ms": _ms(shown.quantile(0.5)[0]), "serve_p90_ms": _ms(shown.quantile(0.9)[0]),
-                            "serve_p99_ms": _ms(p99, p99_low, p99_high),
+                            "serve_p99_ms": _ms(p99, p99_low, p99_high, method="serving_p99"),
                             "achieved_qps": Metric(value=shown.achieved_qps, unit="queries/s"),
                             "late_fraction": Metric(value=shown.late(bound_s) / shown.offered, unit="of requests"),
                             "mean_batch": Metric(value=float(np.mean(shown.batch_sizes or [0])), unit="requests")})
@@ -269,7 +274,8 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
         if fixed is None or m in hopeless:
             point, low, high = cap.estimate() if cap.trials else (0.0, 0.0, 0.0)
             estimates[m] = (point, low, high)
-            metrics["max_qps"] = Metric(value=point, unit="queries/s", low=low, high=high)
+            metrics["max_qps"] = Metric(value=point, unit="queries/s", low=low, high=high, method="serving_max_qps")
+            for_ratio[m] = cap.estimate(serving.RATIO_CONFIDENCE) if cap.trials else (0.0, 0.0, 0.0)
         metrics = {k: v for k, v in metrics.items() if v is not None}
         metrics.update(memory_metrics(model, load_mem, load_s, mems[m], base_rss, sources[m], prepared.get(m)))
         on_record(record(m, cell, metrics=metrics, details={
@@ -277,30 +283,41 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
             "stop": cap.stop, "sustained": bool(shown and shown.sustained(bound_s)), "cannot_sustain": "max_qps" in metrics and cap.best() is None,
             "quoted_at_qps": shown.rate if shown else None, "abort_after_s": abort_s, "threads": group.threads,
             "dtype": model.dtype, "memory": "peak while warming up on full batches", "pid": os.getpid(), **model.details,
-            "how": ("open-loop Poisson arrivals (seeded), a dynamic batcher (max batch, max wait), latency from each "
-                    "request's scheduled arrival to its batch's end; a rate is sustained when its p99 is within the bound "
-                    "and no request waited past the abort limit; max_qps's interval: the highest rate whose p99's upper "
-                    "95% limit was within the bound, and the lowest above it that surely failed")}))
+            "base_seed": settings.seed,
+            "how": ("open-loop Poisson arrivals, each trial its own (seed per trial, from base_seed), a dynamic batcher "
+                    "(max batch, max wait), latency from each request's scheduled arrival to its batch's end; a rate is "
+                    "sustained when its p99 is within the bound and no request waited past the abort limit"),
+            "p99_how": SERVE_P99_HOW, "max_qps_how": SERVE_MAX_QPS_HOW}))
     base = group.baseline if group.baseline in estimates else None
     if base is None or estimates[base][0] <= 0:
         return
-    bp, bl, bh = estimates[base]
-    for m, (p, low, high) in estimates.items():
+    for m, (p, _, _) in estimates.items():
         if m == base or p <= 0:
             continue
-        ratio = Metric(value=p / bp, unit="x", low=low / bh if bh else None, high=high / bl if high and bl > 0 else None)
+        value, low, high = serving.ratio_interval(for_ratio[m], for_ratio[base])
+        ratio = Metric(value=value, unit="x", low=low, high=high, method="serving_ratio")
         on_record(Record(kind="bench", model=sources[m].name, weights=group.weights, env=environment(),
                          cell={**cell, "baseline": sources[base].name}, metrics={"max_qps_ratio": ratio},
-                         details={"how": "max_qps / the baseline's; interval from the two intervals' ends (conservative)",
+                         details={"how": SERVE_RATIO_HOW,
                                   "trials": len(caps[m].trials), "baseline_trials": len(caps[base].trials)}))
 
 
-def _ms(point: float, low: float | None = None, high: float | None = None) -> Metric | None:
+SERVE_P99_HOW = ("order-statistic interval with each busy period (from a request finding the server idle until it is "
+                 "idle again) counted as one sample, since queued requests' latencies move together; an end that too "
+                 "few busy periods cannot bound is unbounded")
+SERVE_MAX_QPS_HOW = ("from the highest rate whose p99's upper 95% limit was within the bound to the lowest above it that "
+                     "surely failed (overloaded, or its p99's lower limit over the bound); an end no trial gave is unbounded")
+SERVE_RATIO_HOW = ("max_qps / the baseline's; interval from the ends of both capacities' 97.5% intervals (each trial's p99 "
+                   "at 97.5%), so that by Bonferroni both hold together, and the ratio's interval, with at least 95%")
+
+
+def _ms(point: float, low: float | None = None, high: float | None = None, method: str | None = None) -> Metric | None:
     """Seconds -> a Metric in ms; an infinite point (unserved requests) is no figure, an unbounded side none."""
     if not math.isfinite(point):
         return None
     side = lambda v: v * 1e3 if v is not None and math.isfinite(v) else None  # noqa: E731
-    return Metric(value=point * 1e3, unit="ms", low=side(low), high=side(high))
+    return Metric(value=point * 1e3, unit="ms", low=side(low), high=side(high),
+                  method=method if side(low) is not None or side(high) is not None else None)
 
 
 class Limits:

@@ -2,13 +2,16 @@
 rate a model sustains with its p99 latency within a bound (MLPerf Inference's Server scenario, scaled
 to a small machine).
 
-The load is open-loop: arrival times are drawn up front (seeded exponential gaps), so a slow server
-cannot slow the load down. One thread plays both load generator and server: it sleeps until the next
+The load is open-loop: arrival times are drawn up front (exponential gaps from each trial's own seed), so a
+slow server cannot slow the load down. One thread plays both load generator and server: it sleeps until the next
 arrival or the batcher's deadline, whichever comes first, and runs a batch once it is full or its oldest
 request has waited `max_wait`. Latency counts from each request's *scheduled* arrival to the end of its
 batch, so queueing, batching delay and the generator's own lateness all count against the model; the
 lateness is also reported apart (`schedule error`: how late the loop woke for an arrival). A separate
 generator thread would only add GIL hand-offs to both sides.
+
+Queued requests' latencies are strongly correlated, so a trial's p99 interval counts busy periods, not
+requests (`load_quantile_interval`).
 
 Nothing here imports torch: the batch function is given, and tests drive it with a virtual clock.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Callable
@@ -54,10 +58,16 @@ def check(p99_ms: float, max_batch: int, max_wait_ms: float, qps: float | None =
 
 
 def arrivals(rate: float, n: int, seed: int = 0) -> np.ndarray:
-    """Seconds from the start of `n` Poisson arrivals at `rate` per second. The same unit-rate gaps are
-    scaled for every rate, so trials at nearby rates see the same burst pattern (a smoother search)."""
+    """Seconds from the start of `n` Poisson arrivals at `rate` per second. Give every trial its own seed
+    (`trial_seed`): one shared pattern would leave the arrivals' own variability unsampled."""
     gaps = np.random.default_rng(seed).exponential(1.0, n)
     return np.cumsum(gaps) / rate
+
+
+def trial_seed(base: int, name: str, index: int) -> int:
+    """The seed of trial `index` of model `name`, derived from the run's recorded base seed: reproducible,
+    and different for every trial, rate and model."""
+    return int(np.random.SeedSequence([int(base) & 0xFFFFFFFF, zlib.crc32(name.encode()), int(index)]).generate_state(1)[0])
 
 
 def sleep_until(t: float, clock: Callable[[], float] = time.perf_counter) -> None:
@@ -76,6 +86,8 @@ class Trial:
     batch_sizes: list[int]
     elapsed_s: float  # first scheduled arrival to the last batch's end
     overloaded: bool  # stopped early: a request had waited longer than the abort limit
+    arrivals: np.ndarray | None = None  # seconds from the start, per request; None: busy periods unknown
+    seed: int | None = None  # the seed its arrivals (and request order) were drawn from
 
     @property
     def offered(self) -> int:
@@ -94,10 +106,17 @@ class Trial:
         """Latencies sorted once (quantile is asked for several times per trial); unserved ones as inf."""
         return np.sort(np.where(np.isfinite(self.latencies), self.latencies, np.inf))
 
-    def quantile(self, q: float) -> tuple[float, float, float]:
+    @cached_property
+    def busy_periods(self) -> int:
+        """Times a request found the server idle: the trial's independent units (see load_quantile_interval)."""
+        return len(busy_starts(self.arrivals, self.latencies)) if self.arrivals is not None else 1
+
+    def quantile(self, q: float, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
         """(point, low, high) of the q-quantile of latency, seconds; unserved requests count as infinitely
-        late, so an overloaded trial's tail is inf. The interval is distribution-free (order statistics)."""
-        return quantile_interval(self._sorted_latencies, q)
+        late, so an overloaded trial's tail is inf. The interval treats busy periods as the independent units."""
+        if self.arrivals is None:
+            return quantile_interval(self._sorted_latencies, q, confidence)[0], -math.inf, math.inf
+        return load_quantile_interval(self._sorted_latencies, self.busy_periods, q, confidence)
 
     def late(self, bound_s: float) -> int:
         """Requests over the bound, unserved ones included."""
@@ -106,14 +125,19 @@ class Trial:
     def sustained(self, bound_s: float) -> bool:
         return not self.overloaded and self.quantile(QUANTILE)[0] <= bound_s
 
-    def surely_sustained(self, bound_s: float) -> bool:
-        """Sustained even at the p99's upper 95% limit."""
-        return not self.overloaded and self.quantile(QUANTILE)[2] <= bound_s
+    def surely_sustained(self, bound_s: float, confidence: float = CONFIDENCE) -> bool:
+        """Sustained even at the p99's upper confidence limit."""
+        return not self.overloaded and self.quantile(QUANTILE, confidence)[2] <= bound_s
+
+    def surely_failed(self, bound_s: float, confidence: float = CONFIDENCE) -> bool:
+        """Overloaded, or failed even at the p99's lower confidence limit."""
+        return self.overloaded or self.quantile(QUANTILE, confidence)[1] > bound_s
 
     def summary(self, bound_s: float) -> dict:
         p99, p99_low, p99_high = self.quantile(QUANTILE)
         sizes = np.asarray(self.batch_sizes or [0])
-        return {"rate": round(self.rate, 3), "offered": self.offered, "served": self.served,
+        return {"rate": round(self.rate, 3), "seed": self.seed, "busy_periods": self.busy_periods,
+                "offered": self.offered, "served": self.served,
                 "achieved_qps": round(self.achieved_qps, 3), "p50_ms": _ms(self.quantile(0.5)[0]),
                 "p90_ms": _ms(self.quantile(0.9)[0]), "p99_ms": _ms(p99), "p99_low_ms": _ms(p99_low), "p99_high_ms": _ms(p99_high), "late": self.late(bound_s),
                 "overloaded": self.overloaded, "sustained": self.sustained(bound_s), "mean_batch": round(float(sizes.mean()), 3),
@@ -140,6 +164,37 @@ def quantile_interval(sorted_x: np.ndarray, q: float, confidence: float = CONFID
     return point, low, high
 
 
+def busy_starts(arrivals: np.ndarray, latencies: np.ndarray) -> np.ndarray:
+    """Indices of the requests that found the server idle: every earlier request done by their arrival.
+    With Poisson arrivals and independent requests the server starts afresh there, so busy periods are
+    independent of one another while the requests inside one share its queue."""
+    arrivals = np.asarray(arrivals, dtype=float)
+    done = arrivals + np.where(np.isfinite(latencies), latencies, np.inf)
+    before = np.maximum.accumulate(np.concatenate([[-np.inf], done[:-1]]))
+    return np.flatnonzero(arrivals >= before)
+
+
+def load_quantile_interval(sorted_x: np.ndarray, units: int, q: float,
+                           confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """(point, low, high) of the q-quantile of latencies gathered in `units` independent busy periods.
+    The order-statistic interval's ranks are those for `units` samples, scaled to the n latencies: as if each
+    busy period were one sample. Queued requests' latencies move together, so the n latencies carry far
+    less than n samples' worth; counting them as independent (the binomial ranks for n) covered a true p99
+    56% of the time at 60% load and 14% at 85% (`benchmarks/coverage_serving.py`'s server). A bounded upper end
+    needs `upper_rank_bound(q)` busy periods: at heavy load a trial of practical length has fewer, and the
+    end is unbounded."""
+    n = len(sorted_x)
+    if n == 0 or units < 1:
+        return math.inf, -math.inf, math.inf
+    point = float(sorted_x[min(n - 1, math.ceil(q * n) - 1)])
+    alpha = (1 - confidence) / 2
+    lo_rank, hi_rank = int(binom.ppf(alpha, units, q)), int(binom.ppf(1 - alpha, units, q)) + 1  # among `units`
+    # a lower rank at or above q * units (one or two busy periods) maps to no latency below the point: no lower end
+    low = float(sorted_x[max(1, math.floor(lo_rank / units * n)) - 1]) if 1 <= lo_rank < q * units else -math.inf
+    high = float(sorted_x[min(n, math.ceil(hi_rank / units * n)) - 1]) if hi_rank <= units else math.inf
+    return point, min(low, point), max(high, point)
+
+
 @lru_cache
 def upper_rank_bound(q: float, confidence: float = CONFIDENCE) -> int:
     """The fewest samples whose q-quantile has a bounded upper confidence limit."""
@@ -151,10 +206,11 @@ def upper_rank_bound(q: float, confidence: float = CONFIDENCE) -> int:
 
 def serve(run_batch: Callable[[np.ndarray], None], due: np.ndarray, max_batch: int, max_wait_s: float,
           abort_after_s: float, rate: float, clock: Callable[[], float] = time.perf_counter,
-          sleep: Callable[[float], None] = sleep_until) -> Trial:
+          sleep: Callable[[float], None] = sleep_until, seed: int | None = None) -> Trial:
     """Serve requests arriving at `due` (seconds from now) through a dynamic batcher; `run_batch(indices)`
     computes one batch. Stops early, as overloaded, once a waiting request is `abort_after_s` old."""
     n = len(due)
+    offsets = np.asarray(due, dtype=float)
     start = clock() + 0.002  # a moment to set up, so the first arrival is not already late
     due = start + np.asarray(due, dtype=float)
     done = np.full(n, np.nan)
@@ -185,7 +241,7 @@ def serve(run_batch: Callable[[np.ndarray], None], due: np.ndarray, max_batch: i
         sizes.append(take)
         head += take
     end = clock() if overloaded or not np.isfinite(done).any() else float(np.nanmax(done))
-    return Trial(rate, done - due, np.asarray(errors), sizes, float(end - start), overloaded)
+    return Trial(rate, done - due, np.asarray(errors), sizes, float(end - start), overloaded, offsets, seed)
 
 
 @dataclass
@@ -193,10 +249,11 @@ class Capacity:
     """The largest rate sustained within the bound, as (point, low, high) queries/s, from the trials run.
 
     point: the highest rate whose p99 was within the bound (and no lower rate failed above it);
-    low: the highest rate whose p99's upper 95% limit was within the bound (surely sustained; 0 if none);
-    high: the lowest rate above the point that surely failed (p99's lower limit over the bound, or
-    overloaded), else the lowest that failed at all: the interval holds both the measurement's
-    uncertainty and the search's resolution.
+    low: the highest rate at or below the point whose p99's upper limit was within the bound (surely
+    sustained; 0 if none);
+    high: the lowest rate above the point that surely failed (overloaded, or its p99's lower limit over the
+    bound), else None (unbounded). Each end errs only if its one trial's p99 interval misses on that side.
+    The interval holds both the measurement's uncertainty and the search's resolution.
     """
 
     bound_s: float
@@ -218,37 +275,50 @@ class Capacity:
     def failed_above(self, rate: float) -> list[Trial]:
         return [t for t in self._sorted() if t.rate > rate and not t.sustained(self.bound_s)]
 
-    def estimate(self) -> tuple[float, float, float | None]:
+    def estimate(self, confidence: float = CONFIDENCE) -> tuple[float, float, float | None]:
+        """(point, low, high) with each trial's p99 interval at `confidence` (a ratio of two capacities asks
+        for 97.5% so that both hold together at 95%)."""
         best = self.best()
         point = best.rate if best else 0.0
-        sure = [t.rate for t in self._sorted() if t.rate <= point and t.surely_sustained(self.bound_s)]
+        sure = [t.rate for t in self._sorted() if t.rate <= point and t.surely_sustained(self.bound_s, confidence)]
         low = max(sure, default=0.0)
-        failed = self.failed_above(point)
-        surely = [t.rate for t in failed if t.overloaded or t.quantile(QUANTILE)[1] > self.bound_s]
-        high = min(surely) if surely else (min(t.rate for t in failed) if failed else None)
-        return point, low, high
+        surely = [t.rate for t in self._sorted() if t.rate > point and t.surely_failed(self.bound_s, confidence)]
+        return point, low, min(surely, default=None)
 
 
-def search(runs: dict[str, Callable[[float], Trial]], bound_s: float, start: dict[str, float], budget_s: float,
+def ratio_interval(model: tuple[float, float, float | None],
+                   baseline: tuple[float, float, float | None]) -> tuple[float, float | None, float | None]:
+    """(point, low, high) of model capacity / baseline capacity from two (point, low, high) estimates made at
+    RATIO_CONFIDENCE each: when both intervals hold (at least 95% by Bonferroni) the ratio lies in
+    [low_m / high_b, high_m / low_b]. None: an end no trial bounded."""
+    (p, low, high), (bp, bl, bh) = model, baseline
+    return (p / bp, low / bh if bh else None, high / bl if high is not None and bl > 0 else None)
+
+
+RATIO_CONFIDENCE = 1 - (1 - CONFIDENCE) / 2  # per capacity, so that the two together keep CONFIDENCE
+
+
+def search(runs: dict[str, Callable[..., Trial]], bound_s: float, start: dict[str, float], budget_s: float,
            resolution: float = RESOLUTION, max_trials: int = MAX_TRIALS, clock: Callable[[], float] = time.perf_counter,
            on_status: Callable[[str], None] = lambda _: None) -> dict[str, Capacity]:
     """For each name, the highest rate `runs[name](rate)` sustains: double from `start` until a rate fails
     (or halve until one holds), then bisect geometrically. The names take turns trial by trial, in
     alternating order, so a noisy spell hits every model alike; each stops at the resolution, after
-    `max_trials`, or when its `budget_s` of trials is spent."""
+    `max_trials`, or when its `budget_s` of trials is spent. A trial run to bound a p99 from above asks for
+    more queries: `runs[name](rate, queries=n)`."""
     caps = {name: Capacity(bound_s) for name in runs}
     spent = dict.fromkeys(runs, 0.0)
-    rates = dict(start)
+    plan: dict[str, tuple[float, int | None]] = {name: (start[name], None) for name in runs}
     turn = 0
     while any(not c.stop for c in caps.values()):
         names = [n for n in runs if not caps[n].stop]
         for name in names if turn % 2 == 0 else names[::-1]:
-            cap, rate = caps[name], rates[name]
-            on_status(f"{name}: {rate:.3g} queries/s")
+            cap, (rate, queries) = caps[name], plan[name]
+            on_status(f"{name}: {rate:.3g} queries/s" + (f", {queries} queries" if queries else ""))
             t0 = clock()
-            cap.trials.append(runs[name](rate))
+            cap.trials.append(runs[name](rate) if queries is None else runs[name](rate, queries=queries))
             spent[name] += clock() - t0
-            nxt, why = next_rate(cap, resolution)
+            nxt, why, queries = next_rate(cap, resolution, budget_s - spent[name])
             if why is None and len(cap.trials) >= max_trials:
                 why = f"{max_trials} trials"
             if why is None and spent[name] >= budget_s:
@@ -256,7 +326,7 @@ def search(runs: dict[str, Callable[[float], Trial]], bound_s: float, start: dic
             if why:
                 cap.stop = why
             else:
-                rates[name] = nxt
+                plan[name] = (nxt, queries)
         turn += 1
     return caps
 
@@ -264,8 +334,9 @@ def search(runs: dict[str, Callable[[float], Trial]], bound_s: float, start: dic
 LOWEST_FRACTION = 1 / 64  # below start / 64 a model "cannot sustain the lowest rate" (recorded, not an error)
 
 
-def next_rate(cap: Capacity, resolution: float) -> tuple[float, str | None]:
-    """The next rate to try, or why the search is over."""
+def next_rate(cap: Capacity, resolution: float, budget_left_s: float = math.inf) -> tuple[float, str | None, int | None]:
+    """The next rate to try and, for a trial that must bound a p99 from above, its queries; or why the search
+    is over."""
     trials = cap._sorted()
     best = cap.best()
     failed = cap.failed_above(best.rate if best else 0.0)
@@ -273,17 +344,33 @@ def next_rate(cap: Capacity, resolution: float) -> tuple[float, str | None]:
         lowest = trials[0].rate
         first = cap.trials[0].rate
         if lowest / 2 < first * LOWEST_FRACTION:
-            return 0.0, f"cannot sustain even {lowest:.3g} queries/s within p99 {cap.bound_s * 1e3:g} ms"
-        return lowest / 2, None
+            return 0.0, f"cannot sustain even {lowest:.3g} queries/s within p99 {cap.bound_s * 1e3:g} ms", None
+        return lowest / 2, None, None
     if not failed:  # nothing failed above the best yet: double
-        return best.rate * 2, None
+        return best.rate * 2, None, None
     top = failed[0].rate
-    if top / best.rate <= resolution:
-        # bracketed; if no rate is *surely* sustained yet (its p99's upper limit within the bound), step below the
-        # lowest tried, so the interval gets a lower end above 0
-        sure = [t for t in trials if t.rate <= best.rate and t.surely_sustained(cap.bound_s)]
-        lower = trials[0].rate / resolution ** 2
-        if not sure and lower >= cap.trials[0].rate * LOWEST_FRACTION:
-            return lower, None
-        return 0.0, f"bracketed within {resolution:.2f}x" + ("" if sure else "; no rate surely sustained")
-    return math.sqrt(best.rate * top), None
+    if top / best.rate > resolution:
+        return math.sqrt(best.rate * top), None, None
+    # bracketed. If no rate above the point surely failed, double the highest tried (up to 4x the lowest failure)
+    # until one does: a rate past what the server completes is overloaded and stops early; an upper end for the interval.
+    if not any(t.rate > best.rate and t.surely_failed(cap.bound_s) for t in trials) and trials[-1].rate < 4 * top:
+        return trials[-1].rate * 2, None, None
+    # If no rate is *surely* sustained yet (its p99's upper limit within the bound), step below the
+    # lowest tried with a trial long enough for the busy periods a bounded upper limit needs: a lower rate
+    # leaves the server idle more often, so the lowest trial's busy periods per query is a safe guide.
+    if any(t.rate <= best.rate and t.surely_sustained(cap.bound_s) for t in trials):
+        return 0.0, f"bracketed within {resolution:.2f}x", None
+    lowest = trials[0]
+    lower = lowest.rate / resolution ** 2
+    need = upper_rank_bound(QUANTILE, RATIO_CONFIDENCE)  # enough for the 97.5% intervals a capacity ratio uses too
+    queries = math.ceil(CONFIRM_MARGIN * need * lowest.offered / max(lowest.busy_periods, 1))
+    if lower < cap.trials[0].rate * LOWEST_FRACTION:
+        return 0.0, f"bracketed within {resolution:.2f}x; no rate surely sustained", None
+    if queries / lower > budget_left_s:
+        return 0.0, (f"bracketed within {resolution:.2f}x; no rate surely sustained: a bounded p99 upper limit (at 97.5%, "
+                     f"for a ratio too) needs {need} busy periods, about {queries} queries at {lower:.3g} queries/s "
+                     f"({queries / lower:.0f} s, over the budget left; raise --serve-budget)"), None
+    return lower, None, queries
+
+
+CONFIRM_MARGIN = 1.25  # queries asked beyond the estimate of what gives enough busy periods

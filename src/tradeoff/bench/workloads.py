@@ -41,7 +41,8 @@ def random_tokens(config, batch: int, seq_len: int, seed: int = 0) -> dict:
 
 def inverse(m: Metric, scale: float, unit: str) -> Metric:
     """scale / m, with the interval flipped (throughput from latency)."""
-    return Metric(value=scale / m.value, unit=unit, low=scale / m.high if m.high else None, high=scale / m.low if m.low else None)
+    return Metric(value=scale / m.value, unit=unit, low=scale / m.high if m.high else None, high=scale / m.low if m.low else None,
+                  method="inverse_median" if m.low or m.high else None)
 
 
 def fixed(loaded, source, cell: dict, seed: int = 0) -> Workload:
@@ -215,6 +216,12 @@ class Server:
             self.run_batch(np.full(size, self.median_index))
             times.append(time.perf_counter() - t0)
         return float(np.median(times))
+
+    def for_trial(self, seed: int) -> Callable[[np.ndarray], None]:
+        """`run_batch` meeting the texts in this trial's own seeded order, so request lengths vary between
+        trials as arrivals do."""
+        order = np.random.default_rng(seed).permutation(len(self.lengths))
+        return lambda idx: self.run_batch(order[np.asarray(idx) % len(order)])
 
     @property
     def median_index(self) -> int:

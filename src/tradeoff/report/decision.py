@@ -56,12 +56,14 @@ def decision_block(rec: Recommendation | None, shape: str | None, notes: list[st
     runners-up with why they lost."""
     if rec is None:
         return ["Decision: nothing measured for speed or quality yet (run `tradeoff compare` with benchmarks)"]
-    margin = next((j.margin for j in rec.rests_on if j.criterion == "quality" and j.margin is not None), None)
-    pairs = next((j.pairs for j in rec.rests_on if j.criterion == "quality" and j.pairs), None)
+    # The margin in the metric's unit (pp only for a metric in %: MCC, Pearson or perplexity have none).
+    tie = next((j for j in rec.rests_on if j.criterion == "quality" and j.margin is not None), None)
+    margin, unit = (tie.margin, " pp" if tie.unit == "pp" else "") if tie else (None, "")
+    pairs = next((j.pairs for j in rec.rests_on if j.criterion == "quality" and j.pairs and j.pairs > 1), None)
     scored = any(v.candidate.quality is not None for v in rec.verdicts)
     basis = [f"quality on {rec.scope}" if rec.scope and scored else "speed and memory only" if not scored else None,
              f"latency at {shape}" if shape else None,
-             f"tie margin ±{number(margin)} pp" if margin is not None else None,
+             f"tie margin ±{number(margin)}{unit}" if margin is not None else None,
              f"Holm over {pairs} quality pairs" if pairs else None]
     lines = ["Decision (" + "; ".join(b for b in basis if b) + ")"]
     if rec.best is None:
