@@ -23,7 +23,7 @@ from tradeoff.bench.memory import PeakRss, disk_bytes, trim_heap
 from tradeoff.bench.source import Source
 from tradeoff.bench.spec import Cell, Group, Settings, threads_problem
 from tradeoff.env import environment
-from tradeoff.errors import first_line, out_of_memory
+from tradeoff.errors import failure
 from tradeoff.record import Metric, Record
 
 MB = 1e6
@@ -55,7 +55,8 @@ def prepare_group(group: Group, on_result: Callable[[dict], None], on_status: Ca
         except backends_mod.CannotRun as e:
             result = {"status": "skipped", "error": str(e)}
         except Exception as e:
-            result = {"status": "oom" if out_of_memory(e) else "error", "error": f"preparing for {group.backend}: {first_line(e)}"}
+            status, why = failure(e)
+            result = {"status": status, "error": f"preparing for {group.backend}: {why}"}
         on_result({"model": m, **result, "seconds": time.perf_counter() - t0, "pid": os.getpid(),
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB})  # ru_maxrss: KiB on Linux
 
@@ -72,6 +73,11 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
     def record(model: str, cell: dict, status: str = "ok", error: str | None = None, **kw) -> Record:
         return Record(kind="bench", model=sources[model].name, weights=group.weights, cell=cell, env=env,
                       status=status, error=error, **kw)
+
+    def failed(model: str, cell: dict, where: str, e: BaseException) -> Record:
+        """The record of a cell an exception stopped, `where` naming the step (errors.failure: oom or error)."""
+        status, why = failure(e)
+        return record(model, cell, status, f"{where}: {why}")
 
     if reason:
         for m, c in group.expected():
@@ -98,7 +104,7 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
             source.flops_model  # code imports and the meta-device anatomy, before memory is measured
         except Exception as e:
             for c in group.cells:
-                on_record(record(m, c, "oom" if out_of_memory(e) else "error", f"preparing for {group.backend}: {first_line(e)}"))
+                on_record(failed(m, c, f"preparing for {group.backend}", e))
             del sources[m]
     prepared: dict[str, dict] = {}
     needing = [m for m, source in sources.items() if backend.needs_prepare(source)]
@@ -126,9 +132,8 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
             for c in group.cells:
                 on_record(record(m, c, "skipped", str(e)))
         except Exception as e:
-            status = "oom" if out_of_memory(e) else "error"
             for c in group.cells:
-                on_record(record(m, c, status, f"loading for {group.backend}: {first_line(e)}"))
+                on_record(failed(m, c, f"loading for {group.backend}", e))
 
     for cell_dict in group.cells:
         cell = Cell.from_dict(cell_dict)
@@ -150,7 +155,7 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
                 on_record(record(m, cell_dict, "skipped", str(e)))
                 continue
             except Exception as e:
-                on_record(record(m, cell_dict, "oom" if out_of_memory(e) else "error", first_line(e)))
+                on_record(failed(m, cell_dict, f"building the {cell.workload} work", e))
                 continue
             on_status(f"{label}: first call of {m}")
             try:
@@ -159,7 +164,7 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
                     work.call()
                     first_call[m] = time.perf_counter() - t0
             except Exception as e:
-                on_record(record(m, cell_dict, "oom" if out_of_memory(e) else "error", f"first call: {first_line(e)}"))
+                on_record(failed(m, cell_dict, "first call", e))
                 trim_heap()
                 continue
             runs[m], mems[m], details[m] = work, mem, work.details
@@ -174,7 +179,7 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
                                  min_warmup=0, baseline=baseline)  # the first call above was the first warm-up call
         except Exception as e:
             for m in runs:
-                on_record(record(m, cell_dict, "oom" if out_of_memory(e) else "error", f"timing: {first_line(e)}"))
+                on_record(failed(m, cell_dict, "timing", e))
             continue
         footprint = {}
         for m, work in runs.items():
@@ -230,7 +235,8 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
                 full[m] = srv.service_s(max_batch)
                 single[m] = srv.service_s(1)
         except Exception as e:
-            on_record(record(m, cell, "oom" if out_of_memory(e) else "error", f"server: {first_line(e)}"))
+            status, why = failure(e)
+            on_record(record(m, cell, status, f"server: {why}"))
             continue
         servers[m], mems[m] = srv, mem
 
