@@ -63,7 +63,7 @@ def test_the_demo_retries_a_stored_error_distillation_and_reuses_an_ok_one(tmp_p
     ran = []
     metrics = {name: Metric(value=90.0, unit="%") for name in ("teacher_quality", "quality", "retained")}
 
-    def fake_distill(model, cell, weights="pretrained"):
+    def fake_distill(model, cell, weights="pretrained", progress=False):
         ran.append(cell["out"])
         return [Record(kind="distill", model=model, weights=weights, cell=cell, details={"settings": {"layers": [0, 2, 4]}},
                        metrics={**metrics, "speedup": Metric(value=2.0, unit="x")})]

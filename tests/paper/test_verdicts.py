@@ -82,7 +82,8 @@ def test_c8_is_held_only_when_a_task_survives_holm(glue_folders):
 
 
 def test_c14_leaves_out_a_teacher_too_near_0_for_a_ratio(glue_folders):
-    """An STS-B teacher of Pearson ~0.2: the ratio to it runs from below 0 to under 95 %, read as a large loss."""
+    """An STS-B teacher of Pearson ~0.2: a ratio to it says nothing (its interval spans from a large loss to a large
+    gain), so the task leaves C14 rather than decide it."""
     rng = np.random.default_rng(3)
     target = rng.uniform(0, 5, N)
     stsb = distilled("stsb", target + rng.normal(0, 28.8, N), target + rng.normal(0, 6.0, N), y=target)
@@ -91,7 +92,7 @@ def test_c14_leaves_out_a_teacher_too_near_0_for_a_ratio(glue_folders):
     results = paper.results_from([stsb, sst2], list(glue.TASKS.values()))
     weak = next(r for r in results if r.task.name == "stsb")
     t = weak.teacher_score["pearson"]
-    assert weak.learned and t.low < t.high / 2 and weak.retained.high < paper.C14_FLOOR  # the case the check is for
+    assert weak.learned and t.low < t.high / 2  # the case the check is for: a teacher whose interval nears 0
     c14 = verdicts([stsb, sst2])["C14"]
     assert c14["verdict"] == "held" and "left out, stsb: teacher's pearson" in c14["context"], c14
     assert "Holm-corrected over 1 tasks" in c14["context"] and sst2.key[:8] in c14["context"]
