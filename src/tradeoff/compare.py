@@ -249,7 +249,7 @@ def _retained(a: Scored, base: Scored) -> Metric | None:
         return None
     b = base.value
     if b is not None and metrics.near_zero(b.value, b.low, b.high):  # a ratio over a baseline that may be 0
-        return Metric(value=point, method=metrics.NOT_MEANINGFUL)
+        return Metric(value=point, method=NOT_MEANINGFUL)
     return Metric(value=point, low=low, high=high, method="seed_pooled")
 
 

@@ -183,9 +183,9 @@ def work_line(plan: Plan, comparison, since: str, seconds: float) -> str | None:
     if not total or seconds <= 0:
         return None
     peaks = {"fp32": peak_flops("cpu")}
-    if flops["train"] and precision != "fp32":
+    if precision != "fp32":  # set only by a distillation counted above
         peaks[precision] = peak_flops("cpu", precision)
-    ideal = flops["train"] / peaks[precision if flops["train"] else "fp32"] + flops["score"] / peaks["fp32"]
+    ideal = flops["train"] / peaks[precision] + flops["score"] / peaks["fp32"]
     named = ", ".join(f"{d} {p / 1e9:.0f} GFLOP/s" for d, p in peaks.items())
     trained = f"training in {precision}, " if flops["train"] else ""
     return (f"{total / 1e12:.1f} TFLOP of training and scoring in {seconds / 60:.1f} min: {ideal / seconds:.0%} of this "

@@ -8,6 +8,7 @@ tell 100% from 90%.
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import numpy as np
@@ -46,6 +47,19 @@ def resamples(statistic: Callable[..., float], *samples, n_boot: int = 2000, see
         else:
             stats[b] = statistic(*[a[rng.integers(0, len(a), len(a))] for a in arrays])
     return point, stats
+
+
+@functools.lru_cache(maxsize=4096)
+def order_statistic_ranks(n: int, q: float, confidence: float = 0.95) -> tuple[int, int]:
+    """0-based ranks (lo, hi) of the order statistics x_(lo) <= xi_q <= x_(hi) that cover the q-quantile of n
+    independent samples at `confidence`, whatever their distribution; lo < 0 or hi >= n: that end is unbounded.
+    Cached: the bench's stop rule asks after every round."""
+    from scipy.stats import binom
+
+    alpha = (1 - confidence) / 2
+    # x_(l) (1-based) <= quantile unless B <= l-1; the largest l with P(B <= l-1) <= alpha is ppf(alpha).
+    # x_(u) >= quantile unless B >= u; the smallest u with P(B >= u) <= alpha is ppf(1 - alpha) + 1.
+    return int(binom.ppf(alpha, n, q)) - 1, int(binom.ppf(1 - alpha, n, q))
 
 
 def holm(p_values: list[float]) -> list[float]:

@@ -25,9 +25,9 @@ from functools import cached_property, lru_cache
 from typing import Callable
 
 import numpy as np
-from scipy.stats import binom
 
 from tradeoff.errors import BadInput
+from tradeoff.stats import order_statistic_ranks
 
 SPIN_S = 0.0005  # sleep until this close to a deadline, then spin: time.sleep alone overshoots by ~0.1 ms
 CONFIDENCE = 0.95
@@ -157,10 +157,9 @@ def quantile_interval(sorted_x: np.ndarray, q: float, confidence: float = CONFID
     if n == 0:
         return math.inf, -math.inf, math.inf
     point = float(sorted_x[min(n - 1, math.ceil(q * n) - 1)])
-    alpha = (1 - confidence) / 2
-    lo_rank, hi_rank = int(binom.ppf(alpha, n, q)), int(binom.ppf(1 - alpha, n, q)) + 1  # 1-based ranks
-    low = float(sorted_x[lo_rank - 1]) if lo_rank >= 1 else -math.inf
-    high = float(sorted_x[hi_rank - 1]) if hi_rank <= n else math.inf
+    lo, hi = order_statistic_ranks(n, q, confidence)
+    low = float(sorted_x[lo]) if lo >= 0 else -math.inf
+    high = float(sorted_x[hi]) if hi < n else math.inf
     return point, low, high
 
 
@@ -187,8 +186,7 @@ def load_quantile_interval(sorted_x: np.ndarray, units: int, q: float,
     if n == 0 or units < 1:
         return math.inf, -math.inf, math.inf
     point = float(sorted_x[min(n - 1, math.ceil(q * n) - 1)])
-    alpha = (1 - confidence) / 2
-    lo_rank, hi_rank = int(binom.ppf(alpha, units, q)), int(binom.ppf(1 - alpha, units, q)) + 1  # among `units`
+    lo_rank, hi_rank = (r + 1 for r in order_statistic_ranks(units, q, confidence))  # 1-based, among `units`
     # a lower rank at or above q * units (one or two busy periods) maps to no latency below the point: no lower end
     low = float(sorted_x[max(1, math.floor(lo_rank / units * n)) - 1]) if 1 <= lo_rank < q * units else -math.inf
     high = float(sorted_x[min(n, math.ceil(hi_rank / units * n)) - 1]) if hi_rank <= units else math.inf
@@ -199,7 +197,7 @@ def load_quantile_interval(sorted_x: np.ndarray, units: int, q: float,
 def upper_rank_bound(q: float, confidence: float = CONFIDENCE) -> int:
     """The fewest samples whose q-quantile has a bounded upper confidence limit."""
     n = 2
-    while int(binom.ppf(1 - (1 - confidence) / 2, n, q)) + 1 > n:
+    while order_statistic_ranks(n, q, confidence)[1] >= n:
         n += 1
     return n
 

@@ -11,7 +11,6 @@ their intervals keep 95%.
 """
 from __future__ import annotations
 
-import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from typing import Any, Callable
 
 import numpy as np
 import psutil
-from scipy.stats import binom
 
 from tradeoff import stats
 from tradeoff.record import Metric
@@ -63,18 +61,8 @@ def quantile_interval(samples, q: float, confidence: float = 0.95) -> tuple[floa
     n = len(x)
     if n == 0:
         return None, None
-    lo, hi = _ranks(n, q, confidence)
+    lo, hi = stats.order_statistic_ranks(n, q, confidence)
     return (float(x[lo]) if lo >= 0 else None), (float(x[hi]) if hi < n else None)
-
-
-@functools.lru_cache(maxsize=4096)
-def _ranks(n: int, q: float, confidence: float) -> tuple[int, int]:
-    """0-based ranks of `quantile_interval`'s ends (out of range: unbounded); cached, as the stop rule asks after
-    every round."""
-    alpha = (1 - confidence) / 2
-    # x_(l) (1-based) <= quantile unless B <= l-1; the largest l with P(B <= l-1) <= alpha is ppf(alpha).
-    # x_(u) >= quantile unless B >= u; the smallest u with P(B >= u) <= alpha is ppf(1 - alpha) + 1.
-    return int(binom.ppf(alpha, n, q)) - 1, int(binom.ppf(1 - alpha, n, q))
 
 
 def median_interval(samples, confidence: float = 0.95) -> tuple[float, float] | None:
