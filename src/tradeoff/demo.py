@@ -60,7 +60,12 @@ def run(out: Path, quick: bool = False, store_path: str | None = None, on_status
     from tradeoff.store import Store
 
     plan = QUICK if quick else FULL
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # before any work: a folder it cannot write is the user's to fix
+        from tradeoff.errors import BadInput
+
+        raise BadInput(f"cannot create the demo's output folder {out}: {e.strerror}", "pass --out a folder you can write") from e
     distillation, retrained = None, ()
     with Store.open(store_path or out / "results.db") as store:
         # The pretrained encoders and the decoder are scored once, through eager: what each backend does to accuracy is

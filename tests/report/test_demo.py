@@ -120,3 +120,13 @@ def test_a_model_scored_through_fewer_backends_is_timed_through_those_only():
     kept = _timed_where_scored([eager, int8, decoder], {"probe": only_eager, "decoder": only_eager, "base": only_eager})
     assert [(g.backend, g.models) for g in kept] == [("eager", ["base", "probe", "student"]),
                                                      ("onnx-int8", ["base", "student"])]  # the baseline stays for its ratios
+
+
+def test_an_output_folder_it_cannot_create_is_one_line_of_bad_input(tmp_path, capsys):
+    from tradeoff.cli import main
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    assert main(["demo", "--out", str(blocked / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot create the demo's output folder" in err and "--out" in err and "Traceback" not in err
