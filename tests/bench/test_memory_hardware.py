@@ -1,4 +1,6 @@
 """Memory sampling, parameter and disk bytes (hardware limits: test_hardware.py)."""
+import time
+
 import numpy as np
 import torch
 
@@ -6,10 +8,13 @@ from tradeoff.bench.memory import PeakRss, disk_bytes, parameter_bytes
 
 
 def test_peak_rss_sees_a_transient_allocation():
+    """A block alive for many sample intervals is seen whole; one shorter than an interval may be
+    missed (the sampler polls), which is why the wait is part of the test."""
     with PeakRss() as mem:
         block = np.ones(80_000_000 // 8)  # 80 MB, touched
+        time.sleep(20 * mem.interval)
         del block
-    assert mem.delta > 60e6
+    assert mem.delta > 70e6
 
 
 def test_parameter_bytes():
