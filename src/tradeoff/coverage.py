@@ -35,7 +35,8 @@ METHODS: dict[str, Method] = {
     "adaptive_stop": Method(
         "tradeoff.bench.timing.measure",
         "once every 95% interval is within the target, as many rounds are timed again and only those are "
-        "reported: their count was fixed before they ran, so choosing when to stop cannot narrow them."),
+        "reported: their count was fixed before they ran, so choosing when to stop cannot narrow them. The "
+        "budget is looked at first: a round that spends it ends the loop whatever the intervals say."),
     "clopper_pearson": Method(
         "tradeoff.stats.exact_proportion",
         "exact binomial (Clopper-Pearson) interval of the share of rows right."),

@@ -46,6 +46,16 @@ def test_measure_stops_at_the_budget_when_noise_never_settles():
     assert noise["noisy"] and any("variation" in r for r in noise["reasons"])
 
 
+def test_a_spent_budget_ends_the_loop_before_the_rule_asks_for_confirming_rounds():
+    """Rounds that cost more than the budget: the loop takes its SMALL_SAMPLE rounds and stops there, though the
+    rule holds, rather than timing them twice over (the budget chose the stop, not the intervals)."""
+    run = timing.measure({"a": lambda: time.sleep(0.02), "b": lambda: time.sleep(0.01)}, budget_s=0.05, target=0.9,
+                         warmup_s=0, min_warmup=1, baseline="a")
+    assert run.stop_reason == "budget" and run.pilot_rounds == 0
+    assert len(run.seconds["a"]) == timing.SMALL_SAMPLE
+    assert run.round_s == pytest.approx(0.03, rel=0.5) and run.warmup_s > 0.02
+
+
 def test_latency_metrics_have_percentiles_with_intervals():
     m = timing.latency_metrics(np.linspace(0.010, 0.020, 101))
     assert m["latency_p50_ms"].value == pytest.approx(15.0)

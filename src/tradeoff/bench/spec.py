@@ -9,6 +9,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from tradeoff.bench import backends
+from tradeoff.bench.timing import SMALL_SAMPLE
 from tradeoff.errors import BadInput
 
 BACKENDS = backends.NAMES
@@ -58,11 +59,12 @@ def parse_shapes(text: str | list[str]) -> list[tuple[int, int]]:
 
 @dataclass
 class Settings:
-    """How hard to measure: stop when the median's 95% interval is within ±target, or at budget_s."""
+    """How hard to measure: stop when the median's 95% interval is within ±target, or at budget_s, never
+    before min_rounds (a cell whose rounds cost seconds takes its few rounds whatever the budget)."""
 
     budget_s: float = 15.0
     target: float = 0.03
-    min_rounds: int = 3
+    min_rounds: int = SMALL_SAMPLE
     max_rounds: int = 1000
     warmup_s: float = 1.0
     new_tokens: int = 32

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable, ClassVar, Iterable
 
-from tradeoff.bench import spec
+from tradeoff.bench import spec, timing
 from tradeoff.bench.runner import run_group
 from tradeoff.bench.spec import Group
 from tradeoff.bench.source import Source
@@ -212,6 +212,37 @@ class BenchResult:
                         "status": "ok", "noisy": r.details["noise"]["short"] if r.details.get("noisy") else "no"})
             rows.append(row)
         return columns, rows
+
+    def timing_cost(self) -> dict | None:
+        """How long the timing took against the least this precision needs here: SMALL_SAMPLE interleaved rounds
+        per cell (the fewest with a distribution-free 95% interval of a median) at the round cost measured in
+        this run; the one-off exports beside, since no stop rule can shorten them. None when nothing was timed."""
+        cells, exports = {}, {}
+        for r in self.cells:
+            d = r.details
+            if r.status == "ok" and "round_s" in d:  # one entry per cell: its models share one timing loop
+                cells[tuple(sorted((k, str(v)) for k, v in r.cell.items()))] = (d["timing_s"], d["round_s"])
+            if d.get("prepare_s"):
+                exports[(r.model, r.cell.get("backend"), r.cell.get("device"))] = d["prepare_s"]
+        if not cells:
+            return None
+        took = sum(t for t, _ in cells.values())
+        needed = sum(timing.SMALL_SAMPLE * r for _, r in cells.values())
+        return {"timing_s": took, "needed_s": needed, "cells": len(cells), "exports_s": sum(exports.values())}
+
+    def timing_line(self, wall_s: float | None = None) -> str | None:
+        """`timing_cost` as one line, with the whole run's wall time when the caller measured it."""
+        cost = self.timing_cost()
+        if cost is None:
+            return None
+        line = (f"Timing took {cost['timing_s']:.0f} s of a needed {cost['needed_s']:.0f} s "
+                f"({cost['timing_s'] / cost['needed_s']:.2f}x; needed: {timing.SMALL_SAMPLE} interleaved rounds per cell "
+                f"at the round cost measured here, {cost['cells']} cells)")
+        if cost["exports_s"]:
+            line += f"; exports {cost['exports_s']:.0f} s"
+        if wall_s is not None:
+            line += f"; the whole bench {wall_s:.0f} s"
+        return line + "."
 
     def limits_table(self) -> tuple[list[str], list[dict]]:
         """The limits utilisation was judged against, measured beside theoretical, once per device/dtype/threads."""

@@ -7,7 +7,9 @@ them alike. The loop stops when every median's 95% interval (and every ratio's) 
 intervals that are too narrow (93% coverage of a speed-up on log-normal timings, 88% of a median
 on two-mode ones), so once the rule holds the same number of rounds is timed afresh and every
 interval comes from those confirming rounds alone: their count was fixed before they ran, so
-their intervals keep 95%.
+their intervals keep 95%. The budget is looked at before the rule: a round that spends it ends
+the loop whatever its intervals, so nothing is confirmed then (a cell whose rounds cost seconds
+is not timed twice over).
 """
 from __future__ import annotations
 
@@ -24,6 +26,11 @@ from tradeoff.record import Metric
 
 CV_NOISY = 0.10  # coefficient of variation above which timings are flagged
 FOREIGN_NOISY = 0.25  # share of the machine's CPU time used by other processes
+MIN_FOR_INTERVAL = 3  # fewer samples get a point value and no interval
+# Fewer samples have no distribution-free 95% interval of their median ([min, max] of 5 covers it 94% of the time,
+# of 3 only 75%, yet that is what a percentile bootstrap of 3 gives).
+SMALL_SAMPLE = 6
+PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99}
 
 
 class Timer:
@@ -95,6 +102,12 @@ class Run:
     loadavg: float
     warmup_calls: dict[str, int] = field(default_factory=dict)
     pilot_rounds: int = 0  # rounds the stop rule looked at before the reported ones (0: it never held)
+    warmup_s: float = 0.0  # wall time of the warm-up calls (elapsed_s counts the timed rounds only)
+
+    @property
+    def round_s(self) -> float:
+        """What one interleaved round costs here: the sum of every callable's median call."""
+        return float(sum(np.median(s) for s in self.seconds.values() if len(s)))
 
     @property
     def how(self) -> str:
@@ -129,16 +142,18 @@ class Load:
 
 
 def measure(calls: dict[str, Callable[[], Any]], *, device: str = "cpu", budget_s: float = 15.0,
-            target: float = 0.03, min_rounds: int = 3, max_rounds: int = 1000, warmup_s: float | dict[str, float] = 1.0,
+            target: float = 0.03, min_rounds: int = SMALL_SAMPLE, max_rounds: int = 1000, warmup_s: float | dict[str, float] = 1.0,
             min_warmup: int = 1, baseline: str | None = None) -> Run:
     """Warm each callable up, then time them in alternating order until the stop rule holds.
 
-    Neither the budget nor convergence stops the loop before `min_rounds` (an interval needs a few
-    samples); `warmup_s` may be given per callable (e.g. less for one already called once).
+    Neither the budget nor convergence stops the loop before `min_rounds` (SMALL_SAMPLE by default: the
+    fewest rounds with a distribution-free interval of a median); `warmup_s` may be given per callable
+    (e.g. less for one already called once).
     """
     timer = Timer(device)
     names = list(calls)
     warm = dict.fromkeys(names, 0)
+    t_warm = time.perf_counter()
     for name in names:  # warm-up: at least min_warmup calls and warmup_s seconds per callable
         t0 = time.perf_counter()
         warm_for = warmup_s.get(name, 0.0) if isinstance(warmup_s, dict) else warmup_s
@@ -151,6 +166,7 @@ def measure(calls: dict[str, Callable[[], Any]], *, device: str = "cpu", budget_
     extras = {n: [] for n in names}
     reason, pilot = "max rounds", 0
     t_start = time.perf_counter()
+    warm_s = t_start - t_warm
 
     def one_round(r: int) -> None:
         for name in (names if r % 2 == 0 else names[::-1]):
@@ -163,11 +179,11 @@ def measure(calls: dict[str, Callable[[], Any]], *, device: str = "cpu", budget_
             one_round(r)
             if r + 1 < min_rounds:
                 continue
+            if time.perf_counter() - t_start >= budget_s:  # first: a stop the intervals did not choose
+                reason = "budget"
+                break
             if _converged(seconds, baseline, target):
                 reason = "converged"
-                break
-            if time.perf_counter() - t_start >= budget_s:
-                reason = "budget"
                 break
         if reason == "converged":  # confirm: as many fresh rounds, their intervals the ones reported
             pilot, least = len(seconds[names[0]]), max(min_rounds, SMALL_SAMPLE)
@@ -178,7 +194,7 @@ def measure(calls: dict[str, Callable[[], Any]], *, device: str = "cpu", budget_
                     reason = "budget (while confirming)"
                     break
     return Run(seconds, extras, reason, time.perf_counter() - t_start, load.foreign,
-               os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0, warm, pilot)
+               os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0, warm, pilot, warm_s)
 
 
 def _converged(seconds: dict[str, list[float]], baseline: str | None, target: float) -> bool:
@@ -189,12 +205,6 @@ def _converged(seconds: dict[str, list[float]], baseline: str | None, target: fl
         return all(median_halfwidth(base / np.asarray(s)) <= target for n, s in seconds.items() if n != baseline)
     return True
 
-
-MIN_FOR_INTERVAL = 3  # fewer samples get a point value and no interval
-# Fewer samples have no distribution-free 95% interval of their median ([min, max] of 5 covers it 94% of the time,
-# of 3 only 75%, yet that is what a percentile bootstrap of 3 gives).
-SMALL_SAMPLE = 6
-PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99}
 
 
 def interval_how(n: int) -> str:
