@@ -2,10 +2,14 @@
 
 A virtual-clock batching server stands in for the model: a batch of k requests, padded to its longest,
 costs a + b * k * longest seconds (lengths log-normal, in units of the mean). Poisson arrivals at 30% to
-95% of what full batches complete, each trial its own seed, run through the project's own `serving.serve`,
+95% of what full batches complete, each trial its own seed, run through the project's own `serving.simulate`,
 `serving.search`, `Capacity.estimate` and `serving.ratio_interval`. The truth is the p99 of every request
 pooled over many independent trials of the same design (the quantity a trial estimates), or, for capacity,
 the rate at which that p99 meets the bound.
+
+A real trial is driven by MLPerf LoadGen (`serving.serve`); `serving.simulate` is the same batcher on a virtual
+clock, since thousands of trials must be exact and instant. The intervals are computed the same way on the
+latencies either gives; LoadGen's own verdict is not simulated.
 
     .venv/bin/python benchmarks/coverage_serving.py [--fast]
 
@@ -59,8 +63,8 @@ class Server:
         def sleep(t: float) -> None:
             now[0] = max(now[0], t)
 
-        t = serving.serve(run_batch, serving.arrivals(rate, n, seed), MAX_BATCH, MAX_WAIT_S, abort_after_s, rate,
-                          clock=lambda: now[0], sleep=sleep, seed=seed)
+        t = serving.simulate(run_batch, serving.arrivals(rate, n, seed), MAX_BATCH, MAX_WAIT_S, abort_after_s, rate,
+                             clock=lambda: now[0], sleep=sleep, seed=seed)
         if budget is not None:
             budget[0] += now[0]
         return t

@@ -6,7 +6,8 @@
 #   distill_throughput training tokens/s of a half-depth student (and MFU on a GPU)
 #   native_dtype       fp32 time / native low-precision time on SST-2 validation, and agreement with fp32
 #   ort_spinning       CV of two interleaved ONNX Runtime sessions with intra-op spinning on vs off
-#   loadgen_overhead   the server workload's schedule error: wake-up vs scheduled arrival (target: p99 < 1 ms, quiet)
+#   loadgen_overhead   the server workload's schedule error: LoadGen's issue vs scheduled arrival (target: p99 < 1 ms, quiet)
+#   serve_decoder      SmolLM2-135M's max queries/s within TTFT p99 2 s and TPOT p99 200 ms under LoadGen
 # Usage: bash benchmarks/run_all.sh   (after scripts/setup.sh; data from ../shared/data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,3 +18,4 @@ echo "== distill_throughput"; $py benchmarks/distill_throughput.py
 echo "== native_dtype";       $py benchmarks/native_dtype.py
 echo "== ort_spinning";       $py benchmarks/ort_spinning.py
 echo "== loadgen_overhead";   $py benchmarks/loadgen_overhead.py
+echo "== serve_decoder";      $py benchmarks/serve_decoder.py

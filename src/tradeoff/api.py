@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass
 
 from tradeoff.anatomy import Anatomy, inspect_ref
@@ -217,8 +216,10 @@ def compare(refs: list[str], *, baseline: str | None = None, backends: str | Non
             on_status=None):
     """Anatomy, speed, memory and quality side by side (measuring only what the store lacks), claims
     checked, and a recommendation under `constraints` (max_latency_ms, max_memory_mb, min_retained, prefer);
-    speed and memory from one environment (`env`: see compare.one_environment)."""
+    speed and memory from one environment (`env`: see compare.one_environment); measured as
+    compare_plan.measured_comparison says."""
     from tradeoff.bench.spec import Settings, parse_list, parse_shapes, BACKENDS
+    from tradeoff.compare_plan import measured_comparison
     from tradeoff.store import Store
 
     settings = Settings(**({"budget_s": budget_s} if budget_s else {})).check()
@@ -230,120 +231,10 @@ def compare(refs: list[str], *, baseline: str | None = None, backends: str | Non
                                    env=env, on_status=on_status or (lambda _: None))
 
 
-def measured_comparison(refs: list[str], *, store, baseline: str | None = None, backends=None, shapes=(DEFAULT_SHAPE,),
-                        eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
-                        constraints: dict | None = None, settings=None, title: str | None = None,
-                        eval_overrides: dict[str, dict] | None = None, notes: list[str] | None = None,
-                        retrained: tuple[str, ...] = (), env: str | None = None, on_status=lambda *_, **__: None):
-    """Measure what `store` lacks for these models through the one planner, then the comparison from the store alone.
-
-    The work: each model's anatomy; bench groups for the models that fit here (`backends=None`:
-    compare.default_backends()); for models with real weights (`eval_refs`, default: those available here) quality on
-    `eval_cell`'s task, with `eval_overrides[ref]`'s settings where given (a mode, or fewer backends), else through every
-    timed backend that can score. Models too heavy for this machine get a labelled estimate from the FLOP/s
-    the real runs reached. `notes` are shown with the recommendation (e.g. why a backend was left out); models in
-    `retrained` (folders trained again in this run) are scored again even where the store holds their results.
-    """
-    import psutil
-
-    from tradeoff import planner
-    from tradeoff.bench.spec import parse_shape
-    from tradeoff.bench.suite import GroupWork, plan as bench_plan
-    from tradeoff.cells import Cell
-    from tradeoff.compare import build_comparison, default_backends, eval_backends, fits_here, has_weights
-    from tradeoff.decide import check_budgets
-    from tradeoff.evaluate.cell import max_length_for
-    from tradeoff.evaluate.suite import plan_cells
-
-    if not refs:
-        raise BadInput("no models given", "e.g. `tradeoff compare bert-base-uncased distilbert-base-uncased`")
-    check_budgets(**(constraints or {}))
-    notes = list(notes or [])
-    if backends is None:
-        backends, why = default_backends()
-        notes += why
-    parsed = [parse_ref(r) for r in refs]
-    baseline = baseline or refs[0]
-    if parse_ref(baseline).name not in [p.name for p in parsed]:
-        raise BadInput(f"baseline {baseline} is not among the compared models", "add it to the list or pick one of them")
-    anatomy = {p.name: inspect_ref(p) for p in parsed}
-    ram = psutil.virtual_memory().total
-    runnable = [p.text for p in parsed if fits_here(anatomy[p.name], ram)]
-    heavy = [p for p in parsed if p.text not in runnable]
-    todo = [Cell("inspect", p.text, p.name, "random", {}) for p in parsed]
-    if runnable:
-        base_runs = any(parse_ref(baseline).name == parse_ref(r).name for r in runnable)
-        groups = bench_plan(runnable, backends, ("cpu",), shapes, None, baseline if base_runs else runnable[0], settings, "random").groups
-        todo += [GroupWork(g, on_status=on_status) for g in _timed_where_scored(groups, eval_overrides or {})]
-    if eval_cell:
-        scored = eval_refs or [p.text for p in parsed if has_weights(p.text)]
-        cell = {**eval_cell, "backend": eval_cell.get("backend") or eval_backends(backends),
-                "max_length": max_length_for(scored, eval_cell.get("max_length"))}  # every model reads the same text
-        for ref in scored:
-            todo += plan_cells([ref], {**cell, **(eval_overrides or {}).get(ref, {})})[0]
-
-    started, left, steps = {}, {}, {"done": 0, "total": 0}
-
-    def planned(run: list, reused: list) -> None:
-        # the bar counts the records of the units that take time (an inspection is instant)
-        steps["total"] = sum(len(w.keys()) for w in run if w.kind != "inspect")
-        if reused:
-            on_status(f"reusing {len(reused)} stored unit(s) of work; {len(run)} to run")
-
-    def start(work) -> None:
-        started[id(work)], left[id(work)] = time.perf_counter(), len(work.keys())
-        on_status(f"start {_short(work)}")
-
-    def done(i: int, n: int, work, record, seconds: float) -> None:
-        """One line per unit of work, when its last record arrives, with the unit's wall time."""
-        left[id(work)] -= 1
-        steps["done"] += work.kind != "inspect"
-        if left[id(work)] == 0:
-            on_status(f"[{i}/{n}] done {_short(work)}: {record.status} in {time.perf_counter() - started[id(work)]:.1f} s",
-                      step=(steps["done"], steps["total"]))
-
-    planner.run(todo, store, title="compare", rerun=lambda w: w.kind == "eval" and w.model in retrained,
-                on_plan=planned, on_start=start, progress=done)
-    if heavy:  # estimates follow what was measured, so they are made anew each time
-        measured = [r for p in parsed for r in store.query(kind="bench", model=p.name)]
-        achieved = [r.metrics["flops_per_s"].value for r in measured if r.status == "ok" and "flops_per_s" in r.metrics
-                    and r.cell.get("device", "cpu") == "cpu"]
-        how = {"flops_per_s": max(achieved), "how": "the best FLOP/s a real model reached in this run"} if achieved else {}
-        estimates = [Cell("bench", p.text, p.name, "estimate", {"backend": "estimate", "device": "cpu", "workload": "fixed",
-                                                                "batch": b, "seq_len": q}, runner="tradeoff.bench.estimate",
-                          options=how)
-                     for p in heavy for b, q in map(parse_shape, shapes)]
-        planner.run(estimates, store, force=True, title="estimates",
-                    on_start=lambda w: on_status(f"estimate {w.model_name} (too heavy to run here)"))
-    records = [r for p in parsed for r in store.query(model=p.name)]
-    return build_comparison(records, refs, baseline, quality_baseline or (eval_refs[0] if eval_refs else None),
-                            constraints=constraints, title=title, store_path=str(store.path), notes=notes, env=env)
-
-
-def _timed_where_scored(groups: list, eval_overrides: dict[str, dict]) -> list:
-    """Bench groups without the models whose quality is scored through fewer backends (`eval_overrides[ref]["backend"]`)
-    on the backends they are not scored on: such a model x backend would be a candidate with speed and no quality,
-    timed for nothing the decision uses. The group's baseline stays, so every paired ratio keeps its reference."""
-    import dataclasses
-
-    kept = []
-    for g in groups:
-        models = [m for m in g.models if m == g.baseline or g.backend in eval_overrides.get(m, {}).get("backend", [g.backend])]
-        if models:
-            kept.append(dataclasses.replace(g, models=models))
-    return kept
-
-
-def _short(work) -> str:
-    """A unit's label on one line, short enough for a status line."""
-    first = work.label().splitlines()[0]
-    return first if len(first) <= 110 else first[:107] + "..."
-
-
 def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_baseline: str | None = None,
                       constraints: dict | None = None, store: str | None = None, env: str | None = None):
     """The comparison from stored records only (no measuring): for `recommend` and `report`."""
-    from tradeoff.compare import build_comparison
+    from tradeoff.compare_plan import build_comparison
     from tradeoff.errors import BadInput
     from tradeoff.store import Store
 

@@ -314,8 +314,8 @@ def bench(
     shape: str = typer.Option(bench_defaults.DEFAULT_SHAPE, "--shape", help="Comma list of BATCHxSEQ, e.g. 1x128,32x128."),
     workload: Optional[str] = typer.Option(None, "--workload", help="fixed | real | generate | server (default: fixed for encoders, generate for decoders)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
-    budget: float = typer.Option(BENCH.budget_s, "--budget", help="Seconds of timing per cell (at least 3 interleaved rounds are always taken)."),
-    target: float = typer.Option(BENCH.target, "--target", help="Stop once every median's 95% interval is within this fraction; as many rounds are then timed again, and those are reported."),
+    budget: float = typer.Option(BENCH.budget_s, "--budget", help=f"Seconds of timing per cell; at least {BENCH.min_rounds} interleaved rounds are always taken (the fewest that bound a median at 95%)."),
+    target: float = typer.Option(BENCH.target, "--target", help="Stop once every median's 95% interval is within this fraction (unless the budget is spent first); as many rounds are then timed again, and those are reported."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads, at most this machine's (default: the physical cores this process may use; recorded with every result)."),
     new_tokens: int = typer.Option(BENCH.new_tokens, "--new-tokens", help="generate: tokens to decode."),
     padding: str = typer.Option(BENCH.padding, "--padding", help="real: pad each batch to its longest text, or to max_length (the shape's SEQ)."),
@@ -326,7 +326,7 @@ def bench(
     max_batch: int = typer.Option(BENCH.max_batch, "--max-batch", help="server: the dynamic batcher's largest batch (the shape's SEQ truncates texts)."),
     max_wait_ms: float = typer.Option(BENCH.max_wait_ms, "--max-wait-ms", help="server: how long the oldest request may wait for a batch to fill."),
     min_duration: float = typer.Option(BENCH.min_duration_s, "--min-duration", help="server: seconds per trial at least (and --min-queries queries)."),
-    min_queries: int = typer.Option(BENCH.min_queries, "--min-queries", help="server: queries per trial at least (400 is the fewest that bound p99's interval)."),
+    min_queries: int = typer.Option(BENCH.min_queries, "--min-queries", help="server: queries per trial at least (400 is the fewest that bound p99's interval; LoadGen's early stopping accepts none under about 460)."),
     serve_budget: float = typer.Option(BENCH.serve_budget_s, "--serve-budget", help="server: seconds of trials per model for the capacity search."),
     pretrained: bool = typer.Option(False, "--pretrained", help="Load real weights instead of random ones (must be available offline)."),
     isolate: bool = typer.Option(True, "--isolate/--no-isolate", help="Run each backend group in its own child process."),
@@ -352,6 +352,7 @@ def bench(
         if "baseline" not in record.cell:
             progress.advance(task)
 
+    started = time.perf_counter()
     with progress:
         result = api.bench(refs, backends=backend, devices=device, shapes=shape, workloads=workload, baseline=baseline,
                            weights="pretrained" if pretrained else "random", isolate=isolate, store=store,
@@ -369,13 +370,16 @@ def bench(
         emit(columns, rows, fmt, title=f"Latency, throughput and memory (weights: {weights})")
     columns, rows = result.serving_table()
     if rows:
-        emit(columns, rows, fmt, title="Serving capacity: open-loop Poisson load, dynamic batcher, latency from scheduled arrival")
+        emit(columns, rows, fmt, title="Serving capacity: MLPerf LoadGen Server scenario, dynamic batcher, latency from scheduled arrival")
     columns, rows = result.speedup_table()
     if rows:
         emit(columns, rows, fmt, title="Speed-up from paired, interleaved timing (95% interval over rounds)")
     columns, rows = result.limits_table()
     if rows:
         emit(columns, rows, fmt, title="Hardware limits utilisation is taken against (measured best-of, theoretical beside)")
+    cost = result.timing_line(time.perf_counter() - started)
+    if cost and fmt != "csv":  # a CSV stays one table
+        print(cost)
 
 
 BUDGETS = {
@@ -407,27 +411,26 @@ def _show_comparison(comparison, fmt: str, html: Optional[str], markdown_out: Op
     from tradeoff.render import emit, to_json
     from tradeoff.report import to_markdown, write_html
     from tradeoff.report.decision import candidates_table, decision_block
+    from tradeoff.report.json_output import compare_output
     from tradeoff.report.plots import write_pngs
+    from tradeoff.report.table import recommendation_lines, summary_table
 
     if fmt == "json":
-        columns, rows = comparison.summary_table()
-        print(to_json({"decisions": [s.recommendation.as_json() for s in comparison.scopes if s.recommendation is not None],
-                       "summary": rows, "claims": [c.row() for c in comparison.claims],
-                       "recommendation": comparison.recommendation_lines(), "store": comparison.store_path}))
+        print(to_json(compare_output(comparison)))
     elif fmt != "none":
         print("\n".join(decision_block(comparison.recommendation, comparison.shape)))
         columns, rows = candidates_table(comparison.recommendation)
         if rows:
             emit(columns, rows, fmt, title=f"Candidates at {comparison.shape or 'the decision shape'} (verdicts from every pairwise comparison)")
         if seed_models:
-            columns, rows = comparison.summary_table()
+            columns, rows = summary_table(comparison)
             keep = [m for m in comparison.models if m in seed_models]
             rows = [r for r in rows if any(r.get(m) not in (None, "-", "") for m in keep)]
             emit(["", *keep], rows, fmt, title=f"{' vs '.join(keep)}: anatomy, speed and memory (random weights from exact configs)")
         if full:
-            columns, rows = comparison.summary_table()
+            columns, rows = summary_table(comparison)
             emit(columns, rows, fmt, title=f"{comparison.title} (baseline {comparison.baseline})")
-            print("Recommendation, every candidate\n" + "\n".join(f"  - {line}" for line in comparison.recommendation_lines()))
+            print("Recommendation, every candidate\n" + "\n".join(f"  - {line}" for line in recommendation_lines(comparison)))
         claims = [c.row() for c in comparison.claims]
         if claims:
             emit(list(claims[0]), claims, fmt, title="Claimed vs measured")
@@ -507,17 +510,19 @@ def recommend(
     comparison = api.stored_comparison(refs, quality_baseline=quality_baseline, store=store, env=env,
                                        constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms, tie_margin))
     if json_:
-        print(to_json({"scopes": [s.recommendation.as_json() for s in comparison.scopes if s.recommendation is not None],
-                       "notes": comparison.notes}))
+        from tradeoff.report.json_output import recommend_output
+
+        print(to_json(recommend_output(comparison)))
     else:
         from tradeoff.render import emit
         from tradeoff.report.decision import candidates_table, decision_block
+        from tradeoff.report.table import recommendation_lines
 
         print("\n".join(decision_block(comparison.recommendation, comparison.shape)))
         columns, rows = candidates_table(comparison.recommendation)
         if rows:
             emit(columns, rows, title="Candidates")
-        print("Every candidate's reasons\n" + "\n".join(f"  - {line}" for line in comparison.recommendation_lines()))
+        print("Every candidate's reasons\n" + "\n".join(f"  - {line}" for line in recommendation_lines(comparison)))
 
 
 @app.command()

@@ -1,8 +1,10 @@
-"""The main job: put models side by side on anatomy, speed, memory and quality, check the
-published claims, and recommend — every figure backed by a record in the store.
+"""The comparison as data: models side by side on anatomy, speed, memory and quality, the published claims
+checked, and a recommendation, every figure backed by a stored record.
 
-`tradeoff.api.compare` measures what the store lacks (through the planner), then build_comparison
-makes a Comparison from the store alone; report and recommend read that Comparison.
+`comparison_from` builds a Comparison from records, a `Lineup` (what the caller found about each model on disk:
+its name, exact anatomy, teacher and whether real weights are here) and the claim verdicts already computed from
+the store; it opens no store and reads no file, so a stored comparison builds the same on any machine.
+`tradeoff.compare_plan` measures what the store lacks and gathers the lineup; `tradeoff.report.table` renders.
 
 Like for like: quality records are grouped by how they were scored (task, exact test rows, mode,
 backend, every other setting); each group is its own table row, its seeds are averaged, never maxed, and retained %
@@ -15,33 +17,30 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 
 from tradeoff import claims as claims_mod
-from tradeoff.anatomy import Anatomy, inspect_ref
+from tradeoff.anatomy import Anatomy
 from tradeoff.bench.spec import DEFAULT_SHAPE
 from tradeoff.coverage import NOT_MEANINGFUL
-from tradeoff.decide import Candidate, Judgement, Recommendation, check_budgets, recommend, use_cases
+from tradeoff.decide import Candidate, Judgement, Recommendation, check_budgets, recommend
 from tradeoff.errors import BadInput
-from tradeoff.models import parse_ref
-from tradeoff.models.refs import display_names
-from tradeoff.record import Metric, Record, number
+from tradeoff.record import Metric, Record
 
-MB = 1e6
 EAGER = "eager"
 
 
 # -- quality: scored the same way, or not compared ------------------------------------------------
 
-def _data_name(r: Record) -> str:
+def data_name(r: Record) -> str:
+    """The scored data's file or set name, as labels show it."""
     data = str(r.cell.get("data") or r.details.get("data", "?"))
     return data.rstrip("/").rsplit("/", 1)[-1] or data
 
 
-def _n_rows(r: Record):
+def n_rows(r: Record):
+    """How many test rows a record scored ("?" when it does not say)."""
     return (r.details.get("test_rows") or {}).get("n", r.details.get("n", "?"))
 
 
@@ -139,8 +138,8 @@ def scored_groups(records: list[Record]) -> list[Scored]:
         s = Scored(model, task, metric, rows, mode, backend, [seeds[k] for k in sorted(seeds, key=str)], settings)
         s.value = s.records[0].metrics[s.metric] if len(s.records) == 1 else _seed_mean(s)
         out.append(s)
-    for same in _alike(out, lambda s: (s.model, s.scope, s.mode, s.backend)):
-        for s, apart in zip(same, _told_apart([s.settings for s in same])):
+    for same in alike(out, lambda s: (s.model, s.scope, s.mode, s.backend)):
+        for s, apart in zip(same, told_apart([s.settings for s in same])):
             s.distinct = apart
     return out
 
@@ -299,35 +298,6 @@ def _default_quality_baseline(scored: list[Scored], models: list[str]) -> str | 
     return next((m for m in models if any(s.model == m and s.backend == EAGER for s in scored)), None)
 
 
-def teachers_of(models: list[str]) -> dict[str, str]:
-    """student -> teacher, among the compared models, from the provenance distillation saves with a student."""
-    names = {}
-    for m in models:
-        try:
-            ref = parse_ref(m)
-        except BadInput:
-            continue
-        names[ref.name] = ref
-    out = {}
-    for name, ref in names.items():
-        path = Path(ref.location) / "distill.json" if ref.kind == "folder" else None
-        if path is None or not path.is_file():
-            continue
-        try:
-            teacher = json.loads(path.read_text()).get("teacher")
-        except (OSError, ValueError):
-            continue
-        if not teacher:
-            continue
-        try:
-            teacher_name = parse_ref(str(teacher)).name
-        except BadInput:
-            teacher_name = Path(str(teacher)).name
-        if teacher_name in names and teacher_name != name:
-            out[name] = teacher_name
-    return out
-
-
 def _beside(models: list[str], teachers: dict[str, str]) -> list[str]:
     """Each student right after its teacher, so the table shows what distillation kept."""
     out: list[str] = []
@@ -347,18 +317,6 @@ def _beside(models: list[str], teachers: dict[str, str]) -> list[str]:
     return out
 
 
-def has_weights(model: str) -> bool:
-    """Real weights here (packaged, assembled or in the Hugging Face cache): a default comparison never downloads
-    (an explicit --quality-models may)."""
-    from tradeoff.errors import TradeoffError
-    from tradeoff.models.weights import MISSING, ON_HUB, locate
-
-    try:
-        return locate(parse_ref(model)).state not in (MISSING, ON_HUB)
-    except TradeoffError:
-        return False
-
-
 # -- speed and memory: per backend and shape ------------------------------------------------------
 
 def shape_of(r: Record) -> str:
@@ -370,7 +328,7 @@ def shape_of(r: Record) -> str:
     return f"{c.get('batch', '?')}x{c.get('seq_len', '?')}" + (f" ({', '.join(extra)})" if extra else "")
 
 
-def _latency(r: Record) -> Metric | None:
+def latency_of(r: Record) -> Metric | None:
     """One forward pass over the prompt: an encoder's latency, a decoder's time to first token (what
     classifying by label likelihood costs), so encoders and decoders compare like for like."""
     if r.kind != "bench" or r.status != "ok" or r.cell.get("baseline"):
@@ -439,7 +397,7 @@ def timed(records: list[Record]) -> dict[tuple[str, str, str], Record]:
     are of one environment (`one_environment`), so no latency is set beside another machine's."""
     out: dict[tuple[str, str, str], Record] = {}
     for r in records:
-        if _latency(r) is None:
+        if latency_of(r) is None:
             continue
         key = (r.model, r.cell.get("backend", "?"), shape_of(r))
         if key not in out or (r.created, r.key) > (out[key].created, out[key].key):
@@ -464,17 +422,9 @@ def ratios(bench: dict[tuple[str, str, str], Record], records: list[Record]) -> 
     return out
 
 
-def _memory(r: Record) -> Metric | None:
+def memory_of(r: Record) -> Metric | None:
+    """Peak memory as served, else an estimate's weight memory."""
     return r.metrics.get("peak_rss_mb") or r.metrics.get("weight_mb")
-
-
-def _memory_text(r: Record) -> str:
-    """'898 MB (451 process + 447 model)': the peak, split so the model's own working set (what the memory
-    ratio and C6 compare) is visible beside the interpreter's baseline every process pays."""
-    peak, base, own = (r.metrics.get(k) for k in ("peak_rss_mb", "baseline_rss_mb", "model_memory_mb"))
-    if peak is None or base is None or own is None:
-        return f"{_memory(r).value:,.0f} MB"
-    return f"{peak.value:,.0f} MB ({base.value:,.0f} process + {own.value:,.0f} model)"
 
 
 def decision_shape(bench: dict[tuple[str, str, str], Record]) -> str | None:
@@ -554,8 +504,8 @@ def _retained_evidence(tasks: list[list[tuple[Scored, Scored]]]) -> tuple[Metric
     chosen = [c for c in chosen if c[2] is not None]
     if not chosen:
         return None
-    parts = [f"{s.metric} on {_data_name(s.records[0])}, {s.mode}: {fmt(r)}" for s, _, r in chosen]
-    others = [f"{s.variant} on {_data_name(s.records[0])}: {fmt(r)}" for _, *rest in tasks for s, base in rest
+    parts = [f"{s.metric} on {data_name(s.records[0])}, {s.mode}: {fmt(r)}" for s, _, r in chosen]
+    others = [f"{s.variant} on {data_name(s.records[0])}: {fmt(r)}" for _, *rest in tasks for s, base in rest
               if (r := _retained(s, base)) is not None]
     tail = f"; other modes, not the claim's: {'; '.join(others)}" if others else ""
     if len(chosen) == 1:
@@ -576,8 +526,24 @@ class Scope:
     recommendation: Recommendation | None
 
 
+@dataclass(frozen=True)
+class Lineup:
+    """The models compared, as the caller that plans found them before any record is read: what each is called,
+    its exact anatomy, its teacher among the others and whether real weights are here. Building a comparison then
+    reads no file (`tradeoff.compare_plan.lineup_of` gathers it)."""
+
+    shown: dict[str, str]  # each model's canonical name (as its records hold it) -> the name its column shows
+    anatomy: dict[str, Anatomy]  # by shown name
+    teachers: dict[str, str] = field(default_factory=dict)  # student -> teacher, by shown name
+    without_weights: frozenset[str] = frozenset()  # shown names with no real weights here
+
+
 @dataclass
 class Comparison:
+    """What a comparison found, as data: the models' anatomy, the records it read (one environment's speed), quality
+    grouped by how it was scored, each scope's candidates and recommendation, and the claims checked;
+    `tradeoff.report.table` renders it."""
+
     title: str
     baseline: str
     models: list[str]
@@ -598,191 +564,14 @@ class Comparison:
     tool_version: str = ""
     env: dict = field(default_factory=dict)
     capacity: dict[tuple[str, str], Record] = field(default_factory=dict)  # serving capacity searches, by (model, backend)
+    without_weights: frozenset[str] = frozenset()  # models with no real weights where the lineup was gathered
 
     @property
     def n_records(self) -> int:
         return len(self.records)
 
-    def environment_line(self) -> str:
-        """The one environment every latency and memory figure here comes from (the notes name any left out)."""
-        e = self.env
-        if not e:
-            return "environment: unknown"
-        gpu = f", GPU {e['gpu']}" if e.get("gpu") else ", no GPU"
-        return (f"Measured on {e.get('cpu', '?')} ({e.get('cores', '?')} cores, {e.get('threads', '?')} threads, "
-                f"{e.get('ram_gb', '?')} GB RAM{gpu}); torch {e.get('torch', '?')}, transformers {e.get('transformers', '?')}"
-                f" (environment {e.get('id', '?')}).")
 
-    def summary_table(self) -> tuple[list[str], list[dict]]:
-        """One column per model, one row per question: speed per backend and shape, quality per way of scoring."""
-        rows: dict[str, dict] = {}
-
-        def put(label, model, value):
-            rows.setdefault(label, {"": label})[model] = value
-
-        base = self.anatomy[self.baseline].parameters
-        for m in self.models:
-            a = self.anatomy[m]
-            put("layers", m, a.layers)
-            put("attention heads", m, f"{a.heads}" + (f" ({a.kv_heads} KV)" if a.kv_heads != a.heads else ""))
-            put("hidden size", m, a.hidden)
-            put("parameters", m, f"{a.parameters / 1e6:,.1f}M" + ("" if m == self.baseline else f" ({(a.parameters / base - 1) * 100:+.1f}%)"))
-            put("context window", m, f"{a.max_context:,}")
-            put("KV cache (fp16, full context)", m, f"{a.kv_cache_bytes_full_context / 2**30:.2f} GiB" if a.kv_cache_bytes_full_context else "n/a (encoder)")
-            put("weights fp32 / int8", m, f"{a.weight_bytes['fp32'] / MB:,.0f} / {a.weight_bytes['int8'] / MB:,.0f} MB")
-        if self.teachers:
-            for m in self.models:
-                students = [s for s, t in self.teachers.items() if t == m]
-                put("distillation", m, f"distilled from {self.teachers[m]}" if m in self.teachers else
-                    f"teacher of {', '.join(students)}" if students else "-")
-        self._speed_rows(put)
-        self._capacity_rows(put)
-        self._quality_rows(put)
-        uses = use_cases(self.candidates, decider=self.recommendation.decider) if self.recommendation else {}
-        several = len(self.scopes) > 1 or len({sh for (_, _, sh) in timed(self.records)}) > 1
-        for m in self.models:
-            put("best use case" + (f" ({self.shape}, {self.quality_name})" if several else ""), m, uses.get(m, "-"))
-        return ["", *self.models], list(rows.values())
-
-    def _speed_rows(self, put) -> None:
-        bench = timed(self.records)
-        estimates = {(m, s): r for (m, b, s), r in bench.items() if b == "estimate"}
-        blocks = list(dict.fromkeys((b, s) for (_, b, s) in bench if b != "estimate"))
-        blocks += [(EAGER, s) for (_, s) in estimates if (EAGER, s) not in blocks]
-        blocks.sort(key=lambda bs: (bs[1] != self.shape, bs[1]))  # the decision shape first, backends as run
-        if not blocks:
-            for label in ("latency p50, p95", "peak memory", "speed-up vs baseline"):
-                for m in self.models:
-                    put(label, m, "not measured")
-            return
-        for backend, shape in blocks:
-            where = f" [{backend}, {shape}]"
-            for m in self.models:
-                r = bench.get((m, backend, shape)) or (estimates.get((m, shape)) if backend == EAGER else None)
-                if r is None:
-                    for label in ("latency p50, p95", "throughput", "peak memory", "speed-up vs " + self.baseline):
-                        put(label + where, m, "-")
-                    continue
-                put("latency p50, p95" + where, m, self._latency_cell(m, r))
-                put("throughput" + where, m, self._throughput_cell(r))
-                mem = _memory(r)
-                put("peak memory" + where, m, "-" if mem is None else
-                    f"≥ {mem.value:,.0f} MB (estimate: bf16 weights only)" if r.weights == "estimate" else _memory_text(r))
-                sp = self._speedup(m, backend, r)
-                put("speed-up vs " + self.baseline + where, m, "baseline" if m == self.baseline else
-                    f"{sp.value:.2f}x [{sp.low:.2f}, {sp.high:.2f}]" if sp and sp.low is not None else "-")
-
-    def _capacity_rows(self, put) -> None:
-        """"max QPS at p99 <= X" per backend: the serving capacity searches (bench --workload server)."""
-        from tradeoff.bench.suite import qps_text
-
-        first = {}
-        for (_, b), r in self.capacity.items():
-            first.setdefault(b, r.cell)
-        for backend, cell in first.items():
-            label = f"max QPS at p99 <= {cell.get('p99_ms'):g} ms [{backend}, max batch {cell.get('batch')}]"
-            for m in self.models:
-                r = self.capacity.get((m, backend))
-                put(label, m, "-" if r is None else ("cannot sustain the lowest rate tried" if r.details.get("trials") else r.details.get("stop"))
-                    if r.details.get("cannot_sustain")
-                    else qps_text(r.metrics["max_qps"]) + " queries/s")
-
-    def latency_vs_load(self) -> dict[str, list[dict]]:
-        """Label -> the capacity search's trials (rate, achieved, p50, p99), for the report's latency-vs-load curve."""
-        return {f"{m} [{b}]": r.details.get("trials", []) for (m, b), r in self.capacity.items()}
-
-    def _latency_cell(self, model: str, r: Record) -> str:
-        if r.weights == "estimate":
-            return f"≥ {number(_latency(r).value)} ms (estimate: a compute-bound lower bound)"
-        gen = r.cell.get("workload") == "generate"
-        p50 = _latency(r)
-        p95 = r.metrics.get("ttft_p95_ms" if gen else "latency_p95_ms")
-        return p50.fmt(3) + (" to first token" if gen else "") + (f", p95 {number(p95.value)}" if p95 else "")
-
-    @staticmethod
-    def _throughput_cell(r: Record) -> str:
-        if r.weights == "estimate":
-            return "-"
-        m = r.metrics.get("decode_tokens_per_s") if r.cell.get("workload") == "generate" else r.metrics.get("throughput_per_s")
-        return (("decode " if r.cell.get("workload") == "generate" else "") + m.fmt(3)) if m else "-"
-
-    @cached_property
-    def _ratios(self) -> dict[tuple[str, str, str, str], Record]:
-        return ratios(timed(self.records), self.records)
-
-    def _speedup(self, model: str, backend: str, timed_record: Record) -> Metric | None:
-        """The paired ratio timed with the latency next to it."""
-        r = self._ratios.get((model, backend, shape_of(timed_record), self.baseline))
-        return r.metrics.get("speedup") if r is not None else None
-
-    def _quality_rows(self, put) -> None:
-        if not self.scored:
-            for m in self.models:
-                put("quality", m, "not measured (no real weights here)" if not has_weights(m) else "not measured")
-            return
-        groups = list(dict.fromkeys(s.group for s in self.scored))
-        first_scope = self.scored[0].scope
-        groups.sort(key=lambda g: (g[:3] != first_scope, g[4] != EAGER))
-        labels = _group_labels(self.scored, groups)
-        scored_models = {s.model for s in self.scored}
-        for i, g in enumerate(groups):
-            mine = {s.model: s for s in self.scored if s.group == g}
-            label = labels[g]
-            for m in self.models:
-                s = mine.get(m)
-                if s is None:
-                    put(label, m, "not measured (no real weights here)" if i == 0 and m not in scored_models and not has_weights(m) else "-")
-                else:
-                    put(label, m, _fmt_scored(s))
-            if any(s.retained_vs for s in mine.values()):  # someone measured against a baseline, not just the baseline
-                baselines = {s.retained_vs for s in mine.values() if s.retained_vs}
-                for m in self.models:
-                    s = mine.get(m)
-                    put(f"{label}: retained", m, "-" if s is None else _fmt_retained(s) if s.retained_vs else
-                        "baseline" if s.retained is not None or m in baselines else "-")
-
-    def recommendation_lines(self) -> list[str]:
-        scopes = [s for s in self.scopes if s.recommendation is not None]
-        if not scopes:
-            return ["nothing measured for speed or quality yet: run `tradeoff compare` with benchmarks to get a recommendation",
-                    *[f"note: {n}" for n in self.notes]]
-        lines = []
-        for scope in scopes:
-            rec = scope.recommendation
-            head = f"on {scope.label}: " if len(scopes) > 1 else ""
-            lines.append(head + rec.summary())
-            lines += [f"{v.candidate.label}: {'; '.join([*v.reasons, *v.notes])}" for v in rec.verdicts
-                      if v.candidate is not rec.best and v.reasons]
-            lines.append(f"Pareto frontier over {', '.join(rec.frontier_axes) or 'nothing measured'}: "
-                         + ", ".join(c.label for c in rec.frontier))
-            if rec.quality_frontier:
-                lines.append("Pareto frontier over latency, memory, quality (models scored with real weights): "
-                             + ", ".join(c.label for c in rec.quality_frontier))
-        return lines + [f"note: {n}" for n in self.notes]
-
-    def memory_bars(self) -> dict[str, dict[str, float]]:
-        measured = {c.label: c.memory_mb for c in self.candidates if c.memory_mb and c.weights != "estimate"}
-        weights = {m: self.anatomy[m].weight_bytes["fp32"] / MB for m in self.models}
-        return {k: v for k, v in {"peak memory (measured)": measured, "weights fp32 (exact)": weights}.items() if v}
-
-
-def _group_labels(scored: list[Scored], groups: list[tuple]) -> dict[tuple, str]:
-    """'accuracy, fine-foods:test (400 rows), probe[, onnx-int8]'; groups that would read the same get the settings
-    they differ in ("epochs 3, train big.jsonl"), else their rows' hash."""
-    first = {s.group: s.records[0] for s in reversed(scored)}
-    labels = {}
-    for g in groups:
-        task, metric, rows, mode, backend, _ = g
-        r = first[g]
-        labels[g] = f"{metric.replace('_', ' ')}, {_data_name(r)} ({_n_rows(r)} rows), {mode}" + (f", {backend}" if backend != EAGER else "")
-    for same in _alike(groups, labels.get):
-        for g, apart in zip(same, _told_apart([g[5] for g in same])):
-            labels[g] += f", {apart}" if apart else ""
-    return {g: labels[g] + (f", rows {str(g[2][1])[:8]}" if len(same) > 1 else "")
-            for same in _alike(groups, labels.get) for g in same}
-
-
-def _alike(items: list, key) -> list[list]:
+def alike(items: list, key) -> list[list]:
     """`items` in runs of equal key(item), in first-seen order."""
     runs: dict = {}
     for item in items:
@@ -790,7 +579,7 @@ def _alike(items: list, key) -> list[list]:
     return list(runs.values())
 
 
-def _told_apart(settings: list[tuple]) -> list[str]:
+def told_apart(settings: list[tuple]) -> list[str]:
     """For each of several settings (from _settings), the values it differs from the others in: "epochs 1, lr 2e-05"."""
     def shown(value: str) -> str:
         v = json.loads(value)
@@ -806,32 +595,7 @@ def _told_apart(settings: list[tuple]) -> list[str]:
 
 def scope_label(s: Scored) -> str:
     r = s.records[0]
-    return f"{s.metric.replace('_', ' ')}, {_data_name(r)} ({_n_rows(r)} rows)"
-
-
-def _fmt_scored(s: Scored) -> str:
-    v = s.value
-    text = (f"{v.value:.1f}%" + (f" [{v.low:.1f}, {v.high:.1f}]" if v.low is not None else "")) if v.unit == "%" else v.fmt(3)
-    extra = []
-    if len(s.records) > 1:
-        values = [r.metrics[s.metric].value for r in s.records]
-        extra.append(f"mean of {len(values)} seeds, {number(min(values))}-{number(max(values))}")
-    cut = max(r.details.get("truncated_rows") or 0 for r in s.records)
-    if cut:
-        extra.append(f"{cut} of {_n_rows(s.records[0])} rows cut at {s.records[0].details.get('text_tokens', '?')} tokens")
-    agree = s.agreement()
-    if agree is not None:
-        # A probe is refit on each backend's embeddings: its agreement mixes the backend's effect with a second fit's.
-        extra.append(f"agrees with eager {agree:.1f}%" + (", each probe fit on its own backend's embeddings" if s.mode == "probe" else ""))
-    return text + (f" ({'; '.join(extra)})" if extra else "")
-
-
-def _fmt_retained(s: Scored) -> str:
-    r = s.retained
-    if r.method == NOT_MEANINGFUL:
-        return f"not meaningful (the {s.against()} score's interval reaches 0)"
-    return (f"{r.value:.1%} [{r.low:.1%}, {r.high:.1%}]" if r.low is not None else f"{r.value:.1%}") + f" of {s.against()}" + \
-        (f", McNemar p = {s.retained_p:.2g}" if s.retained_p is not None else "")
+    return f"{s.metric.replace('_', ' ')}, {data_name(r)} ({n_rows(r)} rows)"
 
 
 def candidate_judgement(a: Candidate, b: Candidate) -> Judgement | None:
@@ -883,8 +647,8 @@ def attach_retained(cands: list[Candidate], scored: list[Scored], quality_baseli
 
 def _candidate(model: str, backend: str, shape: str | None, r: Record | None, s: Scored | None, anatomy: dict,
                variant: str | None) -> Candidate:
-    latency = _latency(r) if r is not None else None
-    mem = _memory(r) if r is not None else None
+    latency = latency_of(r) if r is not None else None
+    mem = memory_of(r) if r is not None else None
     c = Candidate(model=model, backend=backend, shape=shape, variant=variant,
                   latency_ms=latency.value if latency else None, memory_mb=mem.value if mem else None,
                   latency_interval=(latency.low, latency.high) if latency is not None and latency.low is not None else None,
@@ -974,29 +738,21 @@ def candidates_for(scope: tuple | None, shape: str | None, bench: dict, scored: 
     return out
 
 
-def build_comparison(records: list[Record], refs: list[str], baseline: str, quality_baseline: str | None = None,
-                     constraints: dict | None = None, title: str | None = None, store_path: str | None = None,
-                     notes: list[str] | None = None, env: str | None = None) -> Comparison:
-    """Everything the table, the claims check, the recommendation and the report need, from records alone.
+def comparison_from(records: list[Record], lineup: Lineup, baseline: str, quality_baseline: str | None = None,
+                    constraints: dict | None = None, title: str | None = None, store_path: str | None = None,
+                    notes: list[str] | None = None, env: str | None = None, verdicts: dict | None = None) -> Comparison:
+    """Everything the table, the claims check, the recommendation and the report need, from records, the lineup and
+    the claim verdicts the store's paper results support (`paper.store_verdicts`), reading no file and no store: one
+    stored comparison builds the same on any machine.
 
-    `refs` are what the user typed; records and the table use each ref's canonical name. Speed and memory come from
-    one environment (`env`, see `one_environment`).
+    `baseline` and `quality_baseline` are shown names (`Lineup.shown`). Speed and memory come from one environment
+    (`env`, see `one_environment`).
     """
     from tradeoff import __version__
 
     check_budgets(**(constraints or {}))  # impossible budgets are bad input even when nothing is measured yet
-    parsed = [parse_ref(r) for r in refs]
-    shown = display_names(p.name for p in parsed)  # from here on, each model goes by the name its column shows
-
-    def name_of(ref: str) -> str:
-        name = parse_ref(ref).name
-        return shown.get(name, name)
-
-    teachers = {shown[s]: shown[t] for s, t in teachers_of(refs).items()}
+    shown, teachers, anatomy = lineup.shown, lineup.teachers, lineup.anatomy
     models = _beside(list(dict.fromkeys(shown.values())), teachers)
-    baseline = name_of(baseline)
-    quality_baseline = name_of(quality_baseline) if quality_baseline else None
-    anatomy = {shown[p.name]: inspect_ref(p) for p in parsed}
     records, environment, env_notes = one_environment([r.model_copy(update={"model": shown[r.model]}) for r in records
                                                        if r.model in shown], env)
     scored = scored_groups(records)
@@ -1055,10 +811,7 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
             evidence.missing[("retained", m, "bert-base-uncased")] = (
                 "needs real bert-base-uncased and distilbert-base-uncased weights: `hf download google-bert/bert-base-uncased "
                 "distilbert/distilbert-base-uncased` puts them in the Hugging Face cache (random weights get no accuracy)")
-    # C7 as a proxy, C8, C13, C14: decided by `tradeoff paper distilbert` from the same store's records.
-    from tradeoff.paper import store_verdicts
-
-    evidence.verdicts = store_verdicts(store_path)
+    evidence.verdicts = verdicts or {}  # C7 as a proxy, C8, C13, C14: decided by `tradeoff paper distilbert`
     samples = {}
     for (m, b, sh), r in bench.items():
         if r.details.get("samples_ms"):
@@ -1072,32 +825,6 @@ def build_comparison(records: list[Record], refs: list[str], baseline: str, qual
         candidates=first.candidates, claims=claims_mod.check_all(models, evidence), recommendation=first.recommendation,
         scored=scored, scopes=scopes, quality_name=first.label if scored else "quality", quality_baseline=quality_baseline,
         teachers=teachers, shape=shape, notes=all_notes, latency_samples=samples, store_path=store_path,
-        tool_version=__version__, env=env, capacity=capacity)
+        tool_version=__version__, env=env, capacity=capacity, without_weights=lineup.without_weights)
 
 
-# -- what a comparison measures ------------------------------------------------------------------
-
-def fits_here(a: Anatomy, ram_bytes: float) -> bool:
-    """Run for real only what loads comfortably in fp32 and times in seconds on this machine."""
-    return a.weight_bytes["fp32"] * 3 < ram_bytes and a.parameters < 1.5e9
-
-
-def default_backends(base: tuple[str, ...] = (EAGER,)) -> tuple[tuple[str, ...], list[str]]:
-    """The backends timed when none are named: `base`, plus eager-bf16 where this CPU runs bf16 natively
-    (there it is the fast path; elsewhere it is emulated and only slower); the note says which and why."""
-    from tradeoff.bench import hardware
-
-    native = getattr(hardware, "native_dtypes", None)
-    if native is None or "eager-bf16" in base:
-        return base, []
-    ok, why = native().get("bf16", (False, "unknown"))
-    if ok:
-        return (*base, "eager-bf16"), [f"eager-bf16 included: bf16 is native on this CPU ({why})"]
-    return base, [f"eager-bf16 left out: bf16 is not native on this CPU ({why})"]
-
-
-def eval_backends(backends) -> list[str]:
-    """The timed backends quality can be scored through, so each candidate's accuracy is its own backend's."""
-    from tradeoff.evaluate.backend import BACKENDS
-
-    return [b for b in backends if b in BACKENDS] or [EAGER]

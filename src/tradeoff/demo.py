@@ -51,9 +51,8 @@ def training_precision() -> str:
 
 def run(out: Path, quick: bool = False, store_path: str | None = None, on_status=lambda *_, **__: None):
     """Run (or resume) the demo; returns the Comparison and the paths of what was written."""
-    from tradeoff.api import measured_comparison
     from tradeoff.bench.spec import DEFAULT_SHAPE, Settings
-    from tradeoff.compare import default_backends
+    from tradeoff.compare_plan import default_backends, measured_comparison
     from tradeoff.report import to_markdown, write_html
     from tradeoff.report.html import atomic_write_text
     from tradeoff.report.plots import write_pngs

@@ -41,6 +41,23 @@ def test_two_models_interleaved_give_cells_and_a_paired_speedup(tiny, names):
     assert any("timing" in t for t in statuses)
 
 
+def test_timing_cost_sets_the_time_taken_against_the_fewest_rounds_needed(tiny, names):
+    from tradeoff.bench.suite import BenchResult
+    from tradeoff.bench.timing import SMALL_SAMPLE
+
+    cells = [{"backend": "eager", "device": "cpu", "workload": "fixed", "batch": b, "seq_len": 16} for b in (1, 4)]
+    records, _ = run([tiny["tiny-bert"], tiny["tiny-distil"]], cells=cells, baseline=tiny["tiny-bert"])
+    result = BenchResult(records, names["tiny-bert"])
+    cost = result.timing_cost()
+    per_cell = {r.cell["batch"]: r.details for r in result.cells}
+    assert cost["cells"] == 2 and cost["exports_s"] == 0
+    assert cost["needed_s"] == pytest.approx(SMALL_SAMPLE * sum(d["round_s"] for d in per_cell.values()))
+    assert cost["timing_s"] == pytest.approx(sum(d["timing_s"] for d in per_cell.values()))
+    assert all(d["timing_s"] >= d["rounds"] * d["round_s"] * 0.5 for d in per_cell.values())
+    assert result.timing_line(12.0).startswith("Timing took ") and "the whole bench 12 s" in result.timing_line(12.0)
+    assert BenchResult([], names["tiny-bert"]).timing_line() is None
+
+
 def _tiny_bert(tiny):
     from tradeoff.bench.source import Source
 

@@ -1,5 +1,6 @@
-"""The load generator, dynamic batcher and capacity search on a virtual clock (a server whose batch costs
-a + b * size seconds), so their logic is exact and fast; then a tiny model served for real."""
+"""The dynamic batcher, trial rules and capacity search on a virtual clock (a server whose batch costs
+a + b * size seconds), so their logic is exact and fast; then tiny models served for real through LoadGen
+(tests/bench/test_loadgen.py drives LoadGen with a simulated system under test)."""
 import math
 
 import numpy as np
@@ -28,8 +29,8 @@ class VirtualServer:
 
     def trial(self, rate: float, n: int = 2000, max_batch: int = 8, max_wait_s: float = 0.005, abort_after_s: float = 2.0,
               seed: int = 1):
-        return serving.serve(self.run_batch, serving.arrivals(rate, n, seed=seed), max_batch, max_wait_s, abort_after_s, rate,
-                             clock=self.clock, sleep=self.sleep)
+        return serving.simulate(self.run_batch, serving.arrivals(rate, n, seed=seed), max_batch, max_wait_s, abort_after_s,
+                                rate, clock=self.clock, sleep=self.sleep)
 
 
 def saturation(a, b, max_batch):
@@ -130,13 +131,6 @@ def test_bad_serving_settings_are_refused(kwargs, message):
     settings = {"p99_ms": 100.0, "max_batch": 8, "max_wait_ms": 5.0, **kwargs}
     with pytest.raises(BadInput, match=message):
         serving.check(**settings)
-
-
-def test_the_real_clock_keeps_to_the_schedule():
-    """Idle wake-ups on the real clock land close to the schedule (the benchmark measures it properly)."""
-    t = serving.serve(lambda idx: None, serving.arrivals(200.0, 200, seed=0), 8, 0.0, 1.0, 200.0)
-    assert t.served == 200 and len(t.schedule_errors) > 0
-    assert float(np.median(t.schedule_errors)) < 0.005 and (t.schedule_errors >= 0).all()
 
 
 def test_tiny_models_served_for_real_give_capacity_records_and_a_ratio(tiny, names):
@@ -298,5 +292,6 @@ def test_every_trial_draws_its_own_arrivals_from_a_recorded_seed():
     assert serving.trial_seed(1, "bert", 0) != serving.trial_seed(0, "bert", 0)
     a, b = (serving.arrivals(50.0, 500, serving.trial_seed(0, "bert", k)) for k in (0, 1))
     assert not np.allclose(a, b)
-    t = serving.serve(lambda idx: None, a[:50] / 100, 8, 0.0, 1.0, 50.0, seed=7)
+    server = VirtualServer(0.0, 0.0)
+    t = serving.simulate(server.run_batch, a[:50] / 100, 8, 0.0, 1.0, 50.0, server.clock, server.sleep, seed=7)
     assert t.seed == 7 and t.summary(0.1)["seed"] == 7 and t.summary(0.1)["busy_periods"] == t.busy_periods

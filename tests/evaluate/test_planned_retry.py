@@ -22,8 +22,8 @@ def _written(store) -> list[str]:
 
 
 def test_compare_retries_a_stored_error_in_bench_and_eval_and_reuses_the_rest(tiny_bert, write_jsonl, sentiment_rows, tmp_path):
-    from tradeoff import api
     from tradeoff.bench.spec import Settings
+    from tradeoff.compare_plan import measured_comparison
 
     folder = tmp_path / "sst"
     folder.mkdir()
@@ -33,7 +33,7 @@ def test_compare_retries_a_stored_error_in_bench_and_eval_and_reuses_the_rest(ti
     kw = dict(backends=("eager",), shapes=("1x32",), eval_cell={"data": str(folder), "mode": "probe", "label_names": ["negative", "positive"]},
               eval_refs=[ref], settings=Settings(budget_s=0.3, warmup_s=0.05))
     with Store.open(tmp_path / "s.db") as store:
-        api.measured_comparison([ref], store=store, **kw)
+        measured_comparison([ref], store=store, **kw)
         kinds = {r.kind: r for r in store.query() if r.status == "ok"}
         assert set(kinds) == {"inspect", "bench", "eval"}
         broken = [kinds["bench"], kinds["eval"]]
@@ -41,15 +41,15 @@ def test_compare_retries_a_stored_error_in_bench_and_eval_and_reuses_the_rest(ti
             store.put(r.model_copy(update={"status": "error", "error": "RuntimeError: a transient crash"}))
 
         written = _written(store)
-        api.measured_comparison([ref], store=store, **kw)
+        measured_comparison([ref], store=store, **kw)
         assert set(written) == {r.key for r in broken}  # the bench group leaves only its one record here
         assert all(store.get(r.key).status == "ok" for r in broken)
 
         written.clear()
-        api.measured_comparison([ref], store=store, **kw)
+        measured_comparison([ref], store=store, **kw)
         assert written == []  # all results now: nothing runs
 
-        api.measured_comparison([ref], store=store, retrained=(ref,), **kw)  # a folder trained again: its scores are stale
+        measured_comparison([ref], store=store, retrained=(ref,), **kw)  # a folder trained again: its scores are stale
         assert written == [kinds["eval"].key]
 
 

@@ -1,7 +1,7 @@
 """The answer first: the decision block and the candidates table say what the recommendation's data says."""
 from test_like_for_like import ARCH, MINI, MPNET, SMOL, _folder, demo_records
 
-from tradeoff.compare import build_comparison
+from tradeoff.compare_plan import build_comparison
 from tradeoff.report.decision import candidates_table, decision_block
 
 

@@ -33,8 +33,7 @@ def test_full_demo_compares_the_student_beside_its_teacher(tmp_path, monkeypatch
     passes on why a backend was left out (the distillation itself is not rerun: the store holds it, and its folder exists)."""
     import json
 
-    import tradeoff.api
-    import tradeoff.compare
+    import tradeoff.compare_plan
     import tradeoff.report
     import tradeoff.report.html
     import tradeoff.report.plots
@@ -44,13 +43,13 @@ def test_full_demo_compares_the_student_beside_its_teacher(tmp_path, monkeypatch
     (student / "config.json").write_text("{}")
     (student / "distill.json").write_text(json.dumps({"teacher": str(tmp_path / "students" / f"{demo.SMALL}-3L.teacher")}))
     seen = {}
-    monkeypatch.setattr(tradeoff.api, "measured_comparison", lambda refs, **kw: seen.update(refs=refs, **kw) or "comparison")
+    monkeypatch.setattr(tradeoff.compare_plan, "measured_comparison", lambda refs, **kw: seen.update(refs=refs, **kw) or "comparison")
     monkeypatch.setattr(tradeoff.distill, "run_cell", lambda *a, **kw: pytest.fail("the stored distillation was rerun"))
     with Store.open(tmp_path / "results.db") as store:
         store.put(Record(kind="distill", model=demo.SMALL, weights="pretrained", cell=demo.distill_cell(tmp_path, demo.FULL).cell,
                          details={"settings": {"layers": [0, 2, 4]}},
                          metrics={k: Metric(value=1.0, unit="%") for k in ("teacher_quality", "quality", "retained", "speedup")}))
-    monkeypatch.setattr(tradeoff.compare, "default_backends", lambda base: ((*base, "eager-bf16"), ["eager-bf16 included"]))
+    monkeypatch.setattr(tradeoff.compare_plan, "default_backends", lambda base: ((*base, "eager-bf16"), ["eager-bf16 included"]))
     for module, name in ((tradeoff.report, "write_html"), (tradeoff.report, "to_markdown"),
                          (tradeoff.report.html, "atomic_write_text"), (tradeoff.report.plots, "write_pngs")):
         monkeypatch.setattr(module, name, lambda *a: None)
@@ -110,7 +109,7 @@ def test_the_closing_line_counts_the_distillation_from_the_student_the_compariso
 
 
 def test_a_model_scored_through_fewer_backends_is_timed_through_those_only():
-    from tradeoff.api import _timed_where_scored
+    from tradeoff.compare_plan import _timed_where_scored
     from tradeoff.bench.spec import Group
 
     eager = Group(models=["base", "probe", "student"], backend="eager", device="cpu", cells=[{}], baseline="base")

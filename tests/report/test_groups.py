@@ -7,14 +7,16 @@ import numpy as np
 import pytest
 from report_records import bench, evaluation
 
-from tradeoff.compare import _seed_bootstrap, build_comparison, scored_groups
+from tradeoff.compare import _seed_bootstrap, scored_groups
+from tradeoff.compare_plan import build_comparison
 from tradeoff.models import parse_ref
+from tradeoff.report.table import recommendation_lines, summary_table
 
 MINI, SMOL = "all-MiniLM-L6-v2", "SmolLM2-135M"
 
 
 def table(comparison) -> dict[str, dict]:
-    return {r[""]: r for r in comparison.summary_table()[1]}
+    return {r[""]: r for r in summary_table(comparison)[1]}
 
 
 def _configured(record, seed=0, **cell):
@@ -82,12 +84,12 @@ def test_two_folders_with_one_basename_get_their_own_columns(tmp_path):
     a, b = _folder(tmp_path / "run-a" / "student", 3), _folder(tmp_path / "run-b" / "student", 6)
     na, nb = parse_ref(a).name, parse_ref(b).name
     records = [bench(na, "eager", 10.0, 200.0), bench(nb, "eager", 20.0, 300.0)]
-    columns, rows = build_comparison(records, [a, b], a).summary_table()
+    columns, rows = summary_table(build_comparison(records, [a, b], a))
     assert columns[1:] == [na, nb]
     layers = next(r for r in rows if r[""] == "layers")
     assert (layers[na], layers[nb]) == (3, 6)
     alone = build_comparison(records, [a, MINI], a)
-    assert alone.models == ["student", MINI] and alone.recommendation_lines()[0].startswith("use ")
+    assert alone.models == ["student", MINI] and recommendation_lines(alone)[0].startswith("use ")
 
 
 def test_rows_cut_to_the_max_length_are_counted_in_the_cell():

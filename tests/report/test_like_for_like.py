@@ -11,14 +11,15 @@ import re
 import pytest
 from report_records import bench, estimate, evaluation, ner_evaluation, speedup
 
-from tradeoff.compare import build_comparison
+from tradeoff.compare_plan import build_comparison
 from tradeoff.models import parse_ref
+from tradeoff.report.table import recommendation_lines, summary_table
 
 MINI, MPNET, SMOL = "all-MiniLM-L6-v2", "all-mpnet-base-v2", "SmolLM2-135M"
 
 
 def table(comparison) -> dict[str, dict]:
-    return {r[""]: r for r in comparison.summary_table()[1]}
+    return {r[""]: r for r in summary_table(comparison)[1]}
 
 
 def row(t: dict, prefix: str) -> dict:
@@ -38,7 +39,7 @@ def test_two_tasks_for_one_model_are_shown_separately_and_never_crash(tmp_path):
     assert row(t, "accuracy, sst2 (872 rows), probe")[MINI].startswith("82.0%")
     assert row(t, "entity f1, wnut17 (200 rows), finetune")[MINI] != "-"
     assert row(t, "entity f1, wnut17")[MPNET] == "-"
-    lines = c.recommendation_lines()
+    lines = recommendation_lines(c)
     assert any(line.startswith("on accuracy, sst2 (872 rows): use") for line in lines)
     assert any(line.startswith("on entity f1, wnut17 (200 rows): use all-MiniLM-L6-v2 [eager]") for line in lines)
 
@@ -102,7 +103,7 @@ def test_a_backend_without_its_own_eval_has_no_quality():
     assert int8.quality is None and int8.notes == ["no eval through onnx-int8"]
     assert c.recommendation.best.backend == "eager"
     assert "all-MiniLM-L6-v2 [onnx-int8]: fits, but its quality was not measured (no eval through onnx-int8)" in \
-        "\n".join(c.recommendation_lines())
+        "\n".join(recommendation_lines(c))
 
 
 def test_candidates_share_one_shape_and_speed_ups_match_their_backend():
@@ -112,7 +113,7 @@ def test_candidates_share_one_shape_and_speed_ups_match_their_backend():
     c = build_comparison(records, [MPNET, MINI], MPNET)
     assert c.shape == "1x128" and {cand.shape for cand in c.candidates} == {"1x128"}
     assert c.recommendation.best.label == "all-MiniLM-L6-v2 [onnx-int8]"
-    assert any(line.startswith("note: decided at 1x128") for line in c.recommendation_lines())
+    assert any(line.startswith("note: decided at 1x128") for line in recommendation_lines(c))
     t = table(c)
     assert t["speed-up vs all-mpnet-base-v2 [eager, 1x128]"][MINI] == "4.00x [3.80, 4.20]"
     assert t["speed-up vs all-mpnet-base-v2 [onnx-int8, 1x128]"][MINI] == "2.00x [1.90, 2.10]"
@@ -155,7 +156,7 @@ def test_demo_records_choose_the_student_and_state_the_quality_tie(tmp_path):
     """The demo as it was (no teacher in the table): the decoder's +0.7 pp is inside the intervals."""
     student = _folder(tmp_path / f"{MINI}-3L", 3, teacher=tmp_path / "elsewhere")
     c = build_comparison(demo_records(student), [*ARCH, MPNET, MINI, student, SMOL], ARCH[0], quality_baseline=MPNET)
-    summary = c.recommendation_lines()[0]
+    summary = recommendation_lines(c)[0]
     assert re.match(rf"use {MINI}-3L \[eager\]: not shown worse on quality than SmolLM2-135M \[eager\] "
                     r"\(-0\.\d pp \[-\d\.\d, \+\d\.\d\], McNemar p = 0\.\d+; Holm-adjusted p = 1 over 6 pairs; "
                     r"inconclusive at ±1 pp: about [\d,]+ more test rows would decide\)", summary), summary
@@ -168,7 +169,7 @@ def test_demo_table_shows_the_student_beside_its_teacher_with_retained_against_i
     refs = [*ARCH, MPNET, MINI, student, teacher, SMOL]
     c = build_comparison(demo_records(student, teacher), refs, ARCH[0], quality_baseline=MPNET)
     s, t = f"{MINI}-3L", f"{MINI}-3L.teacher"
-    columns, rows = c.summary_table()
+    columns, rows = summary_table(c)
     assert columns.index(s) == columns.index(t) + 1
     tab = table(c)
     assert tab["distillation"][s] == f"distilled from {t}" and tab["distillation"][t] == f"teacher of {s}"
@@ -212,7 +213,7 @@ def test_an_estimate_inside_a_budget_is_a_bound_and_never_wins(tmp_path):
 
 def test_notes_say_why_a_backend_was_left_out():
     c = build_comparison([bench(MINI, "eager", 30.0, 300.0)], [MINI], MINI, notes=["eager-bf16 left out: bf16 is not native on this CPU (no AMX)"])
-    assert c.recommendation_lines()[-1] == "note: eager-bf16 left out: bf16 is not native on this CPU (no AMX)"
+    assert recommendation_lines(c)[-1] == "note: eager-bf16 left out: bf16 is not native on this CPU (no AMX)"
 
 
 def test_an_exact_tie_reads_plus_zero_never_minus_zero():

@@ -6,9 +6,10 @@ import random
 import pytest
 from report_records import ENV, bench, evaluation, speedup
 
-from tradeoff.compare import build_comparison
+from tradeoff.compare_plan import build_comparison
 from tradeoff.errors import BadInput
 from tradeoff.record import Metric, Record
+from tradeoff.report.table import environment_line, recommendation_lines
 
 BERT, DISTIL, MPNET, MINI = "bert-base-uncased", "distilbert-base-uncased", "all-mpnet-base-v2", "all-MiniLM-L6-v2"
 MODELS = [BERT, DISTIL, MPNET, MINI]
@@ -108,13 +109,13 @@ ENV_MIX = [on(bench(BERT, "eager", 160.0, 900.0), LAPTOP), on(bench(DISTIL, "eag
 def test_latencies_are_compared_within_one_environment():
     """DistilBERT on a 16-thread Xeon (newer) beside BERT on a 1-thread laptop read as '17.8x faster (9 vs 160 ms)'."""
     c = comparison(ENV_MIX)
-    lines = "\n".join(c.recommendation_lines())
+    lines = "\n".join(recommendation_lines(c))
     assert "17.8x" not in lines and "9 ms" not in lines
     assert {x.model: x.latency_ms for x in c.candidates if x.backend == "eager"}[DISTIL] == 95.0
-    assert "laptop i5-8250U" in c.environment_line() and "1 threads" in c.environment_line()
+    assert "laptop i5-8250U" in environment_line(c) and "1 threads" in environment_line(c)
     assert any("left out 1 bench record(s) of 1 other(s): Xeon Gold 6338" in n and "--env" in n for n in c.notes)
     xeon = comparison(ENV_MIX, env="xeon")
-    assert "Xeon Gold 6338" in xeon.environment_line() and "16 threads" in xeon.environment_line()
+    assert "Xeon Gold 6338" in environment_line(xeon) and "16 threads" in environment_line(xeon)
     assert {x.model: x.latency_ms for x in xeon.candidates if x.backend == "eager"}.get(BERT) is None
     with pytest.raises(BadInput, match="matches none of the environments"):
         comparison(ENV_MIX, env="m2 max")

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from tradeoff.compare import build_comparison
+from tradeoff.compare_plan import build_comparison
 from tradeoff.report import to_markdown, write_html
 from tradeoff.report.html import render_html
+from tradeoff.report.table import recommendation_lines, summary_table
 
 MODELS = ["bert-base-uncased", "distilbert-base-uncased", "all-mpnet-base-v2", "all-MiniLM-L6-v2"]
 
@@ -17,7 +18,7 @@ def comparison(records, **kw):
 
 
 def test_summary_table_rows(records):
-    columns, rows = comparison(records).summary_table()
+    columns, rows = summary_table(comparison(records))
     table = {r[""]: r for r in rows}
     assert columns[1:] == MODELS
     assert table["parameters"]["distilbert-base-uncased"] == "66.4M (-39.4%)"
@@ -69,7 +70,7 @@ def test_a_ratio_comes_from_the_run_whose_latencies_it_sits_beside(records):
     evals = [r for r in records if r.kind != "bench"]
     for order in ([*old, *new, *evals], [*new, *old, *evals]):
         c = comparison(order)
-        table = {r[""]: r for r in c.summary_table()[1]}
+        table = {r[""]: r for r in summary_table(c)[1]}
         assert table["speed-up vs bert-base-uncased [eager, 1x128]"]["distilbert-base-uncased"] == "1.92x [1.85, 1.99]"
         c5 = {x.id: x for x in c.claims}["C5"]
         assert c5.measured.startswith("1.92x") and c5.verdict == "held"
@@ -78,7 +79,7 @@ def test_a_ratio_comes_from_the_run_whose_latencies_it_sits_beside(records):
 def test_recommendation_under_budget(records):
     c = comparison(records, constraints={"max_latency_ms": 100, "min_retained": 0.95})
     assert c.recommendation.best.model == "all-MiniLM-L6-v2"
-    lines = c.recommendation_lines()
+    lines = recommendation_lines(c)
     assert any("bert-base-uncased [eager]" in l and "quality not measured" in l for l in lines)
 
 
@@ -87,11 +88,11 @@ def test_serving_capacity_reaches_the_table_the_recommendation_and_the_report(re
 
     served = [*records, capacity("all-MiniLM-L6-v2", "eager", 150.0, 140.0, 165.0), capacity("all-mpnet-base-v2", "eager", 30.0, 27.0, 33.0)]
     c = comparison(served, constraints={"qps": 50, "p99_ms": 100})
-    table = {r[""]: r for r in c.summary_table()[1]}
+    table = {r[""]: r for r in summary_table(c)[1]}
     row = table["max QPS at p99 <= 100 ms [eager, max batch 8]"]
     assert row["all-MiniLM-L6-v2"] == "150 [140, 165] queries/s" and row["bert-base-uncased"] == "-"
     assert c.recommendation.best.model == "all-MiniLM-L6-v2"
-    lines = "\n".join(c.recommendation_lines())
+    lines = "\n".join(recommendation_lines(c))
     assert "cannot serve 50 queries/s within p99 100 ms: its capacity is 30 [27, 33] queries/s" in lines
     assert "3.00x headroom" in lines
     html = write_html(c, tmp_path / "r.html").read_text()

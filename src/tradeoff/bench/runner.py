@@ -39,6 +39,12 @@ def pin_threads(threads: int) -> None:
         pass
 
 
+def _failure_in(where: str, e: BaseException) -> tuple[str, str]:
+    """(status, message) of a step an exception stopped, `where` naming the step (errors.failure: oom or error)."""
+    status, why = failure(e)
+    return status, f"{where}: {why}"
+
+
 def prepare_group(group: Group, on_result: Callable[[dict], None], on_status: Callable[[str], None] = lambda _: None) -> None:
     """The one-off exports and quantizations of `group`'s models (run in a child by `isolate.prepare_in_child`):
     one result per model, with this process's id and peak RSS so far (the export's memory, kept apart)."""
@@ -55,166 +61,227 @@ def prepare_group(group: Group, on_result: Callable[[dict], None], on_status: Ca
         except backends_mod.CannotRun as e:
             result = {"status": "skipped", "error": str(e)}
         except Exception as e:
-            status, why = failure(e)
-            result = {"status": status, "error": f"preparing for {group.backend}: {why}"}
+            status, error = _failure_in(f"preparing for {group.backend}", e)
+            result = {"status": status, "error": error}
         on_result({"model": m, **result, "seconds": time.perf_counter() - t0, "pid": os.getpid(),
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB})  # ru_maxrss: KiB on Linux
 
 
 def run_group(group: Group, on_record: Callable[[Record], None], on_status: Callable[[str], None] = lambda _: None) -> None:
+    """Time `group`'s models together, cell by cell, in the steps of `GroupRun`; failures become records."""
     settings = Settings(**group.settings)
     backend = backends_mod.get(group.backend)
     reason = backend.unavailable(group.device) or threads_problem(group.threads)
     if not reason:
-        pin_threads(group.threads)
-    env = environment()
-    sources = {m: Source(m, group.weights, settings.seed) for m in group.models}
-
-    def record(model: str, cell: dict, status: str = "ok", error: str | None = None, **kw) -> Record:
-        return Record(kind="bench", model=sources[model].name, weights=group.weights, cell=cell, env=env,
-                      status=status, error=error, **kw)
-
-    def failed(model: str, cell: dict, where: str, e: BaseException) -> Record:
-        """The record of a cell an exception stopped, `where` naming the step (errors.failure: oom or error)."""
-        status, why = failure(e)
-        return record(model, cell, status, f"{where}: {why}")
-
+        pin_threads(group.threads)  # before the environment is read: it records the threads
+    run = GroupRun(group, settings, backend, on_record, on_status)
     if reason:
         for m, c in group.expected():
-            on_record(record(m, c, "skipped", reason))
+            on_record(run.record(m, c, "skipped", reason))
         return
-    native, support = hardware.dtype_support(backend.dtype, group.device)
-    limits = Limits(group.device, backend.dtype, group.threads)
-    # measured (or read from the cache) before any memory figure is taken; serving cells report no utilisation
-    if limits.has_peak and any(c.get("workload") != "server" for c in group.cells):
-        on_status(f"{group.backend}: measuring peak matmul FLOP/s")
-        limits.peak()
-    if any(c.get("workload") == "generate" for c in group.cells):
-        on_status(f"{group.backend}: measuring memory bandwidth")
-        limits.bandwidth()
-
-    for m, source in list(sources.items()):
-        reasons = [workloads.unsupported(backend, source, c) for c in group.cells]
-        if all(reasons):  # nothing this backend can time for this model: no export, no load
-            for c, why in zip(group.cells, reasons):
-                on_record(record(m, c, "skipped", why))
-            del sources[m]
-    for m, source in list(sources.items()):
-        try:
-            source.flops_model  # code imports and the meta-device anatomy, before memory is measured
-        except Exception as e:
-            for c in group.cells:
-                on_record(failed(m, c, f"preparing for {group.backend}", e))
-            del sources[m]
-    prepared: dict[str, dict] = {}
-    needing = [m for m, source in sources.items() if backend.needs_prepare(source)]
-    if needing:  # exports and quantizations happen in a child: this process's memory is what serving costs
-        from tradeoff.bench.isolate import prepare_in_child
-
-        prepared = prepare_in_child(replace(group, models=needing), on_status)
-        for m, result in prepared.items():
-            if result["status"] != "ok":
-                for c in group.cells:
-                    on_record(record(m, c, result["status"], result["error"]))
-                del sources[m]
-    trim_heap()
-    base_rss = psutil.Process().memory_info().rss
-    loaded: dict[str, tuple] = {}
-    for m in sources:
-        on_status(f"{group.backend}: loading {m}")
-        try:
-            with PeakRss(device=group.device) as mem:
-                t0 = time.perf_counter()
-                model = backend.load(sources[m], group.device, group.threads, status=lambda s: on_status(f"{group.backend}: {s}"))
-                load_s = time.perf_counter() - t0
-            loaded[m] = (model, mem, load_s)
-        except backends_mod.CannotRun as e:
-            for c in group.cells:
-                on_record(record(m, c, "skipped", str(e)))
-        except Exception as e:
-            for c in group.cells:
-                on_record(failed(m, c, f"loading for {group.backend}", e))
-
+    run.measure_limits()
+    run.skip_unsupported()
+    run.prepare()
+    run.load()
     for cell_dict in group.cells:
         cell = Cell.from_dict(cell_dict)
-        label = f"{group.backend} {cell.batch}x{cell.seq_len} {cell.workload}"
-        if cell.workload == "server":
-            serve_cell(cell_dict, {m: v for m, v in loaded.items() if not workloads.unsupported(backend, sources[m], cell_dict)},
-                       sources, group, settings, base_rss, prepared, record, on_record, lambda s: on_status(f"{label}: {s}"))
-            trim_heap()
-            continue
-        runs, mems, details, first_call = {}, {}, {}, {}
-        for m, (model, _, _) in loaded.items():
-            source = sources[m]
+        (run.serve if cell.workload == "server" else run.time_cell)(cell_dict, cell)
+        trim_heap()
+
+
+class GroupRun:
+    """One group's models on one backend and device, run step by step. Each step drops the models it cannot take,
+    with a record per cell saying why, so every (model, cell) the group expects gets one record."""
+
+    def __init__(self, group: Group, settings: Settings, backend, on_record: Callable[[Record], None],
+                 on_status: Callable[[str], None]):
+        self.group, self.settings, self.backend, self.on_record, self.on_status = group, settings, backend, on_record, on_status
+        self.env = environment()
+        self.sources = {m: Source(m, group.weights, self.settings.seed) for m in group.models}  # the models still in
+        self.prepared: dict[str, dict] = {}  # model -> its export's result (pid, seconds, peak RSS)
+        self.loaded: dict[str, tuple] = {}  # model -> (loaded model, load memory, load seconds)
+        self.base_rss = 0
+
+    def record(self, model: str, cell: dict, status: str = "ok", error: str | None = None, **kw) -> Record:
+        return Record(kind="bench", model=self.sources[model].name, weights=self.group.weights, cell=cell, env=self.env,
+                      status=status, error=error, **kw)
+
+    def label(self, cell: Cell) -> str:
+        """'eager 1x128 fixed': how status lines name a cell."""
+        return f"{self.group.backend} {cell.batch}x{cell.seq_len} {cell.workload}"
+
+    def drop(self, model: str, status: str, error: str) -> None:
+        """`model` leaves the group: one record per cell saying why."""
+        for c in self.group.cells:
+            self.on_record(self.record(model, c, status, error))
+        del self.sources[model]
+
+    def measure_limits(self) -> None:
+        """The hardware limits cells are judged against, measured (or read from the cache) before any memory figure is
+        taken, so their own memory is not counted; serving cells report no utilisation."""
+        group = self.group
+        self.native, self.support = hardware.dtype_support(self.backend.dtype, group.device)
+        self.limits = Limits(group.device, self.backend.dtype, group.threads)
+        if self.limits.has_peak and any(c.get("workload") != "server" for c in group.cells):
+            self.on_status(f"{group.backend}: measuring peak matmul FLOP/s")
+            self.limits.peak()
+        if any(c.get("workload") == "generate" for c in group.cells):
+            self.on_status(f"{group.backend}: measuring memory bandwidth")
+            self.limits.bandwidth()
+
+    def skip_unsupported(self) -> None:
+        """Models this backend can time in none of the cells leave before any export or load, which would be wasted."""
+        for m, source in list(self.sources.items()):
+            reasons = [workloads.unsupported(self.backend, source, c) for c in self.group.cells]
+            if all(reasons):
+                for c, why in zip(self.group.cells, reasons):
+                    self.on_record(self.record(m, c, "skipped", why))
+                del self.sources[m]
+
+    def prepare(self) -> None:
+        """Code imports and the meta-device anatomy first, then exports and quantizations in a child process, so that
+        this process's memory is what serving costs."""
+        where = f"preparing for {self.group.backend}"
+        for m, source in list(self.sources.items()):
             try:
-                why = workloads.unsupported(backend, source, cell_dict)
+                source.flops_model
+            except Exception as e:
+                self.drop(m, *_failure_in(where, e))
+        needing = [m for m, source in self.sources.items() if self.backend.needs_prepare(source)]
+        if needing:
+            from tradeoff.bench.isolate import prepare_in_child
+
+            self.prepared = prepare_in_child(replace(self.group, models=needing), self.on_status)
+            for m, result in self.prepared.items():
+                if result["status"] != "ok":
+                    self.drop(m, result["status"], result["error"])
+
+    def load(self) -> None:
+        """Each model loaded once for every cell, from a trimmed heap, so its load memory and time are its own."""
+        backend = self.group.backend
+        trim_heap()
+        self.base_rss = psutil.Process().memory_info().rss
+        for m in list(self.sources):
+            self.on_status(f"{backend}: loading {m}")
+            try:
+                with PeakRss(device=self.group.device) as mem:
+                    t0 = time.perf_counter()
+                    model = self.backend.load(self.sources[m], self.group.device, self.group.threads,
+                                              status=lambda s: self.on_status(f"{backend}: {s}"))
+                    load_s = time.perf_counter() - t0
+                self.loaded[m] = (model, mem, load_s)
+            except backends_mod.CannotRun as e:
+                self.drop(m, "skipped", str(e))
+            except Exception as e:
+                self.drop(m, *_failure_in(f"loading for {backend}", e))
+
+    def serve(self, cell_dict: dict, cell: Cell) -> None:
+        """A server cell: the capacity search of every loaded model that can serve it (`serve_cell`)."""
+        label = self.label(cell)
+        servable = {m: v for m, v in self.loaded.items() if not workloads.unsupported(self.backend, self.sources[m], cell_dict)}
+        serve_cell(cell_dict, servable, self.sources, self.group, self.settings, self.base_rss, self.prepared, self.record,
+                   self.on_record, lambda s: self.on_status(f"{label}: {s}"))
+
+    def time_cell(self, cell_dict: dict, cell: Cell) -> None:
+        """A fixed, real or generate cell: first calls, then every model timed in the same interleaved rounds (so they
+        share the machine's noise), one record each, then the paired ratios against the baseline."""
+        label = self.label(cell)
+        called = self.first_calls(cell_dict, cell, label)
+        if not called:
+            return
+        self.on_status(f"{label}: timing {', '.join(called)}")
+        baseline = self.group.baseline if self.group.baseline in called else None
+        run = self.time(cell_dict, called, baseline)
+        if run is None:
+            return
+        footprint = self.timed_records(cell_dict, label, called, run)
+        if baseline is not None:
+            self.ratios(cell_dict, run, baseline, footprint)
+
+    def first_calls(self, cell_dict: dict, cell: Cell, label: str) -> dict[str, tuple]:
+        """model -> (its work, first-call memory, first-call seconds): the work built and called once with memory
+        sampled, so a model that cannot take the cell leaves it with a record before any timing."""
+        called = {}
+        for m, (model, _, _) in self.loaded.items():
+            source = self.sources[m]
+            try:
+                why = workloads.unsupported(self.backend, source, cell_dict)
                 if why:
                     raise workloads.Unsupported(why)
-                work = workloads.BUILDERS[cell.workload](model, source, cell.as_dict(), settings.seed)
+                work = workloads.BUILDERS[cell.workload](model, source, cell.as_dict(), self.settings.seed)
             except workloads.Unsupported as e:
-                on_record(record(m, cell_dict, "skipped", str(e)))
+                self.on_record(self.record(m, cell_dict, "skipped", str(e)))
                 continue
             except Exception as e:
-                on_record(failed(m, cell_dict, f"building the {cell.workload} work", e))
+                self.on_record(self.record(m, cell_dict, *_failure_in(f"building the {cell.workload} work", e)))
                 continue
-            on_status(f"{label}: first call of {m}")
+            self.on_status(f"{label}: first call of {m}")
             try:
-                with PeakRss(device=group.device) as mem:
+                with PeakRss(device=self.group.device) as mem:
                     t0 = time.perf_counter()
                     work.call()
-                    first_call[m] = time.perf_counter() - t0
+                    seconds = time.perf_counter() - t0
             except Exception as e:
-                on_record(failed(m, cell_dict, "first call", e))
+                self.on_record(self.record(m, cell_dict, *_failure_in("first call", e)))
                 trim_heap()
                 continue
-            runs[m], mems[m], details[m] = work, mem, work.details
-        if not runs:
-            continue
-        on_status(f"{label}: timing {', '.join(runs)}")
-        baseline = group.baseline if group.baseline in runs else None
+            called[m] = (work, mem, seconds)
+        return called
+
+    def time(self, cell_dict: dict, called: dict[str, tuple], baseline: str | None) -> timing.Run | None:
+        """Interleaved rounds until the intervals are tight or the budget is spent; a failure fails every model in it."""
+        s = self.settings
         try:
-            run = timing.measure({m: w.call for m, w in runs.items()}, device=group.device, budget_s=settings.budget_s,
-                                 target=settings.target, min_rounds=settings.min_rounds, max_rounds=settings.max_rounds,
-                                 warmup_s={m: max(0.0, settings.warmup_s - first_call[m]) for m in runs},
-                                 min_warmup=0, baseline=baseline)  # the first call above was the first warm-up call
+            return timing.measure({m: work.call for m, (work, _, _) in called.items()}, device=self.group.device,
+                                  budget_s=s.budget_s, target=s.target, min_rounds=s.min_rounds, max_rounds=s.max_rounds,
+                                  warmup_s={m: max(0.0, s.warmup_s - first) for m, (_, _, first) in called.items()},
+                                  min_warmup=0, baseline=baseline)  # the first call was the first warm-up call
         except Exception as e:
-            for m in runs:
-                on_record(failed(m, cell_dict, "timing", e))
-            continue
+            for m in called:
+                self.on_record(self.record(m, cell_dict, *_failure_in("timing", e)))
+            return None
+
+    def timed_records(self, cell_dict: dict, label: str, called: dict[str, tuple], run: timing.Run) -> dict[str, float]:
+        """Each model's record of the cell: latency, throughput and utilisation from its rounds, memory as served;
+        returns each model's own working set (MB), which the memory ratios compare."""
         footprint = {}
-        for m, work in runs.items():
-            model, load_mem, load_s = loaded[m]
+        for m, (work, first_mem, first_s) in called.items():
+            model, load_mem, load_s = self.loaded[m]
             metrics = work.summarize(run.seconds[m], run.extras[m])
-            how = limits.apply(metrics, lambda text: on_status(f"{label}: {text}"))
-            metrics.update(memory_metrics(model, load_mem, load_s, mems[m], base_rss, sources[m], prepared.get(m)))
+            how = self.limits.apply(metrics, lambda text: self.on_status(f"{label}: {text}"))
+            metrics.update(memory_metrics(model, load_mem, load_s, first_mem, self.base_rss, self.sources[m], self.prepared.get(m)))
             footprint[m] = metrics["model_memory_mb"].value
-            noise = timing.noise(run.seconds[m], run, settings.target)
-            export = prepared.get(m)
-            on_record(record(m, cell_dict, metrics=metrics, details={
-                **details[m], "samples_ms": [round(s * 1e3, 4) for s in run.seconds[m]], "rounds": len(run.seconds[m]),
+            noise = timing.noise(run.seconds[m], run, self.settings.target)
+            export = self.prepared.get(m)
+            self.on_record(self.record(m, cell_dict, metrics=metrics, details={
+                **work.details, "samples_ms": [round(s * 1e3, 4) for s in run.seconds[m]], "rounds": len(run.seconds[m]),
                 "stop": run.stop_reason, "warmup_calls": run.warmup_calls[m], "noisy": noise["noisy"], "noise": noise,
+                "timing_s": run.warmup_s + run.elapsed_s, "round_s": run.round_s,
                 "interval": timing.interval_how(len(run.seconds[m])), "rounds_how": run.how,
-                "attention": model.attention, "dtype": model.dtype, "dtype_native": native, "dtype_support": support,
-                "threads": group.threads, "paired_with": [o for o in runs if o != m], "limits": how,
+                "attention": model.attention, "dtype": model.dtype, "dtype_native": self.native, "dtype_support": self.support,
+                "threads": self.group.threads, "paired_with": [o for o in called if o != m], "limits": how,
                 "pid": os.getpid(), "export_pid": export["pid"] if export else None, "prepare_s": export["seconds"] if export else None,
-                "first_call_s": first_call[m], **model.details}))  # first call: includes torch.compile's compile time
-        if baseline is None:
-            continue
+                "first_call_s": first_s, **model.details}))  # first call: includes torch.compile's compile time
+        return footprint
+
+    def ratios(self, cell_dict: dict, run: timing.Run, baseline: str, footprint: dict[str, float]) -> None:
+        """Each other model's paired speed-up and memory ratio against the baseline, from the same rounds: machine
+        noise shared by both cancels in the ratio."""
         for m, ratio in paired.speedups(run.seconds, baseline).items():
             metrics = {"speedup": ratio}
             if footprint.get(baseline):
                 metrics["memory_ratio"] = Metric(value=footprint[m] / footprint[baseline], unit="x")
             ratios = [b / x for b, x in zip(run.seconds[baseline], run.seconds[m])]
-            noise = timing.noise(ratios, run, settings.target)
-            on_record(Record(kind="bench", model=sources[m].name, weights=group.weights, env=env,
-                             cell={**cell_dict, "baseline": sources[baseline].name}, metrics=metrics,
-                             details={"rounds": len(run.seconds[m]), "stop": run.stop_reason, "rounds_how": run.how,
-                                      "ratio_halfwidth": noise["median_halfwidth"],
-                                      "noisy": noise["noisy"], "noise": noise,
-                                      "how": "median over interleaved rounds of baseline time / model time; interval: "
-                                             + timing.interval_how(len(run.seconds[m])),
-                                      "memory_ratio_how": "served working sets: peak RSS while running minus the process baseline"}))
-        trim_heap()
+            noise = timing.noise(ratios, run, self.settings.target)
+            self.on_record(Record(kind="bench", model=self.sources[m].name, weights=self.group.weights, env=self.env,
+                                  cell={**cell_dict, "baseline": self.sources[baseline].name}, metrics=metrics,
+                                  details={"rounds": len(run.seconds[m]), "stop": run.stop_reason, "rounds_how": run.how,
+                                           "timing_s": run.warmup_s + run.elapsed_s, "round_s": run.round_s,
+                                           "ratio_halfwidth": noise["median_halfwidth"],
+                                           "noisy": noise["noisy"], "noise": noise,
+                                           "how": "median over interleaved rounds of baseline time / model time; interval: "
+                                                  + timing.interval_how(len(run.seconds[m])),
+                                           "memory_ratio_how": "served working sets: peak RSS while running minus the process baseline"}))
 
 
 def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: Settings, base_rss: int, prepared: dict,
@@ -235,8 +302,7 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
                 full[m] = srv.service_s(max_batch)
                 single[m] = srv.service_s(1)
         except Exception as e:
-            status, why = failure(e)
-            on_record(record(m, cell, status, f"server: {why}"))
+            on_record(record(m, cell, *_failure_in("server", e)))
             continue
         servers[m], mems[m] = srv, mem
 
@@ -246,8 +312,8 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
         def run(rate: float, queries: int = 0) -> serving.Trial:  # every trial its own arrivals and request order
             seed = serving.trial_seed(settings.seed, m, next(trials))
             n = max(settings.min_queries, math.ceil(rate * settings.min_duration_s), queries)
-            return serving.serve(srv.for_trial(seed), serving.arrivals(rate, n, seed), max_batch, max_wait_s, abort_s, rate,
-                                 seed=seed)
+            return serving.serve(srv.for_trial(seed), rate, n, max_batch, max_wait_s, abort_s, bound_s,
+                                 settings.min_duration_s, seed)
         return run
 
     # a request alone taking longer than the bound: no rate can be sustained, and low-rate trials are the longest
@@ -290,9 +356,10 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
             "quoted_at_qps": shown.rate if shown else None, "abort_after_s": abort_s, "threads": group.threads,
             "dtype": model.dtype, "memory": "peak while warming up on full batches", "pid": os.getpid(), **model.details,
             "base_seed": settings.seed,
-            "how": ("open-loop Poisson arrivals, each trial its own (seed per trial, from base_seed), a dynamic batcher "
-                    "(max batch, max wait), latency from each request's scheduled arrival to its batch's end; a rate is "
-                    "sustained when its p99 is within the bound and no request waited past the abort limit"),
+            "how": ("MLPerf LoadGen's Server scenario: Poisson arrivals issued by LoadGen, each trial its own (seed per "
+                    "trial, from base_seed), into a dynamic batcher (max batch, max wait), latency from each request's "
+                    "scheduled arrival to its batch's end; a rate is sustained when LoadGen finds it VALID, its p99 is "
+                    "within the bound and no request waited past the abort limit (each trial keeps LoadGen's log_dir)"),
             "p99_how": SERVE_P99_HOW, "max_qps_how": SERVE_MAX_QPS_HOW}))
     base = group.baseline if group.baseline in estimates else None
     if base is None or estimates[base][0] <= 0:

@@ -2,18 +2,21 @@
 rate a model sustains with its p99 latency within a bound (MLPerf Inference's Server scenario, scaled
 to a small machine).
 
-The load is open-loop: arrival times are drawn up front (exponential gaps from each trial's own seed), so a
-slow server cannot slow the load down. One thread plays both load generator and server: it sleeps until the next
-arrival or the batcher's deadline, whichever comes first, and runs a batch once it is full or its oldest
-request has waited `max_wait`. Latency counts from each request's *scheduled* arrival to the end of its
-batch, so queueing, batching delay and the generator's own lateness all count against the model; the
-lateness is also reported apart (`schedule error`: how late the loop woke for an arrival). A separate
-generator thread would only add GIL hand-offs to both sides.
+`serve` runs one trial with MLPerf LoadGen as the load generator (`bench/loadgen.py`): LoadGen draws the
+arrivals from the trial's seed and issues them from its own thread, tradeoff's dynamic batcher is the system
+under test, and the trial keeps LoadGen's verdict (VALID / INVALID), its early-stopping result and its log
+folder beside tradeoff's own p99 interval, computed on the latencies LoadGen measured (scheduled arrival to
+completion, so queueing, batching delay and LoadGen's issue lateness all count; the lateness is also kept
+apart as `schedule error`).
+
+`simulate` is the same batcher on a virtual clock, with arrivals drawn here (`arrivals`): the tests and the
+coverage benchmark (`benchmarks/coverage_serving.py`, thousands of trials) need exact, instant trials, which a
+real-time load generator cannot give. It is not a second way to measure: nothing that times a model calls it.
 
 Queued requests' latencies are strongly correlated, so a trial's p99 interval counts busy periods, not
-requests (`load_quantile_interval`).
+requests (`load_quantile_interval`). The capacity search (`search`) runs whichever trial function it is given.
 
-Nothing here imports torch: the batch function is given, and tests drive it with a virtual clock.
+Nothing here imports torch: the batch function is given.
 """
 from __future__ import annotations
 
@@ -29,7 +32,6 @@ import numpy as np
 from tradeoff.errors import BadInput
 from tradeoff.stats import order_statistic_ranks
 
-SPIN_S = 0.0005  # sleep until this close to a deadline, then spin: time.sleep alone overshoots by ~0.1 ms
 CONFIDENCE = 0.95
 QUANTILE = 0.99
 # MLPerf's Server scenario asks for 600 s and 270,336 queries; scaled to a small machine, a trial gets at least
@@ -70,24 +72,25 @@ def trial_seed(base: int, name: str, index: int) -> int:
     return int(np.random.SeedSequence([int(base) & 0xFFFFFFFF, zlib.crc32(name.encode()), int(index)]).generate_state(1)[0])
 
 
-def sleep_until(t: float, clock: Callable[[], float] = time.perf_counter) -> None:
-    while (left := t - clock()) > 0:
-        if left > SPIN_S:
-            time.sleep(left - SPIN_S)
-
-
 @dataclass
 class Trial:
     """One run at one target rate."""
 
     rate: float
     latencies: np.ndarray  # seconds, per request in arrival order; nan for a request never served
-    schedule_errors: np.ndarray  # seconds the loop woke after an arrival it was waiting for
+    schedule_errors: np.ndarray  # seconds from each arrival's schedule to its issue (LoadGen's, or the virtual loop's)
     batch_sizes: list[int]
     elapsed_s: float  # first scheduled arrival to the last batch's end
     overloaded: bool  # stopped early: a request had waited longer than the abort limit
     arrivals: np.ndarray | None = None  # seconds from the start, per request; None: busy periods unknown
     seed: int | None = None  # the seed its arrivals (and request order) were drawn from
+    loadgen: dict | None = None  # LoadGen's verdict, early stopping, figures and settings; None: simulated
+    log_dir: str | None = None  # LoadGen's log folder (mlperf_log_summary.txt, mlperf_log_detail.txt)
+
+    @property
+    def verdict(self) -> str | None:
+        """LoadGen's VALID / INVALID; None for a simulated trial."""
+        return self.loadgen.get("verdict") if self.loadgen else None
 
     @property
     def offered(self) -> int:
@@ -123,11 +126,12 @@ class Trial:
         return int((~(self.latencies <= bound_s)).sum())
 
     def sustained(self, bound_s: float) -> bool:
-        return not self.overloaded and self.quantile(QUANTILE)[0] <= bound_s
+        """Not overloaded, p99 within the bound, and (a LoadGen trial) VALID under LoadGen."""
+        return not self.overloaded and self.verdict in (None, "VALID") and self.quantile(QUANTILE)[0] <= bound_s
 
     def surely_sustained(self, bound_s: float, confidence: float = CONFIDENCE) -> bool:
         """Sustained even at the p99's upper confidence limit."""
-        return not self.overloaded and self.quantile(QUANTILE, confidence)[2] <= bound_s
+        return self.sustained(bound_s) and self.quantile(QUANTILE, confidence)[2] <= bound_s
 
     def surely_failed(self, bound_s: float, confidence: float = CONFIDENCE) -> bool:
         """Overloaded, or failed even at the p99's lower confidence limit."""
@@ -143,7 +147,20 @@ class Trial:
                 "overloaded": self.overloaded, "sustained": self.sustained(bound_s), "mean_batch": round(float(sizes.mean()), 3),
                 "max_batch_used": int(sizes.max()), "batches": len(self.batch_sizes),
                 "schedule_error_p99_ms": _ms(float(np.quantile(self.schedule_errors, 0.99))) if len(self.schedule_errors) else None,
-                "elapsed_s": round(self.elapsed_s, 3)}
+                "elapsed_s": round(self.elapsed_s, 3), **self._loadgen_summary()}
+
+    def _loadgen_summary(self) -> dict:
+        if self.loadgen is None:
+            return {}
+        lg = self.loadgen
+        p99 = lg.get("p99_ns")
+        return {"loadgen_verdict": lg.get("verdict"), "early_stopping": lg.get("early_stopping"),
+                "early_stopping_more_queries": lg.get("early_stopping_more_queries"),
+                "loadgen_p99_ms": round(p99 / 1e6, 4) if isinstance(p99, (int, float)) else None,
+                "loadgen_scheduled_qps": lg.get("scheduled_qps"), "loadgen_completed_qps": lg.get("completed_qps"),
+                "loadgen_settings": {k: lg.get(k) for k in ("target_qps", "target_latency_ns", "min_duration_ms",
+                                                            "min_query_count", "schedule_rng_seed", "version")},
+                "log_dir": self.log_dir}
 
 
 def _ms(seconds: float) -> float | None:
@@ -202,11 +219,30 @@ def upper_rank_bound(q: float, confidence: float = CONFIDENCE) -> int:
     return n
 
 
-def serve(run_batch: Callable[[np.ndarray], None], due: np.ndarray, max_batch: int, max_wait_s: float,
-          abort_after_s: float, rate: float, clock: Callable[[], float] = time.perf_counter,
-          sleep: Callable[[float], None] = sleep_until, seed: int | None = None) -> Trial:
-    """Serve requests arriving at `due` (seconds from now) through a dynamic batcher; `run_batch(indices)`
-    computes one batch. Stops early, as overloaded, once a waiting request is `abort_after_s` old."""
+def serve(run_batch: Callable[[np.ndarray], None], rate: float, queries: int, max_batch: int, max_wait_s: float,
+          abort_after_s: float, bound_s: float, min_duration_s: float = MIN_DURATION_S, seed: int = 0,
+          log_dir: str | None = None) -> Trial:
+    """One trial driven by MLPerf LoadGen's Server scenario: `queries` queries and `min_duration_s` seconds at
+    least, Poisson at `rate` from `seed`, the p99 target `bound_s`; `run_batch(indices)` computes one batch of
+    the dynamic batcher (max batch, max wait). Once a waiting request is `abort_after_s` old the rest go
+    unserved and the trial is overloaded. `log_dir`: LoadGen's log folder (default: a new one under the cache)."""
+    from tradeoff.bench import loadgen
+
+    run = loadgen.server_run(run_batch, rate, queries, bound_s, min_duration_s, max_batch, max_wait_s, abort_after_s,
+                             seed, log_dir)
+    done = run.scheduled_s + run.latencies_s
+    elapsed = float(np.nanmax(done)) if np.isfinite(done).any() else 0.0
+    return Trial(rate, run.latencies_s, run.issue_delays_s, run.batch_sizes, elapsed, run.overloaded, run.scheduled_s,
+                 seed, run.loadgen, run.log_dir)
+
+
+def simulate(run_batch: Callable[[np.ndarray], None], due: np.ndarray, max_batch: int, max_wait_s: float,
+             abort_after_s: float, rate: float, clock: Callable[[], float], sleep: Callable[[float], None],
+             seed: int | None = None) -> Trial:
+    """The dynamic batcher on a virtual clock (`clock`, and `sleep(until)` that advances it; `run_batch` advances
+    it by a batch's cost), serving requests arriving at `due` (seconds from now) in one loop: exact and instant,
+    for the tests and the coverage benchmark (see the module's docstring). Stops early, as overloaded, once a
+    waiting request is `abort_after_s` old."""
     n = len(due)
     offsets = np.asarray(due, dtype=float)
     start = clock() + 0.002  # a moment to set up, so the first arrival is not already late

@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from tradeoff.atomic import write_file
 from tradeoff.errors import BadInput
 from tradeoff.report.plots import VERDICT_COLOURS, plotly_figures
+from tradeoff.report.table import environment_line, recommendation_lines, summary_table
 
 
 def _script_json(obj) -> str:
@@ -29,13 +30,14 @@ def render_html(comparison) -> str:
     template = env.get_template("report.html.j2")
     from tradeoff.report.decision import candidates_table, decision_block
 
-    columns, rows = comparison.summary_table()
+    columns, rows = summary_table(comparison)
     cand_columns, cand_rows = candidates_table(comparison.recommendation)
     figures = plotly_figures(comparison)
     return template.render(
         c=comparison, columns=columns, rows=rows, claims=[r.row() for r in comparison.claims],
         decision=decision_block(comparison.recommendation, comparison.shape), cand_columns=cand_columns, cand_rows=cand_rows,
-        verdict_colours=VERDICT_COLOURS, recommendation=comparison.recommendation_lines(),
+        verdict_colours=VERDICT_COLOURS, recommendation=recommendation_lines(comparison),
+        environment=environment_line(comparison),
         figures={name: _script_json(fig) for name, fig in figures.items()},
         plotly_js=plotly.offline.get_plotlyjs(),
     )

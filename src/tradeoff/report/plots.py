@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tradeoff.atomic import write_file
+from tradeoff.report.table import MB
 
 VERDICT_COLOURS = {"held": "#2e7d32", "not held": "#c62828", "inconclusive": "#f9a825", "not measurable here": "#9e9e9e"}
 
@@ -49,7 +50,7 @@ def plotly_figures(comparison) -> dict[str, dict]:
         fig.update_layout(title="Latency vs load (p99 with its 95% interval; overloaded rates left out)",
                           xaxis_title="offered load (queries/s, log)", xaxis_type="log", yaxis_title="p99 latency (ms, log)", yaxis_type="log")
         figs["load"] = fig.to_plotly_json()
-    mem = comparison.memory_bars()
+    mem = _memory_bars(comparison)
     if mem:
         fig = go.Figure()
         for series, values in mem.items():
@@ -111,12 +112,19 @@ def _load_curves(comparison) -> dict[str, tuple[list, list, list, list]]:
     """Label -> (rates, p99, its low and high ends) over the trials that served every request; an unbounded end
     is None (drawn as no bar, the top marked as open), never the point."""
     curves = {}
-    for label, trials in comparison.latency_vs_load().items():
-        points = sorted(((t["rate"], t["p99_ms"], t["p99_low_ms"], t["p99_high_ms"]) for t in trials
+    for (model, backend), r in comparison.capacity.items():  # each capacity search's trials
+        points = sorted(((t["rate"], t["p99_ms"], t["p99_low_ms"], t["p99_high_ms"]) for t in r.details.get("trials", [])
                          if not t["overloaded"] and t["p99_ms"] is not None), key=lambda p: p[0])
         if points:
-            curves[label] = tuple(map(list, zip(*points)))
+            curves[f"{model} [{backend}]"] = tuple(map(list, zip(*points)))
     return curves
+
+
+def _memory_bars(comparison) -> dict[str, dict[str, float]]:
+    """Series -> label -> MB: each candidate's measured peak beside each model's exact fp32 weights."""
+    measured = {c.label: c.memory_mb for c in comparison.candidates if c.memory_mb and c.weights != "estimate"}
+    weights = {m: comparison.anatomy[m].weight_bytes["fp32"] / MB for m in comparison.models}
+    return {k: v for k, v in {"peak memory (measured)": measured, "weights fp32 (exact)": weights}.items() if v}
 
 
 def _bar(points: list, ends: list, side: int) -> list[float]:
