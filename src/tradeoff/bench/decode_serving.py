@@ -91,7 +91,7 @@ def decoder_batch(model, prompt_lengths: np.ndarray, output_tokens: int, seed: i
 
 
 @dataclass
-class TokenTrial:
+class TokenTrial(serving.Served):
     """One LoadGen run of a decoder at one rate; duck-types `serving.Trial` for `serving.search`, judged against
     its own (TTFT, TPOT) bounds whatever bound the search passes."""
 
@@ -109,22 +109,6 @@ class TokenTrial:
     seed: int | None = None
     loadgen: dict | None = None
     log_dir: str | None = None
-
-    @property
-    def verdict(self) -> str | None:
-        return self.loadgen.get("verdict") if self.loadgen else None
-
-    @property
-    def offered(self) -> int:
-        return len(self.latencies)
-
-    @property
-    def served(self) -> int:
-        return int(np.isfinite(self.latencies).sum())
-
-    @property
-    def achieved_qps(self) -> float:
-        return self.served / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     @cached_property
     def busy_periods(self) -> int:

@@ -72,20 +72,9 @@ def trial_seed(base: int, name: str, index: int) -> int:
     return int(np.random.SeedSequence([int(base) & 0xFFFFFFFF, zlib.crc32(name.encode()), int(index)]).generate_state(1)[0])
 
 
-@dataclass
-class Trial:
-    """One run at one target rate."""
-
-    rate: float
-    latencies: np.ndarray  # seconds, per request in arrival order; nan for a request never served
-    schedule_errors: np.ndarray  # seconds from each arrival's schedule to its issue (LoadGen's, or the virtual loop's)
-    batch_sizes: list[int]
-    elapsed_s: float  # first scheduled arrival to the last batch's end
-    overloaded: bool  # stopped early: a request had waited longer than the abort limit
-    arrivals: np.ndarray | None = None  # seconds from the start, per request; None: busy periods unknown
-    seed: int | None = None  # the seed its arrivals (and request order) were drawn from
-    loadgen: dict | None = None  # LoadGen's verdict, early stopping, figures and settings; None: simulated
-    log_dir: str | None = None  # LoadGen's log folder (mlperf_log_summary.txt, mlperf_log_detail.txt)
+class Served:
+    """What a trial reports from its latencies (nan: never served), elapsed time and LoadGen's result; shared by
+    an encoder's `Trial` and a decoder's `decode_serving.TokenTrial`, which declare those fields."""
 
     @property
     def verdict(self) -> str | None:
@@ -103,6 +92,22 @@ class Trial:
     @property
     def achieved_qps(self) -> float:
         return self.served / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+@dataclass
+class Trial(Served):
+    """One run at one target rate."""
+
+    rate: float
+    latencies: np.ndarray  # seconds, per request in arrival order; nan for a request never served
+    schedule_errors: np.ndarray  # seconds from each arrival's schedule to its issue (LoadGen's, or the virtual loop's)
+    batch_sizes: list[int]
+    elapsed_s: float  # first scheduled arrival to the last batch's end
+    overloaded: bool  # stopped early: a request had waited longer than the abort limit
+    arrivals: np.ndarray | None = None  # seconds from the start, per request; None: busy periods unknown
+    seed: int | None = None  # the seed its arrivals (and request order) were drawn from
+    loadgen: dict | None = None  # LoadGen's verdict, early stopping, figures and settings; None: simulated
+    log_dir: str | None = None  # LoadGen's log folder (mlperf_log_summary.txt, mlperf_log_detail.txt)
 
     @cached_property
     def _sorted_latencies(self) -> np.ndarray:
