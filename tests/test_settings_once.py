@@ -1,6 +1,7 @@
-"""Each command's defaults are declared once. `tradeoff bench`, `eval` and `distill` take their option defaults
-from the settings the library runs with (`bench.spec.Settings`, `evaluate.settings.DEFAULTS` / `HyperParams`,
-`distill.settings.Corpus` / `Task`), so a default changed on one side only fails here."""
+"""Each command's defaults are declared once. `tradeoff bench` and `distill` take their option defaults from the
+settings the library runs with (`bench.spec.Settings`, `distill.settings.Corpus` / `Task`), so a default changed on
+one side only fails here. `eval`'s options are generated from `EvalSettings` itself
+(tests/evaluate/test_settings_fields.py)."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,18 +13,15 @@ import typer
 from tradeoff.bench.spec import Settings
 from tradeoff.cli import app
 from tradeoff.distill.settings import Corpus, Task
-from tradeoff.evaluate.settings import DEFAULTS, HyperParams
 
 # CLI option (its Python name) -> settings field, where the two are spelled differently.
 ALIASES = {
     "bench": {"budget": "budget_s", "data": "dataset", "min_duration": "min_duration_s", "serve_budget": "serve_budget_s"},
-    "eval": {},
     "distill": {"bench_budget": "bench_budget_s"},
 }
-# Options that are no setting of the run (what to run on, where to keep it, how to show it). eval and distill must
+# Options that are no setting of the run (what to run on, where to keep it, how to show it). distill must
 # classify every option, so a new one cannot bring a default of its own; bench is only checked where names match.
 NOT_SETTINGS = {
-    "eval": {"baseline", "save", "store", "quiet", "json_", "markdown", "csv_"},
     "distill": {"corpus", "data", "store", "quiet", "json_", "markdown", "csv_"},
 }
 
@@ -40,7 +38,7 @@ def _distill_defaults() -> dict:
             for name in {**corpus, **task}}
 
 
-SETTINGS = {"bench": lambda: _defaults(Settings), "eval": lambda: dict(DEFAULTS), "distill": _distill_defaults}
+SETTINGS = {"bench": lambda: _defaults(Settings), "distill": _distill_defaults}
 
 
 def _options(command: str) -> dict:
@@ -62,13 +60,6 @@ def test_cli_option_defaults_are_the_settings_defaults(command):
     if command in NOT_SETTINGS:
         loose = set(options) - set(matched) - NOT_SETTINGS[command] - {o.name for o in options.values() if o.required}
         assert not loose, f"tradeoff {command}: options {sorted(loose)} are no setting; declare them in the settings"
-
-
-def test_eval_fine_tuning_defaults_are_the_hyper_parameters():
-    hp = _defaults(HyperParams)
-    shared = set(hp) & set(DEFAULTS)
-    assert shared >= {"epochs", "lr", "batch_size", "max_length", "patience"}
-    assert {n: DEFAULTS[n] for n in shared} == {n: hp[n] for n in shared}
 
 
 def test_distill_modes_take_their_defaults_from_the_settings():

@@ -178,16 +178,22 @@ def distill(teacher: str, *, corpus: str | None = None, data: str | None = None,
     return DistillResult(summary.records, Path(first.details["student_dir"]))
 
 
-def evaluate(models: list[str], data: str, *, modes: list[str] | None = None, baseline: str | None = None,
-             store: str | None = None, save: str | None = None, progress: bool = True, on_record=None, **options):
+def evaluate(models: list[str], data: str | None = None, *, settings=None, modes: list[str] | None = None,
+             baseline: str | None = None, store: str | None = None, save: str | None = None, progress: bool = True,
+             on_record=None, **options):
     """Task quality of each model (x mode) on `data`, with 95% intervals and retained % vs `baseline`.
 
-    options are eval cell settings (task, train, seed, limit, train_limit, epochs, lr, batch_size, k, ...);
-    see tradeoff.evaluate.settings.DEFAULTS. Returns an EvalResult (records, table(), as_json()).
+    `settings` is a tradeoff.evaluate.settings.EvalSettings; `options` are its fields by name (task, train, seed,
+    limit, epochs, lr, ...), over it. Returns an EvalResult (records, table(), as_json()).
     """
+    import dataclasses
+
+    from tradeoff.evaluate.settings import check_names
     from tradeoff.evaluate.suite import EvalResult, plan_cells
 
-    cell = {"data": data, **{k: v for k, v in options.items() if v is not None}}
+    check_names(options)
+    given = dataclasses.asdict(settings) if settings is not None else {}
+    cell = {k: v for k, v in {**given, **options, "data": data or given.get("data")}.items() if v is not None}
     cells, base_label = plan_cells(models, cell, modes, baseline, save_dir=save, progress=progress)
     summary = _measure_now(cells, store, "eval", on_record)
     return EvalResult.of(summary.records, base_label)

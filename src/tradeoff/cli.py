@@ -22,7 +22,8 @@ from tradeoff.bench.spec import Settings as BENCH
 from tradeoff.distill.settings import (CORPUS_WEIGHTS, TASK_WEIGHTS, Corpus as DISTILL_CORPUS, Task as DISTILL_TASK,
                                       cli_default as DISTILL, weights_text)
 from tradeoff.evaluate import data as data_defaults
-from tradeoff.evaluate.settings import DEFAULTS as EVAL, MAX_LENGTH as EVAL_MAX_LENGTH
+from tradeoff.evaluate.settings import DEFAULTS as EVAL, MAX_LENGTH_HELP, TEST_FRACTION_HELP, EvalSettings
+from tradeoff.options import with_settings
 from tradeoff.render import STDERR
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -85,10 +86,7 @@ def models(json_: bool = typer.Option(False, "--json")):
 
 
 STORE_HELP = "Results store (SQLite file); default $TRADEOFF_STORE, else results.db in the user data folder."
-MAX_LENGTH_HELP = ("the tokens of each text every model reads, the same for all (decoders: of the text inside the prompt); "
-                   f"default the shortest context among them, at most {EVAL_MAX_LENGTH}.")
-TEST_FRACTION = typer.Option(data_defaults.TEST_FRACTION, "--test-fraction", help="With one labelled file and no separate training or test data: "
-                             "the share of its rows held out (stratified, fixed seed) as test rows, never trained on.")
+TEST_FRACTION = typer.Option(data_defaults.TEST_FRACTION, "--test-fraction", help=TEST_FRACTION_HELP)
 
 
 @app.command("run")
@@ -246,38 +244,11 @@ def _csv_list(text: Optional[str]) -> Optional[list[str]]:
 
 
 @app.command("eval")
+@with_settings(EvalSettings)
 def eval_command(
     models: list[str] = typer.Argument(..., help="Models with real pretrained weights: catalog names, folders, .gguf files."),
-    data: str = typer.Option(..., "--data", "-d", help="Evaluation data: JSONL/CSV/Parquet, a folder of splits, a .txt (perplexity), or fine-foods[:train|test]."),
-    task: str = typer.Option(EVAL["task"], "--task", help="classification | regression | ner | perplexity (auto: from the data; real-valued labels are regression)."),
-    mode: str = typer.Option(EVAL["mode"], "--mode", "-m", help="Comma list of checkpoint, finetune, probe (encoders), zero-shot, k-shot (decoders); each model runs the ones that apply."),
-    metric: str = typer.Option(EVAL["metric"], "--metric", help="The metric rows are judged and retained on: accuracy, macro_f1, f1 (two classes), mcc; pearson, spearman, mse (regression). auto: accuracy / pearson / entity_f1 / perplexity."),
-    train: Optional[str] = typer.Option(EVAL["train"], "--train", help="Training data (default: a folder's train split, or the rows of --data not held out as test rows)."),
-    test_fraction: float = TEST_FRACTION,
+    settings: EvalSettings = None,
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="MODEL or MODEL:MODE for performance retained (default: the first row)."),
-    limit: Optional[int] = typer.Option(EVAL["limit"], "--limit", help="Score a seeded subset of this many examples."),
-    train_limit: Optional[int] = typer.Option(EVAL["train_limit"], "--train-limit", help="Train on a seeded subset of this many examples."),
-    seed: int = typer.Option(EVAL["seed"], "--seed"),
-    epochs: int = typer.Option(EVAL["epochs"], "--epochs"),
-    lr: float = typer.Option(EVAL["lr"], "--lr"),
-    batch_size: int = typer.Option(EVAL["batch_size"], "--batch-size"),
-    max_length: Optional[int] = typer.Option(EVAL["max_length"], "--max-length", help=MAX_LENGTH_HELP.capitalize()),
-    patience: int = typer.Option(EVAL["patience"], "--patience", help="Dev evaluations without improvement before stopping."),
-    k: int = typer.Option(EVAL["k"], "--k", help="Demonstrations for k-shot."),
-    calibrate: bool = typer.Option(EVAL["calibrate"], "--calibrate", help="Decoders: contextual calibration with a content-free input."),
-    template: Optional[str] = typer.Option(EVAL["template"], "--template", help="Decoder prompt with {text} (and optionally {choices}); default 'Text: {text}\\nSentiment:', for sentiment."),
-    label_names: Optional[str] = typer.Option(EVAL["label_names"], "--label-names", help="Comma list of names for labels 0..K-1 (or the tag list for NER)."),
-    verbalisers: Optional[str] = typer.Option(EVAL["verbalisers"], "--verbalisers", help="Comma list of words a decoder scores per label."),
-    text_column: str = typer.Option(EVAL["text_column"], "--text-column"),
-    text_pair_column: Optional[str] = typer.Option(EVAL["text_pair_column"], "--text-pair-column", help="Second text of a sentence pair (default: a text_pair column, if the data has one)."),
-    label_column: str = typer.Option(EVAL["label_column"], "--label-column"),
-    label_range: Optional[str] = typer.Option(EVAL["label_range"], "--label-range", help="Regression: LOW,HIGH the scores must lie in (e.g. 0,5 for STS-B)."),
-    tokens_column: str = typer.Option(EVAL["tokens_column"], "--tokens-column"),
-    tags_column: str = typer.Option(EVAL["tags_column"], "--tags-column"),
-    window: int = typer.Option(EVAL["window"], "--window", help="Perplexity: tokens per window."),
-    stride: int = typer.Option(EVAL["stride"], "--stride", help="Perplexity: new tokens per window."),
-    max_tokens: Optional[int] = typer.Option(EVAL["max_tokens"], "--max-tokens", help="Perplexity: score only the first N tokens."),
-    backend: str = typer.Option(EVAL["backend"], "--backend", help=f"Comma list for encoder classification: {', '.join(backend_names.EVAL_NAMES)} (each reports its agreement with eager)."),
     save: Optional[str] = typer.Option(None, "--save", help="Keep the fine-tuned model in this folder (from_pretrained loads it)."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -290,20 +261,13 @@ def eval_command(
     from tradeoff.render import emit, to_json
 
     fmt = output_format(json_, markdown, csv_)
-    result = api.evaluate(models, data, modes=_csv_list(mode), baseline=baseline, store=store, save=save,
-                          progress=not quiet, task=task, train=train, test_fraction=test_fraction, limit=limit,
-                          train_limit=train_limit, seed=seed,
-                          epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, patience=patience, k=k,
-                          calibrate=calibrate, template=template, label_names=_csv_list(label_names),
-                          verbalisers=_csv_list(verbalisers), text_column=text_column, label_column=label_column,
-                          text_pair_column=text_pair_column, label_range=label_range, metric=metric,
-                          tokens_column=tokens_column, tags_column=tags_column, window=window, stride=stride,
-                          max_tokens=max_tokens, backend=_csv_list(backend))
+    result = api.evaluate(models, settings=settings, modes=_csv_list(settings.mode), baseline=baseline, store=store,
+                          save=save, progress=not quiet)
     if fmt == "json":
         print(to_json(result.as_json()))
         return
     columns, rows = result.table()
-    emit(columns, rows, fmt, title=f"Task quality on {data}; {result.test_rows_line()}")
+    emit(columns, rows, fmt, title=f"Task quality on {settings.data}; {result.test_rows_line()}")
 
 
 @app.command()

@@ -13,7 +13,7 @@ from tradeoff.errors import BadInput
 from tradeoff.evaluate import backend
 from tradeoff.evaluate import data as data_mod
 from tradeoff.evaluate.metrics import PRIMARY, metric_names, task_metrics
-from tradeoff.evaluate.settings import DEFAULTS, MAX_LENGTH, HyperParams
+from tradeoff.evaluate.settings import DEFAULTS, MAX_LENGTH, HyperParams, check_names
 from tradeoff.models.refs import ModelRef, context_length, parse_ref
 from tradeoff.models.weights import availability, install_hint, weights_revision
 from tradeoff.record import Record
@@ -24,9 +24,7 @@ DECODER_MODES = ("zero-shot", "k-shot")
 
 
 def settings(cell: dict) -> dict:
-    unknown = sorted(set(cell) - set(DEFAULTS))
-    if unknown:
-        raise BadInput(f"unknown eval setting(s) {unknown}", f"known: {', '.join(DEFAULTS)}")
+    check_names(cell)
     s = {**DEFAULTS, **{k: v for k, v in cell.items() if v is not None}}
     for name in ("label_names", "verbalisers"):  # a study file may write a list as "a,b"
         if isinstance(s[name], str):

@@ -1,0 +1,64 @@
+"""A command's settings dataclass as its CLI options: each field's default and help are declared once, on the
+field, and the command receives the parsed settings object instead of re-listing every option."""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import types
+import typing
+from typing import Optional
+
+import typer
+
+
+def _cli_type(f: dataclasses.Field, hint):
+    """The type typer parses: a comma list arrives as text; `X | None` as Optional[X], which typer reads."""
+    if f.metadata.get("parse") == "csv":
+        return Optional[str]
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        rest = [a for a in args if a is not type(None)]
+        return Optional[rest[0]] if len(rest) == 1 else hint
+    return hint
+
+
+def _parse(f: dataclasses.Field, value):
+    if f.metadata.get("parse") == "csv" and isinstance(value, str):
+        return [x.strip() for x in value.split(",") if x.strip()] or None
+    return value
+
+
+def cli_fields(cls) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if f.metadata.get("cli", True)]
+
+
+def parameters(cls) -> list[inspect.Parameter]:
+    """One keyword parameter with a typer.Option per CLI field of `cls`."""
+    hints = typing.get_type_hints(cls)
+    params = []
+    for f in cli_fields(cls):
+        flags = f.metadata.get("flags") or ("--" + f.name.replace("_", "-"),)
+        default = ... if f.metadata.get("required") else f.default
+        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=_cli_type(f, hints[f.name]),
+                                        default=typer.Option(default, *flags, help=f.metadata.get("help"))))
+    return params
+
+
+def with_settings(cls, into: str = "settings"):
+    """Decorate a command: its `into` parameter is replaced, where it stands, by one option per field of `cls`,
+    and it is called with `into=cls(**parsed options)`; the function declares only what is no setting."""
+    def wrap(fn):
+        own = list(inspect.signature(fn).parameters.values())
+        at = [p.name for p in own].index(into)
+        fields = cli_fields(cls)
+
+        @functools.wraps(fn)
+        def command(**kwargs):
+            values = {f.name: _parse(f, kwargs.pop(f.name)) for f in fields}
+            return fn(**kwargs, **{into: cls(**values)})
+
+        keyword = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+        command.__signature__ = inspect.Signature(keyword[:at] + parameters(cls) + keyword[at + 1:])
+        return command
+    return wrap

@@ -1,0 +1,74 @@
+"""An eval setting is declared once, on EvalSettings: one field added there reaches `tradeoff eval --help`, the
+Python API, study files' eval cells and the CLI reference, with nothing else edited."""
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from tradeoff import api, cli
+from tradeoff.errors import BadInput
+from tradeoff.evaluate import settings as eval_settings
+from tradeoff.evaluate import suite
+from tradeoff.evaluate.settings import EvalSettings, setting
+from tradeoff.options import with_settings
+from tradeoff.study import prepare
+
+ROOT = Path(__file__).resolve().parents[2]
+HELP = "How hard the knob is turned."
+
+
+@pytest.fixture
+def extended(monkeypatch):
+    """EvalSettings with one more field, and the eval command and app rebuilt from it."""
+    cls = dataclasses.make_dataclass("EvalSettings", [("knob_turns", int, setting(7, HELP))], bases=(EvalSettings,),
+                                     frozen=True)
+    monkeypatch.setattr(eval_settings, "EvalSettings", cls)
+    app = typer.Typer()
+    app.command("eval")(with_settings(cls)(cli.eval_command.__wrapped__))
+    app.command("models")(cli.models)  # a group of two, so `eval` is a subcommand as in the real app
+    monkeypatch.setattr(cli, "app", app)
+    return cls
+
+
+def test_an_added_field_is_a_cli_option(extended):
+    out = CliRunner().invoke(cli.app, ["eval", "--help"], env={"COLUMNS": "200"}).output
+    assert "--knob-turns" in out and HELP in out
+
+
+def test_an_added_field_is_in_the_cli_reference(extended):
+    spec = importlib.util.spec_from_file_location("gen_docs", ROOT / "scripts" / "gen_docs.py")
+    gen_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen_docs)
+    assert f"| `--knob-turns` | 7 | {HELP} |" in gen_docs.cli_page()
+
+
+def test_an_added_field_reaches_the_cell_through_the_api(extended, monkeypatch):
+    seen = []
+
+    def plan_cells(models, cell, *args, **kwargs):
+        seen.append(cell)
+        raise BadInput("planned", "")
+
+    monkeypatch.setattr(suite, "plan_cells", plan_cells)
+    for call in ({"knob_turns": 9}, {"settings": extended(data="d.jsonl", knob_turns=9)}):
+        with pytest.raises(BadInput, match="planned"):
+            api.evaluate(["m"], "d.jsonl", **call)
+    assert [c["knob_turns"] for c in seen] == [9, 9]
+    with pytest.raises(BadInput, match=r"unknown eval setting 'knob_turn' \(did you mean knob_turns"):
+        api.evaluate(["m"], "d.jsonl", knob_turn=9)
+
+
+def test_an_added_field_is_accepted_in_a_study_eval_cell(extended, tiny_bert, tmp_path, write_jsonl, sentiment_rows):
+    data = write_jsonl(tmp_path / "d.jsonl", sentiment_rows(20))
+    study = tmp_path / "s.toml"
+    text = f'models = ["{tiny_bert}"]\n[eval]\ndata = "{data}"\nmode = "finetune"\n'
+    study.write_text(text + "knob_turns = 9\n")
+    assert [c.cell["knob_turns"] for c in prepare(study).cells] == [9]
+    study.write_text(text + "knob_turn = 9\n")
+    with pytest.raises(BadInput, match="did you mean knob_turns"):
+        prepare(study)
