@@ -1,5 +1,9 @@
-"""MLPerf LoadGen as the load generator of the server workload: tradeoff's dynamic batcher is the system under
-test, fed through LoadGen's callbacks.
+"""MLPerf LoadGen as the load generator of the serving workloads: tradeoff's dynamic batcher is the system under
+test, fed through LoadGen's callbacks, in three scenarios sharing one path (`_run`): Server (`server_run`, below),
+SingleStream (`single_stream_run`: one query at a time, each a batch of 1; LoadGen reports the p90 and its
+early-stopping estimate) and Offline (`offline_run`: every sample at once, served in batches of `max_batch`;
+LoadGen reports samples per second). `single_stream_metrics` and `offline_metrics` turn a run into a record's
+metrics; single-stream latencies get order-statistic intervals, since queries run one at a time are independent.
 
 LoadGen (`mlcommons-loadgen`, imported as `mlperf_loadgen`) draws the Poisson schedule from its seeds, issues
 each query from its own thread at its scheduled time, and judges the run: VALID only if the p99 of latency from
@@ -34,6 +38,8 @@ from typing import Callable
 
 import numpy as np
 
+from tradeoff.record import Metric
+
 PERCENTILE = 0.99
 TRACE = "mlperf_log_trace.json"
 # a sample's begin event in the trace: its scheduled time (ts, microseconds from the test's start), the
@@ -46,8 +52,10 @@ DETAIL_KEYS = {"result_validity": "verdict", "early_stopping_met": "early_stoppi
                "result_min_duration_met": "min_duration_met", "result_min_queries_met": "min_queries_met",
                "result_query_count": "query_count", "result_overlatency_query_count": "overlatency_queries",
                "result_scheduled_samples_per_sec": "scheduled_qps", "result_completed_samples_per_sec": "completed_qps",
-               "result_99.00_percentile_latency_ns": "p99_ns", "loadgen_version": "version",
-               "effective_target_qps": "target_qps", "effective_target_latency_ns": "target_latency_ns",
+               "result_99.00_percentile_latency_ns": "p99_ns", "result_90.00_percentile_latency_ns": "p90_ns",
+               "result_50.00_percentile_latency_ns": "p50_ns", "early_stopping_latency_ss": "early_stopping_p90_ns",
+               "result_samples_per_second": "samples_per_s", "loadgen_version": "version",
+               "effective_scenario": "scenario", "effective_target_qps": "target_qps", "effective_target_latency_ns": "target_latency_ns",
                "effective_min_duration_ms": "min_duration_ms", "effective_min_query_count": "min_query_count",
                "effective_schedule_rng_seed": "schedule_rng_seed",
                "effective_sample_index_rng_seed": "sample_index_rng_seed",
@@ -196,33 +204,72 @@ def server_run(run_batch: Callable, rate: float, queries: int, bound_s: float, m
     judges those two instead of the whole query's latency."""
     import mlperf_loadgen as lg
 
+    def configure(settings) -> None:
+        settings.server_target_qps = float(rate)
+        settings.server_target_latency_ns = max(1, round(bound_s * 1e9))
+        settings.server_target_latency_percentile = PERCENTILE
+        if token_bounds is not None:
+            settings.use_token_latencies = True
+            settings.ttft_latency = max(1, round(token_bounds[0] * 1e9))
+            settings.tpot_latency = max(1, round(token_bounds[1] * 1e9))
+
+    return _run(lg.TestScenario.Server, configure, run_batch, queries, min_duration_s, max_batch, max_wait_s,
+                abort_after_s, seed, log_dir, samples, tokens=token_bounds is not None)
+
+
+def single_stream_run(run_batch: Callable, queries: int, min_duration_s: float, seed: int = 0,
+                      log_dir: str | Path | None = None, samples: int = 1024) -> Run:
+    """One LoadGen SingleStream run: one query at a time, the next issued once the last completes, each run as
+    a batch of 1; at least `queries` queries and `min_duration_s` seconds. LoadGen reports the p90 latency and
+    its early-stopping estimate of it."""
+    import mlperf_loadgen as lg
+
+    return _run(lg.TestScenario.SingleStream, lambda settings: None, run_batch, queries, min_duration_s, 1, 0.0,
+                math.inf, seed, log_dir, samples)
+
+
+def offline_run(run_batch: Callable, samples_count: int, max_batch: int, min_duration_s: float, expected_qps: float,
+                seed: int = 0, log_dir: str | Path | None = None, samples: int = 1024) -> Run:
+    """One LoadGen Offline run: every sample issued at once, served in batches of `max_batch`. LoadGen issues
+    `samples_count` samples or 1.1 x `expected_qps` x `min_duration_s`, whichever is more, and the run is
+    VALID only if it lasted `min_duration_s`: `expected_qps` is a guess of the throughput. LoadGen reports
+    samples per second."""
+    import mlperf_loadgen as lg
+
+    def configure(settings) -> None:
+        settings.offline_expected_qps = float(expected_qps)
+
+    return _run(lg.TestScenario.Offline, configure, run_batch, samples_count, min_duration_s, max_batch, 0.0,
+                math.inf, seed, log_dir, samples)
+
+
+def _run(scenario, configure: Callable, run_batch: Callable, queries: int, min_duration_s: float, max_batch: int,
+         max_wait_s: float, abort_after_s: float, seed: int, log_dir: str | Path | None, samples: int,
+         tokens: bool = False) -> Run:
+    """The one path of every scenario: the batcher as LoadGen's SUT, the run, then its trace and detail log."""
+    import mlperf_loadgen as lg
+
     out = Path(log_dir) if log_dir is not None else default_log_dir(seed)
     out.mkdir(parents=True, exist_ok=True)
 
-    def complete(ids: list[int], tokens: int) -> None:
-        if token_bounds is None:
+    def complete(ids: list[int], n: int) -> None:
+        if not tokens:
             lg.QuerySamplesComplete([lg.QuerySampleResponse(i, 0, 0) for i in ids])
         else:
-            lg.QuerySamplesComplete([lg.QuerySampleResponse(i, 0, 0, max(int(tokens), 2)) for i in ids])
+            lg.QuerySamplesComplete([lg.QuerySampleResponse(i, 0, 0, max(int(n), 2)) for i in ids])
 
     def first_token(ids: list[int]) -> None:
         lg.FirstTokenComplete([lg.QuerySampleResponse(i, 0, 0) for i in ids])
 
     batcher = Batcher(run_batch, max_batch, max_wait_s, abort_after_s, complete,
-                      first_token if token_bounds is not None else None).start()
+                      first_token if tokens else None).start()
     settings = lg.TestSettings()
-    settings.scenario = lg.TestScenario.Server
+    settings.scenario = scenario
     settings.mode = lg.TestMode.PerformanceOnly
-    settings.server_target_qps = float(rate)
-    settings.server_target_latency_ns = max(1, round(bound_s * 1e9))
-    settings.server_target_latency_percentile = PERCENTILE
     settings.min_duration_ms = max(0, math.ceil(min_duration_s * 1e3))
     settings.min_query_count = int(queries)
     settings.max_query_count = 0
-    if token_bounds is not None:
-        settings.use_token_latencies = True
-        settings.ttft_latency = max(1, round(token_bounds[0] * 1e9))
-        settings.tpot_latency = max(1, round(token_bounds[1] * 1e9))
+    configure(settings)
     seed64 = int(seed) & 0xFFFFFFFFFFFFFFFF
     settings.schedule_rng_seed = settings.sample_index_rng_seed = settings.qsl_rng_seed = seed64
     log = lg.LogSettings()
@@ -244,15 +291,43 @@ def server_run(run_batch: Callable, rate: float, queries: int, bound_s: float, m
     latencies[np.asarray(batcher.unserved, dtype=int)] = np.nan
     (out / TRACE).unlink(missing_ok=True)
     run = Run(scheduled, latencies, delays, batcher.sizes, batcher.overloaded, str(out), read_detail(out))
-    if token_bounds is not None:
+    if tokens:
         decode = np.full(len(latencies), np.nan)
-        tokens = np.zeros(len(latencies), dtype=int)
+        counts = np.zeros(len(latencies), dtype=int)
         for k, (d, n) in batcher.decode.items():
             if k < len(decode):
-                decode[k], tokens[k] = d, n
+                decode[k], counts[k] = d, n
         decode[np.asarray(batcher.unserved, dtype=int)] = np.nan
-        run.decode_s, run.tokens = decode, tokens
+        run.decode_s, run.tokens = decode, counts
     return run
+
+
+def single_stream_metrics(run: Run) -> dict[str, Metric]:
+    """Latency quantiles with order-statistic intervals (queries run one at a time are independent samples),
+    LoadGen's own p90 and its early-stopping estimate beside them, and the verdict (1 VALID, 0 not)."""
+    from tradeoff.bench.timing import latency_metrics
+
+    out = latency_metrics(run.latencies_s)
+    for key, name in (("p90_ns", "loadgen_p90_ms"), ("early_stopping_p90_ns", "loadgen_early_stopping_p90_ms")):
+        if run.loadgen.get(key) is not None:
+            out[name] = Metric(value=run.loadgen[key] / 1e6, unit="ms")
+    return out | _verdict_metrics(run)
+
+
+def offline_metrics(run: Run) -> dict[str, Metric]:
+    """Samples per second (tradeoff's: samples over first issue to last completion; LoadGen's beside it), the
+    mean batch and the verdict."""
+    span = float(np.nanmax(run.scheduled_s + run.latencies_s))
+    out = {"throughput_samples_per_s": Metric(value=len(run.latencies_s) / span, unit="samples/s"),
+           "mean_batch": Metric(value=float(np.mean(run.batch_sizes or [0])), unit="samples")}
+    if run.loadgen.get("samples_per_s") is not None:
+        out["loadgen_samples_per_s"] = Metric(value=float(run.loadgen["samples_per_s"]), unit="samples/s")
+    return out | _verdict_metrics(run)
+
+
+def _verdict_metrics(run: Run) -> dict[str, Metric]:
+    return {"loadgen_valid": Metric(value=float(run.verdict == "VALID"), unit="VALID"),
+            "loadgen_queries": Metric(value=float(len(run.latencies_s)), unit="queries")}
 
 
 def read_trace(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
