@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from tradeoff.bench import serving  # noqa: E402
+from tradeoff.bench import decode_serving, serving  # noqa: E402
 from tradeoff.bench.spec import Settings  # noqa: E402
 
 LOADS = (0.30, 0.60, 0.85, 0.95)
@@ -160,6 +160,76 @@ def ratio_row(base: Server, model: Server, load: float, seeds: int, truth_trials
             "method": "ratio of the two capacities from the ends of their 97.5% intervals (Bonferroni: 95% together)"}
 
 
+@dataclass(frozen=True)
+class DecodeServer:
+    """A decoder served in static batches on a virtual clock: a batch of k prompts prefills in a + b * k * longest
+    seconds (its first tokens out), then decodes `tokens - 1` steps of c + d * k seconds each."""
+
+    name: str
+    a: float
+    b: float
+    c: float
+    d: float
+    tokens: int = 16
+
+    def batch_s(self, k: int, longest: float) -> tuple[float, float]:
+        """(prefill, decode) seconds of one batch."""
+        return self.a + self.b * k * longest, (self.tokens - 1) * (self.c + self.d * k)
+
+    def saturation(self) -> float:
+        longest = lengths(np.random.default_rng(12345), MAX_BATCH * 100_000).reshape(-1, MAX_BATCH).max(1)
+        prefill, decode = self.batch_s(MAX_BATCH, longest)
+        return MAX_BATCH / float(np.mean(prefill + decode))
+
+    def trial(self, rate: float, seed: int) -> decode_serving.TokenTrial:
+        """One trial as `decode_serving.serve` makes it, the batcher on the virtual clock: TTFT is the latency less
+        the batch's decode time, TPOT the decode time over the tokens after the first."""
+        n = max(serving.MIN_QUERIES, math.ceil(rate * serving.MIN_DURATION_S))
+        size = lengths(np.random.default_rng([seed, 1]), n)
+        now, decode = [0.0], np.zeros(n)
+
+        def run_batch(idx: np.ndarray) -> None:
+            prefill, decode[idx] = self.batch_s(len(idx), float(size[idx].max()))
+            now[0] += prefill + decode[idx[0]]
+
+        def sleep(t: float) -> None:
+            now[0] = max(now[0], t)
+
+        t = serving.simulate(run_batch, serving.arrivals(rate, n, seed), MAX_BATCH, MAX_WAIT_S, 1e9, rate,
+                             clock=lambda: now[0], sleep=sleep, seed=seed)
+        tokens = np.full(n, self.tokens)
+        return decode_serving.TokenTrial(rate, t.latencies, t.latencies - decode, decode / (self.tokens - 1), tokens,
+                                         t.schedule_errors, t.batch_sizes, t.elapsed_s, t.overloaded, t.arrivals,
+                                         (math.inf, math.inf), seed)
+
+
+# SmolLM2-135M-like on a 2-core CPU: a 23-token prompt batch of 8 prefills in about 0.2 s, a decode step at batch 1
+# takes 70 ms and at batch 8 130 ms; 16 output tokens.
+DECODER = DecodeServer("SmolLM2-like, 16 output tokens, static batches of up to 8", 0.03, 0.02, 0.061, 0.0086)
+
+
+def token_rows(server: DecodeServer, load: float, seeds: int, truth_trials: int) -> list[dict]:
+    """TTFT and TPOT p50 / p99 of a decoder trial against the pooled quantiles of many independent trials."""
+    rate = load * server.saturation()
+    pooled = [server.trial(rate, 10**9 + s) for s in range(truth_trials)]
+    measured = [server.trial(rate, serving.trial_seed(s, "tokens", 0)) for s in range(seeds)]
+    out = []
+    for name, values, interval in (("TTFT", lambda t: t.ttft, lambda t, q: t.ttft_quantile(q)),
+                                   ("TPOT", lambda t: t.tpot, lambda t, q: t.tpot_quantile(q))):
+        for q in (0.5, serving.QUANTILE):
+            truth = float(np.quantile(np.concatenate([values(t) for t in pooled]), q))
+            ivs = [interval(t, q) for t in measured]
+            bounded = np.mean([math.isfinite(lo) and math.isfinite(hi) for _, lo, hi in ivs])
+            out.append({"kind": "TTFT / TPOT under load",
+                        "setting": f"{name} p{round(q * 100)}, load {load:.0%}, Poisson, variable prompt lengths, "
+                                   f"{server.name} (both ends bounded in {bounded:.0%})",
+                        "seeds": seeds, "coverage": float(np.mean([lo <= truth <= hi for _, lo, hi in ivs])),
+                        "bounded": float(bounded),
+                        "method": "order statistics of the trial's TTFTs (or TPOTs) with each busy period counted as "
+                                  "one sample"})
+    return out
+
+
 def rows(fast: bool = False) -> list[dict]:
     """The full form: every load, both servers, long trials, 120 searches per capacity setting; the fast form
     (the test suite's) the settings the issue names, with fewer seeds."""
@@ -172,6 +242,7 @@ def rows(fast: bool = False) -> list[dict]:
     out = [p99_row(server, load, seeds, truth) for server in (CPU, FAST) for load in loads]
     out += [p99_row(FAST, load, n_seeds, max(40, truth * 1000 // queries), queries) for load, queries, n_seeds in long]
     out += [max_qps_row(server, load, search_seeds, truth) for server in (CPU, FAST) for load in capacity_loads]
+    out += [r for load in ((0.60,) if fast else (0.30, 0.60, 0.85)) for r in token_rows(DECODER, load, seeds, truth)]
     for base in (CPU,) if fast else (CPU, FAST):
         faster = Server(f"{base.name.split(',')[0]} at 0.6x the cost", base.a * 0.6, base.b * 0.6)
         out.append(ratio_row(base, faster, 0.6, search_seeds, truth, steps))

@@ -43,6 +43,9 @@ METHODS: dict[str, Method] = {
     "bootstrap": Method(
         "tradeoff.stats.bootstrap",
         "percentile bootstrap over rows (2,000 resamples), widened to Clopper-Pearson at 0% and 100%."),
+    "bootstrap_t": Method(
+        "tradeoff.stats.studentized_mean",
+        "bootstrap-t of a mean of per-row values (2,000 resamples of (mean* - mean) / se*), which follows their skew."),
     "fisher_z_jackknife": Method(
         "tradeoff.stats.fisher_z_interval",
         "Fisher's z of the correlation ± Student's t times the jackknife standard error of z (leave-one-row-out)."),
@@ -72,6 +75,10 @@ METHODS: dict[str, Method] = {
         "tradeoff.bench.serving.Trial.quantile",
         "order statistics with each busy period (idle server to idle again) counted as one sample, since queued "
         "requests' latencies move together; an end too few busy periods cannot bound is '?'."),
+    "serving_token_quantile": Method(
+        "tradeoff.bench.decode_serving.TokenTrial.ttft_quantile",
+        "a decoder's TTFT and TPOT quantiles by the same order statistics as the p99 under load, each busy period "
+        "counted as one sample."),
     "serving_max_qps": Method(
         "tradeoff.bench.serving.Capacity.estimate",
         "the highest rate whose p99's upper limit was within the bound to the lowest above it that surely failed; "
@@ -108,8 +115,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("adaptive stopping (p50, speed-up)", ("latency_p50_ms", "speedup"), "adaptive_stop"),
     Kind("memory", ("peak_rss_mb", "model_memory_mb", "loaded_rss_mb"), "point", interval=False),
     Kind("accuracy", ("accuracy",), "clopper_pearson"),
-    Kind("F1, MCC, MSE, perplexity", ("macro_f1", "f1", "mcc", "mse", "entity_f1", "entity_precision", "entity_recall",
-                                       "perplexity"), "bootstrap"),
+    Kind("F1, MCC, perplexity", ("macro_f1", "f1", "mcc", "entity_f1", "entity_precision", "entity_recall",
+                                  "perplexity"), "bootstrap"),
+    Kind("MSE", ("mse",), "bootstrap_t"),
     Kind("correlations", ("pearson", "spearman"), "fisher_z_jackknife"),
     Kind("retained % (accuracy)", ("retained",), "exact_paired_retained"),
     Kind("retained % (correlations)", ("retained",), "jackknife"),
@@ -120,6 +128,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("paired difference (other metrics)", ("difference",), "paired_bootstrap"),
     Kind("seed-pooled mean", ("quality",), "seed_pooled"),
     Kind("p99 under load", ("serve_p99_ms",), "serving_p99", serving=True),
+    Kind("TTFT / TPOT under load", ("serve_ttft_p50_ms", "serve_ttft_p99_ms", "serve_tpot_p50_ms", "serve_tpot_p99_ms"),
+         "serving_token_quantile", serving=True),
     Kind("max QPS", ("max_qps",), "serving_max_qps", serving=True),
     Kind("capacity ratio", ("max_qps_ratio",), "serving_ratio", serving=True),
     Kind("utilisation", ("utilisation",), "quiet_peak", interval=False),

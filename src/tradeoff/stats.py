@@ -29,6 +29,27 @@ def bootstrap(statistic: Callable[..., float], *samples, n_boot: int = 2000, con
     return point, float(low), float(high)
 
 
+def studentized_mean(values, n_boot: int = 2000, confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """(mean, low, high) by the bootstrap-t: the mean's interval from the resampled distribution of
+    (mean* - mean) / se*, so the skew of per-row values (squared errors) widens the side it stretches. The
+    percentile bootstrap of an STS-B-like MSE covered 92.6% at 400 rows (`benchmarks/coverage.py`)."""
+    x = np.asarray(values, dtype=float)
+    n = len(x)
+    mean = float(x.mean())
+    if n < 2:
+        return mean, mean, mean
+    se = float(x.std(ddof=1)) / np.sqrt(n)
+    rng = np.random.default_rng(seed)
+    t = []
+    for chunk in np.array_split(np.arange(n_boot), max(1, n_boot * n // 2_000_000)):  # at most ~16 MB at once
+        xb = x[rng.integers(0, n, (len(chunk), n))]
+        sb = xb.std(axis=1, ddof=1) / np.sqrt(n)
+        t.append((xb.mean(axis=1) - mean) / np.where(sb > 0, sb, np.nan))
+    alpha = (1 - confidence) / 2
+    t_low, t_high = np.nanquantile(np.concatenate(t), [alpha, 1 - alpha]) if se > 0 else (0.0, 0.0)
+    return mean, mean - float(t_high) * se, mean - float(t_low) * se
+
+
 def resamples(statistic: Callable[..., float], *samples, n_boot: int = 2000, seed: int = 0,
               paired: bool = True) -> tuple[float, np.ndarray]:
     """`statistic(*samples)` and its n_boot bootstrap values (resampled as `bootstrap` does), for a p-value."""

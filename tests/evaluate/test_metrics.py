@@ -237,3 +237,15 @@ def test_correlations_get_fisher_z_with_a_jackknife_error():
     d, r = M.paired_difference("pearson", other, s), M.retained("pearson", other, s)
     assert d.method == r.method == "jackknife" and d.low < d.value < d.high and r.low < r.value < r.high
     assert M.compute("pearson", {"target": s["target"], "prediction": s["target"]}).method == "bootstrap"  # r = 1
+
+
+def test_mse_interval_is_a_bootstrap_t_that_follows_the_skew_of_squared_errors():
+    """The percentile bootstrap of an STS-B-like MSE covered 92.6% at 400 rows; the bootstrap-t widens the side
+    the squared errors stretch (their long right tail), so the upper side is the wider one."""
+    rng = np.random.default_rng(3)
+    target = 5 * rng.beta(0.7, 0.7, 400)
+    prediction = target + (0.5 + target / 5) * rng.standard_normal(400)
+    m = M.compute("mse", {"target": target, "prediction": prediction})
+    assert m.method == "bootstrap_t"
+    assert m.low < m.value < m.high
+    assert m.high - m.value > m.value - m.low

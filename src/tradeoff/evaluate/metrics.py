@@ -26,7 +26,7 @@ import numpy as np
 from tradeoff.coverage import NOT_MEANINGFUL
 from tradeoff.errors import BadInput
 from tradeoff.record import Metric
-from tradeoff.stats import bootstrap, exact_proportion, fisher_z_interval, jackknife_interval
+from tradeoff.stats import bootstrap, exact_proportion, fisher_z_interval, jackknife_interval, studentized_mean
 
 
 def _accuracy(y_true, y_pred) -> float:
@@ -131,6 +131,8 @@ class Statistic:
     exact: bool = False  # the metric is the proportion itself: always the exact interval
     # a correlation: its leave-one-out values, for Fisher's z with a jackknife error instead of the bootstrap
     leave_one_out: Callable[..., np.ndarray] | None = None
+    # a mean of per-row values (MSE: squared errors): those values, for the bootstrap-t instead of the percentile one
+    per_row: Callable[..., np.ndarray] | None = None
 
 
 STATISTICS: dict[str, Statistic] = {
@@ -153,7 +155,8 @@ STATISTICS: dict[str, Statistic] = {
     # Regression (STS-B): correlations of predicted with true scores, and the squared error the head is trained on.
     "pearson": Statistic(_pearson, ("target", "prediction"), "", leave_one_out=_pearson_loo),
     "spearman": Statistic(_spearman, ("target", "prediction"), "", leave_one_out=_spearman_loo),
-    "mse": Statistic(_mse, ("target", "prediction"), "", higher_is_better=False),
+    "mse": Statistic(_mse, ("target", "prediction"), "", higher_is_better=False,
+                     per_row=lambda t, p: (np.asarray(t, float) - np.asarray(p, float)) ** 2),
 }
 METRICS_BY_TASK = {"classification": ("accuracy", "macro_f1", "mcc"),
                    "regression": ("pearson", "spearman", "mse"),
@@ -185,6 +188,8 @@ def compute(name: str, scores: dict, seed: int = 0, n_boot: int = 2000) -> Metri
     found = fisher_z_interval(stat.fn(*arrays), stat.leave_one_out(*arrays)) if stat.leave_one_out else None
     if found is not None:
         point, (low, high), method = stat.fn(*arrays), found, "fisher_z_jackknife"
+    elif stat.per_row is not None:
+        (point, low, high), method = studentized_mean(stat.per_row(*arrays), n_boot=n_boot, seed=seed), "bootstrap_t"
     elif stat.exact:
         point = stat.fn(*arrays)
         low, high = exact_proportion(*stat.proportion(*arrays))
