@@ -23,7 +23,7 @@ from tradeoff.distill.settings import (CORPUS_WEIGHTS, TASK_WEIGHTS, Corpus as D
                                       cli_default as DISTILL, weights_text)
 from tradeoff.evaluate import data as data_defaults
 from tradeoff.evaluate.settings import DEFAULTS as EVAL, MAX_LENGTH_HELP, TEST_FRACTION_HELP, EvalSettings
-from tradeoff.options import with_settings
+from tradeoff.options import csv_list, with_settings
 from tradeoff.render import STDERR
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -239,10 +239,6 @@ def distill(
     emit(list(result.rows[0]), result.rows, fmt, title=f"Distilled student in {result.student_dir}")
 
 
-def _csv_list(text: Optional[str]) -> Optional[list[str]]:
-    return [x.strip() for x in text.split(",") if x.strip()] if text else None
-
-
 @app.command("eval")
 @with_settings(EvalSettings)
 def eval_command(
@@ -261,7 +257,7 @@ def eval_command(
     from tradeoff.render import emit, to_json
 
     fmt = output_format(json_, markdown, csv_)
-    result = api.evaluate(models, settings=settings, modes=_csv_list(settings.mode), baseline=baseline, store=store,
+    result = api.evaluate(models, settings=settings, modes=csv_list(settings.mode), baseline=baseline, store=store,
                           save=save, progress=not quiet)
     if fmt == "json":
         print(to_json(result.as_json()))
@@ -450,7 +446,7 @@ def compare(
         eval_cell = {k: v for k, v in eval_cell.items() if v is not None}
     with progress("comparing") as status:
         comparison = api.compare(refs, baseline=baseline, backends=backend, shapes=shape, eval_cell=eval_cell,
-                                 eval_refs=_csv_list(quality_models), quality_baseline=quality_baseline,
+                                 eval_refs=csv_list(quality_models), quality_baseline=quality_baseline,
                                  constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer, tie_margin=tie_margin),
                                  store=store, budget_s=budget, env=env, on_status=status)
     _show_comparison(comparison, fmt, html, markdown_out, png, full=full)

@@ -23,10 +23,13 @@ def _cli_type(f: dataclasses.Field, hint):
     return hint
 
 
+def csv_list(text: str | None) -> list[str] | None:
+    """`a, b` -> ["a", "b"]; nothing given -> None (the setting's default)."""
+    return [x.strip() for x in text.split(",") if x.strip()] or None if text else None
+
+
 def _parse(f: dataclasses.Field, value):
-    if f.metadata.get("parse") == "csv" and isinstance(value, str):
-        return [x.strip() for x in value.split(",") if x.strip()] or None
-    return value
+    return csv_list(value) if f.metadata.get("parse") == "csv" and isinstance(value, str) else value
 
 
 def cli_fields(cls) -> list[dataclasses.Field]:
