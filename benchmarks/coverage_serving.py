@@ -22,6 +22,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -47,31 +48,43 @@ class Server:
 
     def saturation(self) -> float:
         """Queries/s completed when every batch is full: the 100% load."""
-        longest = lengths(np.random.default_rng(12345), MAX_BATCH * 100_000).reshape(-1, MAX_BATCH).max(1)
-        return MAX_BATCH / float(np.mean(self.a + self.b * MAX_BATCH * longest))
+        return MAX_BATCH / float(np.mean(self.a + self.b * MAX_BATCH * full_batch_longest()))
 
     def trial(self, rate: float, seed: int, abort_after_s: float = 1e9, budget: list | None = None,
               queries: int = 0) -> serving.Trial:
         """One trial as the runner makes it: at least MIN_QUERIES and MIN_DURATION_S of arrivals."""
-        n = max(serving.MIN_QUERIES, math.ceil(rate * serving.MIN_DURATION_S), queries)
-        size = lengths(np.random.default_rng([seed, 1]), n)
-        now = [0.0]
+        return virtual_trial(lambda idx, size: self.a + self.b * len(idx) * float(size[idx].max()), rate, seed,
+                             abort_after_s, budget, queries)
 
-        def run_batch(idx: np.ndarray) -> None:
-            now[0] += self.a + self.b * len(idx) * float(size[idx].max())
 
-        def sleep(t: float) -> None:
-            now[0] = max(now[0], t)
+def virtual_trial(batch_s: Callable[[np.ndarray, np.ndarray], float], rate: float, seed: int,
+                  abort_after_s: float = 1e9, budget: list | None = None, queries: int = 0) -> serving.Trial:
+    """`serving.simulate` on a virtual clock, each batch costing `batch_s(indices, request lengths)` seconds;
+    at least MIN_QUERIES and MIN_DURATION_S of Poisson arrivals from `seed`, request lengths from it too."""
+    n = max(serving.MIN_QUERIES, math.ceil(rate * serving.MIN_DURATION_S), queries)
+    size = lengths(np.random.default_rng([seed, 1]), n)
+    now = [0.0]
 
-        t = serving.simulate(run_batch, serving.arrivals(rate, n, seed), MAX_BATCH, MAX_WAIT_S, abort_after_s, rate,
-                             clock=lambda: now[0], sleep=sleep, seed=seed)
-        if budget is not None:
-            budget[0] += now[0]
-        return t
+    def run_batch(idx: np.ndarray) -> None:
+        now[0] += batch_s(idx, size)
+
+    def sleep(t: float) -> None:
+        now[0] = max(now[0], t)
+
+    t = serving.simulate(run_batch, serving.arrivals(rate, n, seed), MAX_BATCH, MAX_WAIT_S, abort_after_s, rate,
+                         clock=lambda: now[0], sleep=sleep, seed=seed)
+    if budget is not None:
+        budget[0] += now[0]
+    return t
 
 
 def lengths(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.clip(rng.lognormal(0.0, LENGTH_SIGMA, n), 0.2, 5.0) / math.exp(LENGTH_SIGMA ** 2 / 2)
+
+
+def full_batch_longest() -> np.ndarray:
+    """The longest request of each of many full batches: what full batches cost depends on it."""
+    return lengths(np.random.default_rng(12345), MAX_BATCH * 100_000).reshape(-1, MAX_BATCH).max(1)
 
 
 CPU = Server("CPU-like, 100 q/s at full batches: 500-query trials", 0.032, 0.0032)
@@ -177,30 +190,24 @@ class DecodeServer:
         return self.a + self.b * k * longest, (self.tokens - 1) * (self.c + self.d * k)
 
     def saturation(self) -> float:
-        longest = lengths(np.random.default_rng(12345), MAX_BATCH * 100_000).reshape(-1, MAX_BATCH).max(1)
-        prefill, decode = self.batch_s(MAX_BATCH, longest)
+        prefill, decode = self.batch_s(MAX_BATCH, full_batch_longest())
         return MAX_BATCH / float(np.mean(prefill + decode))
 
     def trial(self, rate: float, seed: int) -> decode_serving.TokenTrial:
         """One trial as `decode_serving.serve` makes it, the batcher on the virtual clock: TTFT is the latency less
         the batch's decode time, TPOT the decode time over the tokens after the first."""
-        n = max(serving.MIN_QUERIES, math.ceil(rate * serving.MIN_DURATION_S))
-        size = lengths(np.random.default_rng([seed, 1]), n)
-        now, decode = [0.0], np.zeros(n)
+        decode: dict[int, float] = {}  # request -> its batch's decode seconds
 
-        def run_batch(idx: np.ndarray) -> None:
-            prefill, decode[idx] = self.batch_s(len(idx), float(size[idx].max()))
-            now[0] += prefill + decode[idx[0]]
+        def cost(idx: np.ndarray, size: np.ndarray) -> float:
+            prefill, seconds = self.batch_s(len(idx), float(size[idx].max()))
+            decode.update(dict.fromkeys(idx.tolist(), seconds))
+            return prefill + seconds
 
-        def sleep(t: float) -> None:
-            now[0] = max(now[0], t)
-
-        t = serving.simulate(run_batch, serving.arrivals(rate, n, seed), MAX_BATCH, MAX_WAIT_S, 1e9, rate,
-                             clock=lambda: now[0], sleep=sleep, seed=seed)
-        tokens = np.full(n, self.tokens)
-        return decode_serving.TokenTrial(rate, t.latencies, t.latencies - decode, decode / (self.tokens - 1), tokens,
-                                         t.schedule_errors, t.batch_sizes, t.elapsed_s, t.overloaded, t.arrivals,
-                                         (math.inf, math.inf), seed)
+        t = virtual_trial(cost, rate, seed)
+        spent = np.array([decode.get(i, np.nan) for i in range(len(t.latencies))])
+        return decode_serving.TokenTrial(rate, t.latencies, t.latencies - spent, spent / (self.tokens - 1),
+                                         np.full(len(t.latencies), self.tokens), t.schedule_errors, t.batch_sizes,
+                                         t.elapsed_s, t.overloaded, t.arrivals, (math.inf, math.inf), seed)
 
 
 # SmolLM2-135M-like on a 2-core CPU: a 23-token prompt batch of 8 prefills in about 0.2 s, a decode step at batch 1
