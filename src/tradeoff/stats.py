@@ -44,7 +44,8 @@ def studentized_mean(values, n_boot: int = 2000, confidence: float = 0.95, seed:
     for chunk in np.array_split(np.arange(n_boot), max(1, n_boot * n // 2_000_000)):  # at most ~16 MB at once
         xb = x[rng.integers(0, n, (len(chunk), n))]
         sb = xb.std(axis=1, ddof=1) / np.sqrt(n)
-        t.append((xb.mean(axis=1) - mean) / np.where(sb > 0, sb, np.nan))
+        with np.errstate(divide="ignore", invalid="ignore"):  # a resample of equal values: t is +-inf, kept
+            t.append((xb.mean(axis=1) - mean) / sb)
     alpha = (1 - confidence) / 2
     t_low, t_high = np.nanquantile(np.concatenate(t), [alpha, 1 - alpha]) if se > 0 else (0.0, 0.0)
     return mean, mean - float(t_high) * se, mean - float(t_low) * se
