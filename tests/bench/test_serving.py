@@ -259,6 +259,19 @@ def test_a_bounded_p99_interval_covers_when_the_trial_has_enough_busy_periods():
     assert all(w[1] <= v[1] and w[2] >= v[2] for v, w in zip(ivs, wider))  # 97.5% holds the 95% interval
 
 
+def test_a_p99_interval_only_widens_as_its_confidence_rises():
+    """With two busy periods the 97.5% lower rank (the smaller unit) used to map to the median while the 95% one was
+    dropped as unbounded: a trial then "surely failed" at 97.5% but not at 95%, and a capacity ratio's upper end
+    (33.1 / 4.84) came out below what the model's own 95% interval allowed (93.5 / 4.84)."""
+    x = np.sort(np.random.default_rng(0).lognormal(0, 0.5, 2000))
+    for units in range(1, 80):
+        ends = [serving.load_quantile_interval(x, units, 0.99, c) for c in (0.90, 0.95, serving.RATIO_CONFIDENCE, 0.99)]
+        for narrow, wide in zip(ends, ends[1:]):
+            assert wide[1] <= narrow[1] and wide[2] >= narrow[2], (units, narrow, wide)
+    at95, at975 = (serving.load_quantile_interval(x, 2, 0.99, c) for c in (0.95, serving.RATIO_CONFIDENCE))
+    assert at95[1] == at975[1] == x[len(x) // 2 - 1]  # the smaller of two units: a valid lower end at both levels
+
+
 def test_the_capacity_ratio_keeps_95_percent_by_bonferroni():
     """Two identical servers: the true ratio is 1. The ratio's interval comes from both capacities' 97.5%
     intervals, so it holds whenever both do (at least 95%); 95% ends would promise only about 90%."""

@@ -209,8 +209,10 @@ def load_quantile_interval(sorted_x: np.ndarray, units: int, q: float,
         return math.inf, -math.inf, math.inf
     point = float(sorted_x[min(n - 1, math.ceil(q * n) - 1)])
     lo_rank, hi_rank = (r + 1 for r in order_statistic_ranks(units, q, confidence))  # 1-based, among `units`
-    # a lower rank at or above q * units (one or two busy periods) maps to no latency below the point: no lower end
-    low = float(sorted_x[max(1, math.floor(lo_rank / units * n)) - 1]) if 1 <= lo_rank < q * units else -math.inf
+    # a lower rank at or above q * units (few busy periods) would map to a latency above the point: the largest rank
+    # below it is taken instead, a lower order statistic covering more often, so the ends widen as `confidence` rises
+    lo_rank = min(lo_rank, math.ceil(q * units) - 1)
+    low = float(sorted_x[max(1, math.floor(lo_rank / units * n)) - 1]) if lo_rank >= 1 else -math.inf
     high = float(sorted_x[min(n, math.ceil(hi_rank / units * n)) - 1]) if hi_rank <= units else math.inf
     return point, min(low, point), max(high, point)
 
