@@ -88,3 +88,45 @@ def test_the_llama_estimate_is_labelled_and_bandwidth_bound():
     assert one.tpot_s == pytest.approx(6.74e9 * 2 / 20e9, rel=0.05)  # every weight read once per token
     assert eight.tpot_s > one.tpot_s and eight.qps > one.qps  # batching shares the weight reads
     assert serving.QUANTILE == 0.99
+
+
+def test_a_decoder_server_cell_through_the_runner_gives_ttft_tpot_and_capacity(tiny, names):
+    from tradeoff.bench.runner import run_group
+    from tradeoff.bench.spec import Cell, Group
+
+    # loose bounds: the test checks the records, not this machine's speed
+    cell = Cell.from_dict({"backend": "eager", "workload": "server", "batch": 4, "seq_len": 16, "output_tokens": 4,
+                           "ttft_ms": 2000, "tpot_ms": 500}).as_dict()
+    records = []
+    run_group(Group(models=[tiny["tiny-llama"]], backend="eager", device="cpu", cells=[cell], threads=1,
+                    settings={"min_duration_s": 0.2, "min_queries": 500, "serve_budget_s": 3.0, "warmup_s": 0.0}), records.append)
+    (r,) = records
+    assert r.status == "ok", r.error
+    for name in ("ttft", "tpot"):
+        for q in ("p50", "p99"):
+            m = r.metrics[f"serve_{name}_{q}_ms"]
+            assert m.value > 0 and (m.method == "serving_token_quantile" or m.low is m.high is None)  # no ends: no method
+    q = r.metrics["max_qps"]
+    assert q.method == "serving_max_qps" and q.low <= q.value and (q.high is None or q.high >= q.value)
+    assert r.details["output_tokens"] == 4 and "FirstTokenComplete" in r.details["how"]
+    trials = r.details["trials"]
+    assert trials and all(t["output_tokens"] == 4 and t["loadgen_verdict"] in ("VALID", "INVALID") for t in trials)
+    assert r.metrics["output_tokens_per_s"].value > 0
+
+
+def test_decoder_serving_settings_are_checked_before_any_work(tiny):
+    from tradeoff.bench.spec import Cell, Settings
+    from tradeoff.bench.suite import plan
+
+    for bad, message in (({"ttft_ms": 0}, "--ttft-ms"), ({"tpot_ms": -1}, "--tpot-ms"), ({"output_tokens": 0}, "--output-tokens")):
+        with pytest.raises(BadInput, match=message):
+            Settings(**bad).check()
+        with pytest.raises(BadInput, match=message):
+            Cell.from_dict({"workload": "server", "batch": 4, "seq_len": 16, **bad})
+    with pytest.raises(BadInput, match="exceeds"):  # prompt + output tokens past the decoder's 64 positions
+        plan([tiny["tiny-llama"]], "eager", "cpu", "1x48", "server", None, Settings(output_tokens=32).check(), "random")
+    groups = plan([tiny["tiny-bert"], tiny["tiny-llama"]], "eager", "cpu", "1x16", "server", None,
+                  Settings(output_tokens=4).check(), "random").groups
+    by_models = {tuple(g.models): g.cells[0] for g in groups}
+    assert by_models[(tiny["tiny-bert"],)].get("p99_ms") and "ttft_ms" not in by_models[(tiny["tiny-bert"],)]
+    assert by_models[(tiny["tiny-llama"],)]["output_tokens"] == 4 and "p99_ms" not in by_models[(tiny["tiny-llama"],)]

@@ -21,7 +21,7 @@ from tradeoff.bench import backends as backends_mod
 from tradeoff.bench import hardware, paired, timing, workloads
 from tradeoff.bench.memory import PeakRss, disk_bytes, trim_heap
 from tradeoff.bench.source import Source
-from tradeoff.bench.spec import Cell, Group, Settings, threads_problem
+from tradeoff.bench.spec import TOKEN_KEYS, Cell, Group, Settings, threads_problem
 from tradeoff.env import environment
 from tradeoff.errors import failure
 from tradeoff.record import Metric, Record
@@ -286,60 +286,73 @@ class GroupRun:
 
 def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: Settings, base_rss: int, prepared: dict,
                record: Callable[..., Record], on_record: Callable[[Record], None], on_status: Callable[[str], None]) -> None:
-    """Serving capacity of every loaded model in one server cell: the most queries/s sustained with p99 within
-    the bound (or one trial at the cell's fixed rate), searched with the models taking turns trial by trial."""
-    from tradeoff.bench import serving
+    """Serving capacity of every loaded model in one server cell: the most queries/s sustained within the bound
+    (encoders: p99 latency; decoders: TTFT and TPOT p99), or one trial at the cell's fixed rate, searched with the
+    models taking turns trial by trial."""
+    from tradeoff.bench import decode_serving, serving
 
     asked = Cell.from_dict(cell).as_dict()  # with the defaults a study cell may leave out; records keep `cell` verbatim
-    bound_s, max_wait_s, fixed, max_batch = asked["p99_ms"] / 1e3, asked["max_wait_ms"] / 1e3, asked.get("qps"), asked["batch"]
-    abort_s = max(10 * bound_s, 1.0)  # a request this old means the queue is running away
-    servers, mems, single, full = {}, {}, {}, {}
+    max_wait_s, fixed, max_batch = asked["max_wait_ms"] / 1e3, asked.get("qps"), asked["batch"]
+    tokens = {k: asked.get(k, getattr(Settings, k)) for k in TOKEN_KEYS}
+    ttft_s, tpot_s = tokens["ttft_ms"] / 1e3, tokens["tpot_ms"] / 1e3
+    servers, mems, single, full, bounds = {}, {}, {}, {}, {}
     for m, (model, _, _) in loaded.items():
+        decoder = sources[m].role == "decoder"
         try:
-            srv = workloads.server(model, sources[m], asked, settings.seed, group.device)
+            srv = (workloads.token_server(model, sources[m], {**asked, **tokens}, settings.seed) if decoder
+                   else workloads.server(model, sources[m], asked, settings.seed, group.device))
             on_status(f"warming up {m}")
             with PeakRss(device=group.device) as mem:
-                full[m] = srv.service_s(max_batch)
-                single[m] = srv.service_s(1)
+                full[m] = srv.timed(max_batch)[0]
+                single[m] = srv.timed(1)  # (request alone, its first tokens)
         except Exception as e:
             on_record(record(m, cell, *_failure_in("server", e)))
             continue
         servers[m], mems[m] = srv, mem
+        bounds[m] = (ttft_s, tpot_s) if decoder else asked["p99_ms"] / 1e3  # the search's bound: TTFT for decoders
+
+    def search_bound(m) -> float:
+        return bounds[m][0] if servers[m].tokens else bounds[m]
+
+    def abort_s(m) -> float:  # a request this old means the queue is running away
+        return max(10 * search_bound(m), 1.0)
 
     def runner(m, srv):
         trials = itertools.count()
 
-        def run(rate: float, queries: int = 0) -> serving.Trial:  # every trial its own arrivals and request order
+        def run(rate: float, queries: int = 0):  # every trial its own arrivals and request order
             seed = serving.trial_seed(settings.seed, m, next(trials))
             n = max(settings.min_queries, math.ceil(rate * settings.min_duration_s), queries)
-            return serving.serve(srv.for_trial(seed), rate, n, max_batch, max_wait_s, abort_s, bound_s,
+            if srv.tokens:
+                return decode_serving.serve(srv.for_trial(seed), rate, n, max_batch, max_wait_s, abort_s(m), ttft_s, tpot_s,
+                                            settings.min_duration_s, seed)
+            return serving.serve(srv.for_trial(seed), rate, n, max_batch, max_wait_s, abort_s(m), bounds[m],
                                  settings.min_duration_s, seed)
         return run
 
-    # a request alone taking longer than the bound: no rate can be sustained, and low-rate trials are the longest
-    hopeless = {m: serving.Capacity(bound_s, [], f"one request alone takes {single[m] * 1e3:.0f} ms, over the "
-                                                 f"{bound_s * 1e3:g} ms bound") for m in servers if single[m] > bound_s}
+    hopeless = {m: serving.Capacity(search_bound(m), [], why) for m in servers if (why := alone_too_slow(
+        single[m], bounds[m], tokens["output_tokens"] if servers[m].tokens else None))}
     trying = {m: runner(m, s) for m, s in servers.items() if m not in hopeless}
     if fixed is not None:
         caps = {}
         for m, run in trying.items():
             on_status(f"{m}: {fixed:g} queries/s")
-            caps[m] = serving.Capacity(bound_s, [run(fixed)], "one fixed rate")
+            caps[m] = serving.Capacity(search_bound(m), [run(fixed)], "one fixed rate")
     else:  # start at half what full batches could sustain: low rates cost the longest trials
-        caps = serving.search(trying, bound_s, {m: 0.5 * max_batch / full[m] for m in trying}, settings.serve_budget_s,
-                              on_status=on_status)
+        caps = {}
+        for bound in dict.fromkeys(search_bound(m) for m in trying):  # models under one bound take turns
+            same = {m: run for m, run in trying.items() if search_bound(m) == bound}
+            caps.update(serving.search(same, bound, {m: 0.5 * max_batch / full[m] for m in same}, settings.serve_budget_s,
+                                       on_status=on_status))
     caps.update(hopeless)
     estimates, for_ratio = {}, {}
     for m, cap in caps.items():
         model, load_mem, load_s = loaded[m]
-        metrics = {"service_ms_batch1": Metric(value=single[m] * 1e3, unit="ms")}
+        metrics = {"service_ms_batch1": Metric(value=single[m][0] * 1e3, unit="ms")}
         shown = cap.best() or min(cap.trials, key=lambda t: t.rate, default=None)  # latencies quoted at the capacity found
         if shown is not None:
-            p99, p99_low, p99_high = shown.quantile(serving.QUANTILE)
-            metrics.update({"serve_p50_ms": _ms(shown.quantile(0.5)[0]), "serve_p90_ms": _ms(shown.quantile(0.9)[0]),
-                            "serve_p99_ms": _ms(p99, p99_low, p99_high, method="serving_p99"),
-                            "achieved_qps": Metric(value=shown.achieved_qps, unit="queries/s"),
-                            "late_fraction": Metric(value=shown.late(bound_s) / shown.offered, unit="of requests"),
+            metrics.update(token_metrics(shown) if servers[m].tokens else latency_metrics(shown, bounds[m]))
+            metrics.update({"achieved_qps": Metric(value=shown.achieved_qps, unit="queries/s"),
                             "mean_batch": Metric(value=float(np.mean(shown.batch_sizes or [0])), unit="requests")})
             if len(shown.schedule_errors):
                 metrics["schedule_error_p99_ms"] = Metric(value=float(np.quantile(shown.schedule_errors, 0.99)) * 1e3, unit="ms")
@@ -351,21 +364,18 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
         metrics = {k: v for k, v in metrics.items() if v is not None}
         metrics.update(memory_metrics(model, load_mem, load_s, mems[m], base_rss, sources[m], prepared.get(m)))
         on_record(record(m, cell, metrics=metrics, details={
-            **servers[m].details, "trials": [t.summary(bound_s) for t in sorted(cap.trials, key=lambda t: t.rate)],
-            "stop": cap.stop, "sustained": bool(shown and shown.sustained(bound_s)), "cannot_sustain": "max_qps" in metrics and cap.best() is None,
-            "quoted_at_qps": shown.rate if shown else None, "abort_after_s": abort_s, "threads": group.threads,
+            **servers[m].details, "trials": [t.summary(search_bound(m)) for t in sorted(cap.trials, key=lambda t: t.rate)],
+            "stop": cap.stop, "sustained": bool(shown and shown.sustained(search_bound(m))),
+            "cannot_sustain": "max_qps" in metrics and cap.best() is None,
+            "quoted_at_qps": shown.rate if shown else None, "abort_after_s": abort_s(m), "threads": group.threads,
             "dtype": model.dtype, "memory": "peak while warming up on full batches", "pid": os.getpid(), **model.details,
-            "base_seed": settings.seed,
-            "how": ("MLPerf LoadGen's Server scenario: Poisson arrivals issued by LoadGen, each trial its own (seed per "
-                    "trial, from base_seed), into a dynamic batcher (max batch, max wait), latency from each request's "
-                    "scheduled arrival to its batch's end; a rate is sustained when LoadGen finds it VALID, its p99 is "
-                    "within the bound and no request waited past the abort limit (each trial keeps LoadGen's log_dir)"),
+            "base_seed": settings.seed, "how": SERVE_TOKENS_HOW if servers[m].tokens else SERVE_HOW,
             "p99_how": SERVE_P99_HOW, "max_qps_how": SERVE_MAX_QPS_HOW}))
     base = group.baseline if group.baseline in estimates else None
     if base is None or estimates[base][0] <= 0:
         return
     for m, (p, _, _) in estimates.items():
-        if m == base or p <= 0:
+        if m == base or p <= 0 or servers[m].tokens != servers[base].tokens:  # comparable under one bound only
             continue
         value, low, high = serving.ratio_interval(for_ratio[m], for_ratio[base])
         ratio = Metric(value=value, unit="x", low=low, high=high, method="serving_ratio")
@@ -375,6 +385,54 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
                                   "trials": len(caps[m].trials), "baseline_trials": len(caps[base].trials)}))
 
 
+def alone_too_slow(alone: tuple[float, float], bound, output_tokens: int | None) -> str | None:
+    """Why no rate can be sustained, known from one request alone (low-rate trials are the longest): it takes
+    longer than the p99 bound; a decoder's first token is later than the TTFT bound, or its tokens slower than TPOT."""
+    whole, first = alone
+    if output_tokens is None:
+        return f"one request alone takes {whole * 1e3:.0f} ms, over the {bound * 1e3:g} ms bound" if whole > bound else None
+    ttft_s, tpot_s = bound
+    tpot = (whole - first) / max(output_tokens - 1, 1)
+    if first > ttft_s:
+        return f"one request alone gets its first token after {first * 1e3:.0f} ms, over the {ttft_s * 1e3:g} ms TTFT bound"
+    if output_tokens > 1 and tpot > tpot_s:
+        return f"one request alone takes {tpot * 1e3:.0f} ms per output token, over the {tpot_s * 1e3:g} ms TPOT bound"
+    return None
+
+
+def latency_metrics(trial, bound_s: float) -> dict[str, Metric | None]:
+    """An encoder trial's latencies from scheduled arrival to its batch's end, and the share over the bound."""
+    from tradeoff.bench import serving
+
+    p99, p99_low, p99_high = trial.quantile(serving.QUANTILE)
+    return {"serve_p50_ms": _ms(trial.quantile(0.5)[0]), "serve_p90_ms": _ms(trial.quantile(0.9)[0]),
+            "serve_p99_ms": _ms(p99, p99_low, p99_high, method="serving_p99"),
+            "late_fraction": Metric(value=trial.late(bound_s) / trial.offered, unit="of requests")}
+
+
+def token_metrics(trial) -> dict[str, Metric | None]:
+    """A decoder trial's TTFT and TPOT p50 / p99 with their busy-period intervals, and the tokens it delivered."""
+    from tradeoff.bench import serving
+
+    out = {}
+    for name, fn in (("ttft", trial.ttft_quantile), ("tpot", trial.tpot_quantile)):
+        for q, label in ((0.5, "p50"), (serving.QUANTILE, "p99")):
+            out[f"serve_{name}_{label}_ms"] = _ms(*fn(q), method="serving_token_quantile")
+    served = np.isfinite(trial.latencies)
+    out["output_tokens_per_s"] = Metric(value=float(trial.tokens[served].sum()) / trial.elapsed_s if trial.elapsed_s else 0.0,
+                                        unit="tokens/s")
+    return out
+
+
+SERVE_HOW = ("MLPerf LoadGen's Server scenario: Poisson arrivals issued by LoadGen, each trial its own (seed per "
+             "trial, from base_seed), into a dynamic batcher (max batch, max wait), latency from each request's "
+             "scheduled arrival to its batch's end; a rate is sustained when LoadGen finds it VALID, its p99 is "
+             "within the bound and no request waited past the abort limit (each trial keeps LoadGen's log_dir)")
+SERVE_TOKENS_HOW = ("MLPerf LoadGen's Server scenario with token latencies: Poisson arrivals issued by LoadGen (seed per "
+                    "trial), served in static batches (max batch, max wait) with the KV cache; TTFT from each request's "
+                    "scheduled arrival to its first token (reported to LoadGen as FirstTokenComplete), TPOT as (last "
+                    "token - first token) / (output tokens - 1); a rate is sustained when LoadGen finds it VALID, both "
+                    "p99s are within their bounds and no request waited past the abort limit")
 SERVE_P99_HOW = ("order-statistic interval with each busy period (from a request finding the server idle until it is "
                  "idle again) counted as one sample, since queued requests' latencies move together; an end that too "
                  "few busy periods cannot bound is unbounded")

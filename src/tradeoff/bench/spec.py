@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from tradeoff.bench import backends
+from tradeoff.bench import backends, decode_serving
 from tradeoff.bench.timing import SMALL_SAMPLE
 from tradeoff.errors import BadInput
+from tradeoff.options import setting
 
 BACKENDS = backends.NAMES
 DEVICES = ("cpu", "cuda")
@@ -19,6 +20,7 @@ DEVICES = ("cpu", "cuda")
 # server: Poisson arrivals through a dynamic batcher, and the most queries/s within a p99 bound (MLPerf's Server).
 WORKLOADS = ("fixed", "real", "generate", "server")
 SERVER_KEYS = ("dataset", "p99_ms", "max_wait_ms", "qps")  # what a server cell is, beside batch (its max batch) and seq_len
+TOKEN_KEYS = ("output_tokens", "ttft_ms", "tpot_ms")  # and a decoder's, served token by token (instead of p99_ms)
 PADDINGS = ("longest", "max_length")
 DEFAULT_BACKENDS = backends.DEFAULT
 DEFAULT_SHAPE = "1x128"  # BERT's usual serving shape: one request of 128 tokens
@@ -57,30 +59,45 @@ def parse_shapes(text: str | list[str]) -> list[tuple[int, int]]:
     return list(dict.fromkeys(parse_shape(i) for i in items))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
-    """How hard to measure: stop when the median's 95% interval is within ±target, or at budget_s, never
-    before min_rounds (a cell whose rounds cost seconds takes its few rounds whatever the budget)."""
+    """How hard to measure, declared once (`tradeoff bench`'s options are generated from these fields): stop when
+    the median's 95% interval is within ±target, or at budget_s, never before min_rounds (a cell whose rounds cost
+    seconds takes its few rounds whatever the budget)."""
 
-    budget_s: float = 15.0
-    target: float = 0.03
-    min_rounds: int = SMALL_SAMPLE
-    max_rounds: int = 1000
-    warmup_s: float = 1.0
-    new_tokens: int = 32
-    padding: str = "longest"
-    samples: int = 128  # real workload: sentences per pass
-    dataset: str = "sst2"  # real workload: a data set name, file or folder
-    threads: int | None = None
-    seed: int = 0
+    budget_s: float = setting(15.0, f"Seconds of timing per cell; at least {SMALL_SAMPLE} interleaved rounds are always taken "
+                                    "(the fewest that bound a median at 95%).", flags=("--budget",))
+    target: float = setting(0.03, "Stop once every median's 95% interval is within this fraction (unless the budget is "
+                                  "spent first); as many rounds are then timed again, and those are reported.")
+    min_rounds: int = setting(SMALL_SAMPLE, cli=False)
+    max_rounds: int = setting(1000, cli=False)
+    warmup_s: float = setting(1.0, cli=False)
+    threads: int | None = setting(None, "CPU threads, at most this machine's (default: the physical cores this process may "
+                                        "use; recorded with every result).")
+    seed: int = setting(0, cli=False)
+    new_tokens: int = setting(32, "generate: tokens to decode.")
+    padding: str = setting("longest", "real: pad each batch to its longest text, or to max_length (the shape's SEQ).")
+    samples: int = setting(128, "real: texts per pass.")
+    dataset: str = setting("sst2", "real, server: the texts whose lengths are used (sst2 validation, a JSONL/CSV file or a "
+                                   "folder).", flags=("--data",))
     # server workload: the p99 bound, one fixed rate (None: search for the most the model sustains), the batcher
-    p99_ms: float = 100.0
-    qps: float | None = None
-    max_batch: int = 8
-    max_wait_ms: float = 5.0
-    min_duration_s: float = 5.0  # per trial, and at least min_queries queries (MLPerf: 600 s, 270,336)
-    min_queries: int = 500
-    serve_budget_s: float = 120.0  # seconds of trials per model for the capacity search
+    p99_ms: float = setting(100.0, "server: the p99 latency bound (ms, queueing included) an encoder's capacity is searched under.")
+    qps: float | None = setting(None, "server: one fixed arrival rate (queries/s) instead of searching for the most sustained.")
+    max_batch: int = setting(8, "server: the dynamic batcher's largest batch (the shape's SEQ truncates texts).")
+    max_wait_ms: float = setting(5.0, "server: how long the oldest request may wait for a batch to fill.")
+    min_duration_s: float = setting(5.0, "server: seconds per trial at least (and --min-queries queries; MLPerf: 600 s).",
+                                    flags=("--min-duration",))
+    min_queries: int = setting(500, "server: queries per trial at least (400 is the fewest that bound p99's interval; "
+                                    "LoadGen's early stopping accepts none under about 460).")
+    serve_budget_s: float = setting(120.0, "server: seconds of trials per model for the capacity search.",
+                                    flags=("--serve-budget",))
+    # server workload, decoders: tokens generated per request, and the TTFT and TPOT p99 bounds (instead of p99_ms)
+    output_tokens: int = setting(decode_serving.OUTPUT_TOKENS, "server, decoders: tokens every request generates (greedy, "
+                                                               "EOS off), so a reply's cost is its length.")
+    ttft_ms: float = setting(decode_serving.TTFT_MS, "server, decoders: the p99 bound on time to first token, from scheduled "
+                                                     "arrival (ms; MLPerf's Llama 2 Server bound).")
+    tpot_ms: float = setting(decode_serving.TPOT_MS, "server, decoders: the p99 bound on time per output token after the "
+                                                     "first (ms; MLPerf's Llama 2 Server bound).")
 
     def check(self) -> "Settings":
         if self.budget_s <= 0:
@@ -100,6 +117,7 @@ class Settings:
         from tradeoff.bench.serving import check
 
         check(self.p99_ms, self.max_batch, self.max_wait_ms, self.qps, self.min_queries, self.min_duration_s, self.serve_budget_s)
+        decode_serving.check(self.ttft_ms, self.tpot_ms, self.output_tokens)
         return self
 
     def as_dict(self) -> dict:
@@ -128,7 +146,7 @@ class Cell:
         if not isinstance(d, dict):
             raise BadInput(f"a bench cell must be a mapping, got {type(d).__name__}", "e.g. {'backend': 'eager', 'batch': 1, 'seq_len': 128}")
         known = {"backend", "device", "workload", "batch", "seq_len", "threads", "new_tokens", "dataset", "padding", "samples",
-                 *SERVER_KEYS, *TIMING_KEYS}
+                 *SERVER_KEYS, *TOKEN_KEYS, *TIMING_KEYS}
         unknown = set(d) - known
         if unknown:
             raise BadInput(f"unknown bench cell keys: {', '.join(sorted(unknown))}", f"use {', '.join(sorted(known))}")
@@ -139,7 +157,8 @@ class Cell:
         threads = d.get("threads")
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0):
             raise BadInput(f"threads must be a positive integer, got {threads!r}", "e.g. threads = 2")
-        extra = {k: d[k] for k in ("new_tokens", "dataset", "padding", "samples", *SERVER_KEYS) if k in d and d[k] is not None}
+        extra = {k: d[k] for k in ("new_tokens", "dataset", "padding", "samples", *SERVER_KEYS, *TOKEN_KEYS)
+                 if k in d and d[k] is not None}
         if workload == "generate":
             extra.setdefault("new_tokens", Settings.new_tokens)
         if workload == "real":
@@ -153,6 +172,10 @@ class Cell:
             extra.setdefault("p99_ms", Settings.p99_ms)
             extra.setdefault("max_wait_ms", Settings.max_wait_ms)
             check(extra["p99_ms"], batch, extra["max_wait_ms"], extra.get("qps"))
+            if any(k in extra for k in TOKEN_KEYS):  # a decoder's cell: its token bounds, defaults filled in
+                for k in TOKEN_KEYS:
+                    extra.setdefault(k, getattr(Settings, k))
+                decode_serving.check(extra["ttft_ms"], extra["tpot_ms"], extra["output_tokens"])
         return cls(backend, device, workload, batch, seq, threads, extra)
 
 

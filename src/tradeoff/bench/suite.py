@@ -114,7 +114,10 @@ def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKEND
     for source in sources.values():
         limit = source.max_positions()
         for w in chosen or [default_workload(source.role)]:
-            extra = settings.new_tokens if w == "generate" and source.role == "decoder" else 0
+            extra = {"generate": settings.new_tokens, "server": settings.output_tokens}.get(w, 0) if source.role == "decoder" else 0
+            if w == "server" and source.role == "decoder" and not getattr(source.config, "use_cache", True):
+                raise BadInput(f"{source.name} has no KV cache (use_cache is off in its config): it cannot be served token by token",
+                               "turn use_cache on in the model's config, or time it with --workload generate")
             for _, seq in shapes:
                 spec.check_seq_len(source.name, seq, limit, extra)
     if chosen and {"real", "server"} & set(chosen):
@@ -132,11 +135,16 @@ def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKEND
         for backend in backends:
             for workload in chosen or dict.fromkeys(default_workload(s.role) for s in sources.values()):
                 members = [s for s in sources.values() if chosen or default_workload(s.role) == workload]
-                sizes = dict.fromkeys((settings.max_batch, s) for _, s in shapes) if workload == "server" else shapes  # batch: the batcher's limit
-                cells = [spec.Cell(backend, device, workload, b, s, threads, extra_axes(workload, settings)).as_dict() for b, s in sizes]
-                base_ref = next((s.ref_text for s in members if s.name == base), None)
-                groups.append(Group(models=[s.ref_text for s in members], backend=backend, device=device, cells=cells,
-                                    weights=weights, baseline=base_ref, threads=threads, settings=settings.as_dict()))
+                # served encoders and decoders are judged on different bounds (p99; TTFT and TPOT): a group each
+                roles = dict.fromkeys(s.role == "decoder" for s in members) if workload == "server" else [None]
+                for decoders in roles:
+                    them = [s for s in members if decoders is None or (s.role == "decoder") == decoders]
+                    sizes = dict.fromkeys((settings.max_batch, s) for _, s in shapes) if workload == "server" else shapes  # batch: the batcher's limit
+                    axes = extra_axes(workload, settings, bool(decoders))
+                    cells = [spec.Cell(backend, device, workload, b, s, threads, axes).as_dict() for b, s in sizes]
+                    base_ref = next((s.ref_text for s in them if s.name == base), None)
+                    groups.append(Group(models=[s.ref_text for s in them], backend=backend, device=device, cells=cells,
+                                        weights=weights, baseline=base_ref, threads=threads, settings=settings.as_dict()))
     return Plan(groups, base)
 
 
@@ -155,13 +163,14 @@ def default_workload(role: str) -> str:
     return "generate" if role == "decoder" else "fixed"
 
 
-def extra_axes(workload: str, settings: spec.Settings) -> dict:
+def extra_axes(workload: str, settings: spec.Settings, decoders: bool = False) -> dict:
     if workload == "generate":
         return {"new_tokens": settings.new_tokens}
     if workload == "real":
         return {"dataset": settings.dataset, "padding": settings.padding, "samples": settings.samples}
     if workload == "server":
-        axes = {"dataset": settings.dataset, "p99_ms": settings.p99_ms, "max_wait_ms": settings.max_wait_ms}
+        bounds = ({k: getattr(settings, k) for k in spec.TOKEN_KEYS} if decoders else {"p99_ms": settings.p99_ms})
+        axes = {"dataset": settings.dataset, **bounds, "max_wait_ms": settings.max_wait_ms}
         return {**axes, "qps": settings.qps} if settings.qps is not None else axes
     return {}
 
@@ -277,28 +286,39 @@ class BenchResult:
                          "rounds": r.details.get("rounds"), "noisy": r.details["noise"]["short"] if r.details.get("noisy") else "no"})
         return columns, rows
 
-    def serving_table(self) -> tuple[list[str], list[dict]]:
-        """Per model and backend: the most queries/s sustained within the p99 bound, and the latencies there."""
+    def serving_table(self, decoders: bool = False) -> tuple[list[str], list[dict]]:
+        """Per model and backend: the most queries/s sustained within the bound (encoders: p99 latency; decoders: TTFT
+        and TPOT p99, served token by token), and the latencies there."""
         ratios = {(r.model, r.cell.get("backend"), r.cell.get("seq_len")): r.metrics["max_qps_ratio"]
                   for r in self.speedups if "max_qps_ratio" in r.metrics}
-        columns = ["model", "backend", "device", "max batch", "p99 bound", "max QPS", f"vs {self.baseline}", "at QPS",
-                   "p50", "p99", "late", "mean batch", "schedule error p99", "trials", "status"]
+        latencies = (["TTFT p50", "TTFT p99", "TPOT p50", "TPOT p99", "tokens/s"] if decoders
+                     else ["p50", "p99", "late"])
+        columns = ["model", "backend", "device", "max batch", *(["output tokens"] if decoders else []), "bound", "max QPS",
+                   f"vs {self.baseline}", "at QPS", *latencies, "mean batch", "schedule error p99", "trials", "status"]
         rows = []
         for r in self.cells:
-            if r.cell.get("workload") != "server":
+            if r.cell.get("workload") != "server" or ("ttft_ms" in r.cell) != decoders:
                 continue
+            bound = (f"TTFT {r.cell['ttft_ms']:g} / TPOT {r.cell['tpot_ms']:g} ms" if decoders else f"{r.cell.get('p99_ms'):g} ms")
             row = {"model": r.model, "backend": r.cell.get("backend"), "device": r.cell.get("device"),
-                   "max batch": r.cell.get("batch"), "p99 bound": f"{r.cell.get('p99_ms'):g} ms"}
+                   "max batch": r.cell.get("batch"), **({"output tokens": r.cell.get("output_tokens")} if decoders else {}),
+                   "bound": bound}
             if r.status != "ok":
                 rows.append({**row, "status": f"{r.status}: {r.error}"})
                 continue
             m, d = r.metrics, r.details
             ratio = ratios.get((r.model, r.cell.get("backend"), r.cell.get("seq_len")))
+            if decoders:
+                row.update({"TTFT p50": _fmt(m.get("serve_ttft_p50_ms"), interval=False), "TTFT p99": _fmt(m.get("serve_ttft_p99_ms")),
+                            "TPOT p50": _fmt(m.get("serve_tpot_p50_ms"), interval=False), "TPOT p99": _fmt(m.get("serve_tpot_p99_ms")),
+                            "tokens/s": _fmt(m.get("output_tokens_per_s"), interval=False)})
+            else:
+                row.update({"p50": _fmt(m.get("serve_p50_ms"), interval=False), "p99": _fmt(m.get("serve_p99_ms")),
+                            "late": f"{m['late_fraction'].value:.1%}" if "late_fraction" in m else "-"})
             row.update({"max QPS": qps_text(m.get("max_qps")) if "qps" not in r.cell else f"fixed {r.cell['qps']:g}: "
                         + ("sustained" if d.get("sustained") else "not sustained"),
                         f"vs {self.baseline}": qps_text(ratio, "x") if ratio else "-",
-                        "at QPS": number(d["quoted_at_qps"]) if d.get("quoted_at_qps") else "-", "p50": _fmt(m.get("serve_p50_ms"), interval=False),
-                        "p99": _fmt(m.get("serve_p99_ms")), "late": f"{m['late_fraction'].value:.1%}" if "late_fraction" in m else "-",
+                        "at QPS": number(d["quoted_at_qps"]) if d.get("quoted_at_qps") else "-",
                         "mean batch": f"{m['mean_batch'].value:.2f}" if "mean_batch" in m else "-",
                         "schedule error p99": _fmt(m.get("schedule_error_p99_ms"), interval=False),
                         "trials": len(d.get("trials", [])),

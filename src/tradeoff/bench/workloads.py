@@ -68,9 +68,8 @@ def unsupported(backend, source, cell: dict) -> str | None:
             return "generate: encoders do not generate text; use the fixed workload"
         if not backend.generates:
             return f"generate: the {backend.name} backend times forward passes only (no KV-cache generation)"
-    if cell.get("workload") == "server" and source.role == "decoder":
-        return ("server: serving decoders (time-to-first-token and per-token bounds) is not measured yet; "
-                "serve encoders, or time decoders with the generate workload")
+    if cell.get("workload") == "server" and source.role == "decoder" and not backend.generates:
+        return f"server: the {backend.name} backend runs forward passes only; decoders are served token by token with a KV cache"
     return None
 
 
@@ -200,28 +199,36 @@ SERVER_TEXTS = 1000  # request lengths cycle through this many texts of the data
 @dataclass
 class Server:
     """What serving.serve calls: `run_batch(request indices)` pads those requests' token counts to the
-    longest, makes the backend's inputs (as a server would, so that cost is timed) and runs one forward."""
+    longest, makes the backend's inputs (as a server would, so that cost is timed) and runs one forward.
+    A decoder's (`tokens`) is `run_batch(indices, first)`: prefill, `first()`, then the output tokens."""
 
-    run_batch: Callable[[np.ndarray], None]
+    run_batch: Callable[..., object]
     lengths: np.ndarray  # tokens per request, cycled over the request index
     details: dict
+    tokens: bool = False
 
-    def service_s(self, size: int, calls: int = 5) -> float:
-        """Median seconds of one batch of `size` median-length requests (also the warm-up)."""
+    def timed(self, size: int, calls: int = 5) -> tuple[float, float]:
+        """Median seconds of one batch of `size` median-length requests, start to end and start to its first
+        tokens (the same for an encoder); also the warm-up."""
         import time
 
-        times = []
+        ends, firsts = [], []
         for _ in range(calls):
-            t0 = time.perf_counter()
-            self.run_batch(np.full(size, self.median_index))
-            times.append(time.perf_counter() - t0)
-        return float(np.median(times))
+            t0, first = time.perf_counter(), []
+            idx = np.full(size, self.median_index)
+            self.run_batch(idx, lambda: first.append(time.perf_counter())) if self.tokens else self.run_batch(idx)
+            ends.append(time.perf_counter() - t0)
+            firsts.append(first[0] - t0 if first else ends[-1])
+        return float(np.median(ends)), float(np.median(firsts))
 
-    def for_trial(self, seed: int) -> Callable[[np.ndarray], None]:
+    def service_s(self, size: int, calls: int = 5) -> float:
+        return self.timed(size, calls)[0]
+
+    def for_trial(self, seed: int) -> Callable[..., object]:
         """`run_batch` meeting the texts in this trial's own seeded order, so request lengths vary between
         trials as arrivals do."""
         order = np.random.default_rng(seed).permutation(len(self.lengths))
-        return lambda idx: self.run_batch(order[np.asarray(idx) % len(order)])
+        return lambda idx, *first: self.run_batch(order[np.asarray(idx) % len(order)], *first)
 
     @property
     def median_index(self) -> int:
@@ -249,6 +256,21 @@ def server(loaded, source, cell: dict, seed: int = 0, device: str = "cpu") -> Se
     return Server(run_batch, lengths, {"data": path, "texts": len(lengths), "mean_length": float(lengths.mean()),
                                        "lengths_from": tokenizer_name,
                                        "requests": "token ids of the texts' lengths (tokenisation is not timed), padded to the longest in each batch"})
+
+
+def token_server(loaded, source, cell: dict, seed: int = 0) -> Server:
+    """A decoder's server: prompts of the texts' token counts, each generating exactly `output_tokens` in static
+    batches with the KV cache (`decode_serving.decoder_batch`)."""
+    max_len, output_tokens = cell["seq_len"], int(cell["output_tokens"])
+    lengths, path, tokenizer_name = text_lengths(source, cell.get("dataset", "sst2"), SERVER_TEXTS, max_len)
+    lengths = np.asarray(lengths)[np.random.default_rng(seed).permutation(len(lengths))]
+    run_batch = loaded.token_batches(lengths, output_tokens, seed)
+    return Server(run_batch, lengths, {"data": path, "texts": len(lengths), "mean_length": float(lengths.mean()),
+                                       "lengths_from": tokenizer_name, "output_tokens": output_tokens,
+                                       "requests": ("prompts of random token ids of the texts' lengths, left-padded to the "
+                                                    "longest in each static batch and prefilled together; every request then "
+                                                    "generates exactly output_tokens greedily with the KV cache (EOS off)")},
+                  tokens=True)
 
 
 BUILDERS = {"fixed": fixed, "real": real, "generate": generate}

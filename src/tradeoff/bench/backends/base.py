@@ -25,6 +25,8 @@ class Loaded:
     param_bytes: int | None = None
     artifact: Path | None = None  # a file this backend made (ONNX model), for its on-disk size
     generate: Callable[..., list[float]] | None = None  # (inputs, new_tokens) -> token timestamps
+    # decoders served token by token: (prompt lengths, output tokens, seed) -> run_batch(indices, first) for LoadGen
+    token_batches: Callable[..., Callable] | None = None
     details: dict = field(default_factory=dict)
 
 

@@ -38,12 +38,17 @@ class Eager(Backend):
         def prepare(inputs):
             return {k: v.to(device) for k, v in inputs.items()}
 
-        generate = None
+        generate = token_batches = None
         if source.role == "decoder":
+            from tradeoff.bench.decode_serving import decoder_batch
+
             def generate(inputs, new_tokens):
                 return timed_generate(model, inputs, new_tokens, device)
+
+            def token_batches(prompt_lengths, output_tokens, seed):
+                return decoder_batch(model, prompt_lengths, output_tokens, seed, device)
         return Loaded(forward=forward, prepare=prepare, dtype=self.dtype, attention=attention,
-                      param_bytes=parameter_bytes(model), generate=generate)
+                      param_bytes=parameter_bytes(model), generate=generate, token_batches=token_batches)
 
 
 def timed_generate(model, inputs: dict, new_tokens: int, device: str) -> list[float]:
