@@ -1,7 +1,7 @@
-"""Each command's defaults are declared once. `tradeoff bench` and `distill` take their option defaults from the
-settings the library runs with (`bench.spec.Settings`, `distill.settings.Corpus` / `Task`), so a default changed on
-one side only fails here. `eval`'s options are generated from `EvalSettings` itself
-(tests/evaluate/test_settings_fields.py)."""
+"""`tradeoff bench`, `eval` and `distill` generate their options from their settings classes (see
+tests/bench/test_bench_settings_fields.py, tests/evaluate/test_settings_fields.py and
+tests/distill/test_distill_settings_fields.py); here `DistillSettings` must ask for exactly what the modes'
+`Corpus` and `Task` run with, by the same defaults."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,17 +10,15 @@ import inspect
 import pytest
 import typer
 
-from tradeoff.bench.spec import Settings
 from tradeoff.cli import app
-from tradeoff.distill.settings import Corpus, Task
+from tradeoff.distill.settings import Corpus, DistillSettings, Task
 
 # CLI option (its Python name) -> settings field, where the two are spelled differently.
 ALIASES = {
-    "bench": {"budget": "budget_s", "data": "dataset", "min_duration": "min_duration_s", "serve_budget": "serve_budget_s"},
-    "distill": {"bench_budget": "bench_budget_s"},
+    "distill": {},
 }
 # Options that are no setting of the run (what to run on, where to keep it, how to show it). distill must
-# classify every option, so a new one cannot bring a default of its own; bench is only checked where names match.
+# classify every option, so a new one cannot bring a default of its own.
 NOT_SETTINGS = {
     "distill": {"corpus", "data", "store", "quiet", "json_", "markdown", "csv_"},
 }
@@ -31,14 +29,14 @@ def _defaults(cls) -> dict:
 
 
 def _distill_defaults() -> dict:
-    """What the CLI must default to: the modes' shared default, the one mode's, or None where the modes differ
-    (the option is then left out, and each mode uses its own)."""
+    """What a distillation must default to: the modes' shared default, the one mode's, or None where the modes
+    differ (each mode then uses its own)."""
     corpus, task = _defaults(Corpus), _defaults(Task)
     return {name: None if name in corpus and name in task and corpus[name] != task[name] else {**task, **corpus}[name]
             for name in {**corpus, **task}}
 
 
-SETTINGS = {"bench": lambda: _defaults(Settings), "distill": _distill_defaults}
+SETTINGS = {"distill": lambda: _defaults(DistillSettings)}
 
 
 def _options(command: str) -> dict:
@@ -60,6 +58,10 @@ def test_cli_option_defaults_are_the_settings_defaults(command):
     if command in NOT_SETTINGS:
         loose = set(options) - set(matched) - NOT_SETTINGS[command] - {o.name for o in options.values() if o.required}
         assert not loose, f"tradeoff {command}: options {sorted(loose)} are no setting; declare them in the settings"
+
+
+def test_distill_settings_are_the_modes_settings():
+    assert _defaults(DistillSettings) == _distill_defaults()
 
 
 def test_distill_modes_take_their_defaults_from_the_settings():

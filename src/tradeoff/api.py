@@ -151,11 +151,15 @@ def _opened(store: str | None):
         yield s
 
 
-def distill(teacher: str, *, corpus: str | None = None, data: str | None = None, store: str | None = None,
-            on_record=None, progress: bool = True, **options):
+def distill(teacher: str, *, corpus: str | None = None, data: str | None = None, settings=None,
+            store: str | None = None, on_record=None, progress: bool = True, **options):
     """Distil `teacher` on a text corpus (task-agnostic) or on labelled `data` (task-specific), measure the
     student against it, and keep the records in `store` when given; returns a DistillResult. One distillation
-    is one distill cell, run now (force) through the planner like every other command's work."""
+    is one distill cell, run now (force) through the planner like every other command's work.
+
+    `settings` is a tradeoff.distill.settings.DistillSettings; `options` are its fields by name (out, layers,
+    epochs, lr, ...), over it; the cell checks both against its fields."""
+    import dataclasses
     from pathlib import Path
 
     from tradeoff.cells import Cell
@@ -166,8 +170,9 @@ def distill(teacher: str, *, corpus: str | None = None, data: str | None = None,
     if (corpus is None) == (data is None):
         raise BadInput("give either --corpus (task-agnostic) or --data (task-specific)",
                        "e.g. --corpus austen.txt, or --data sst2/ with a fine-tunable teacher")
+    given = dataclasses.asdict(settings) if settings is not None else {}
     cell = {"mode": "corpus" if corpus is not None else "task", "data": str(corpus if corpus is not None else data),
-            **{k: str(v) if isinstance(v, Path) else v for k, v in options.items() if v is not None}}
+            **{k: str(v) if isinstance(v, Path) else v for k, v in {**given, **options}.items() if v is not None}}
     validate_cell(teacher, cell)
     work = Cell("distill", teacher, parse_ref(teacher).name, "pretrained", cell, options={"progress": progress})
     summary = _measure_now([work], store, "distill", on_record)
@@ -201,14 +206,18 @@ def evaluate(models: list[str], data: str | None = None, *, settings=None, modes
 
 def bench(models: list[str], *, backends=DEFAULT_BACKENDS, devices="cpu", shapes=DEFAULT_SHAPE, workloads=None,
           baseline: str | None = None, weights: str = "random", isolate: bool = True, store: str | None = None,
-          on_plan=None, on_record=None, on_status=None, **settings):
+          on_plan=None, on_record=None, on_status=None, settings=None, **options):
     """Latency, throughput and memory per model x backend x device x shape, with paired speed-ups vs
-    `baseline` (default: the first model). settings: budget_s, target, threads, new_tokens, padding,
-    samples, seed (see tradeoff.bench.spec.Settings). Returns a BenchResult (records, table(), speedup_table())."""
+    `baseline` (default: the first model). `settings`: a tradeoff.bench.spec.Settings, or its fields as keywords
+    (budget_s, target, threads, p99_ms, output_tokens, ...). Returns a BenchResult (records, table(), speedup_table())."""
+    from dataclasses import replace
+
     from tradeoff.bench.spec import Settings
     from tradeoff.bench.suite import BenchResult, GroupWork, plan
+    from tradeoff.options import check_names
 
-    checked = Settings(**{k: v for k, v in settings.items() if v is not None})
+    check_names(Settings, options, "bench setting")
+    checked = replace(settings or Settings(), **{k: v for k, v in options.items() if v is not None})
     the_plan = plan(models, backends, devices, shapes, workloads, baseline, checked, weights)
     if on_plan:
         on_plan(the_plan)

@@ -19,8 +19,7 @@ from tradeoff.errors import BadInput, TradeoffError, first_line
 from tradeoff.bench import backends as backend_names
 from tradeoff.bench import spec as bench_defaults
 from tradeoff.bench.spec import Settings as BENCH
-from tradeoff.distill.settings import (CORPUS_WEIGHTS, TASK_WEIGHTS, Corpus as DISTILL_CORPUS, Task as DISTILL_TASK,
-                                      cli_default as DISTILL, weights_text)
+from tradeoff.distill.settings import DistillSettings
 from tradeoff.evaluate import data as data_defaults
 from tradeoff.evaluate.settings import DEFAULTS as EVAL, MAX_LENGTH_HELP, TEST_FRACTION_HELP, EvalSettings
 from tradeoff.options import csv_list, with_settings
@@ -186,33 +185,12 @@ def import_command(
 
 
 @app.command()
+@with_settings(DistillSettings)
 def distill(
     teacher: str = typer.Argument(..., help="Teacher: a catalog model with offline weights, or a folder."),
     corpus: Optional[str] = typer.Option(None, "--corpus", help="Task-agnostic: a plain UTF-8 text file to distil on."),
     data: Optional[str] = typer.Option(None, "--data", help="Task-specific: labelled training data (JSONL/CSV/Parquet, a folder, or fine-foods)."),
-    test: Optional[str] = typer.Option(DISTILL("test"), "--test", help="Labelled data to score on (default: a folder's eval split, or rows of --data held out and never trained on)."),
-    test_fraction: float = TEST_FRACTION,
-    out: Optional[str] = typer.Option(DISTILL("out"), "--out", "-o", help="Folder for the student (default: in the tradeoff cache)."),
-    layer_map: str = typer.Option(DISTILL("layer_map"), "--layer-map", help="alternate | uniform | first | a list such as 0,2,4,7,9,11."),
-    layers: Optional[int] = typer.Option(DISTILL("layers"), "--layers", "-k", help="Student depth (uniform/first; alternate keeps half)."),
-    student: Optional[str] = typer.Option(DISTILL("student"), "--student", help="Corpus: train this model (folder or catalog) instead of cutting one from the teacher."),
-    epochs: Optional[int] = typer.Option(DISTILL("epochs"), "--epochs", help=f"Default {DISTILL_CORPUS.epochs} (corpus) or {DISTILL_TASK.epochs} (task)."),
-    max_steps: Optional[int] = typer.Option(DISTILL("max_steps"), "--max-steps", help="Stop after this many optimizer steps."),
-    batch_size: Optional[int] = typer.Option(DISTILL("batch_size"), "--batch-size", help=f"Default {DISTILL_CORPUS.batch_size} (corpus) or {DISTILL_TASK.batch_size} (task)."),
-    block_size: int = typer.Option(DISTILL("block_size"), "--block-size", help="Corpus: tokens per training block."),
-    max_length: int = typer.Option(DISTILL("max_length"), "--max-length", help="Task: longest input in tokens."),
-    lr: Optional[float] = typer.Option(DISTILL("lr"), "--lr", help=f"Learning rate (default {DISTILL_CORPUS.lr:g} corpus, {DISTILL_TASK.lr:g} task)."),
-    temperature: float = typer.Option(DISTILL("temperature"), "--temperature", "-T", help="Softmax temperature of the soft targets."),
-    loss: Optional[str] = typer.Option(DISTILL("loss"), "--loss", help=f"Loss weights: corpus {weights_text(CORPUS_WEIGHTS)}; task {weights_text(TASK_WEIGHTS)}."),
-    train_limit: Optional[int] = typer.Option(DISTILL("train_limit"), "--train-limit", help="Task: use a seeded subset of this many training examples."),
-    test_limit: Optional[int] = typer.Option(DISTILL("test_limit"), "--test-limit", help="Task: score a seeded subset of this many examples."),
-    ablation: bool = typer.Option(DISTILL("ablation"), "--ablation/--no-ablation", help="Task: also train the student on hard labels only."),
-    seed: int = typer.Option(DISTILL("seed"), "--seed"),
-    grad_accum: int = typer.Option(DISTILL("grad_accum"), "--grad-accum"),
-    mixed_precision: str = typer.Option(DISTILL("mixed_precision"), "--mixed-precision", help="no | fp16 | bf16 (GPU)."),
-    checkpoint_every: int = typer.Option(DISTILL("checkpoint_every"), "--checkpoint-every", help="Save a resumable checkpoint every N steps."),
-    resume: bool = typer.Option(DISTILL("resume"), "--resume/--no-resume", help="Continue from the latest checkpoint, if any."),
-    bench_budget: float = typer.Option(DISTILL("bench_budget_s"), "--bench-budget", help="Seconds to time teacher vs student."),
+    settings: DistillSettings = None,
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_: bool = typer.Option(False, "--json", help="The records as JSON."),
@@ -224,15 +202,7 @@ def distill(
     from tradeoff.render import emit, to_json
 
     fmt = output_format(json_, markdown, csv_)
-    # None: the two modes' defaults differ (or the option is one mode's only), so each mode uses its own
-    options = {k: v for k, v in dict(batch_size=batch_size, lr=lr, epochs=epochs, student=student).items() if v is not None}
-    result = api.distill(teacher, corpus=corpus, data=data, test=test, out=out, layer_map=layer_map, layers=layers,
-                         max_steps=max_steps, block_size=block_size, max_length=max_length,
-                         temperature=temperature, loss=loss, train_limit=train_limit, test_limit=test_limit,
-                         test_fraction=test_fraction,
-                         ablation=ablation, seed=seed, grad_accum=grad_accum, mixed_precision=mixed_precision,
-                         checkpoint_every=checkpoint_every, resume=resume, bench_budget_s=bench_budget,
-                         progress=not quiet, store=store, **options)
+    result = api.distill(teacher, corpus=corpus, data=data, settings=settings, progress=not quiet, store=store)
     if fmt == "json":
         print(to_json({"student": str(result.student_dir), "records": [r.model_dump(mode="json") for r in result.records]}))
         return
@@ -267,6 +237,7 @@ def eval_command(
 
 
 @app.command()
+@with_settings(BENCH)
 def bench(
     refs: list[str] = typer.Argument(..., help="Models: catalog names, hub ids, folders or .gguf files (random weights from the exact config)."),
     backend: str = typer.Option(",".join(bench_defaults.DEFAULT_BACKENDS), "--backend", help=f"Comma list: {', '.join(backend_names.NAMES)}."),
@@ -274,23 +245,10 @@ def bench(
     shape: str = typer.Option(bench_defaults.DEFAULT_SHAPE, "--shape", help="Comma list of BATCHxSEQ, e.g. 1x128,32x128."),
     workload: Optional[str] = typer.Option(None, "--workload", help="fixed | real | generate | server (default: fixed for encoders, generate for decoders)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
-    budget: float = typer.Option(BENCH.budget_s, "--budget", help=f"Seconds of timing per cell; at least {BENCH.min_rounds} interleaved rounds are always taken (the fewest that bound a median at 95%)."),
-    target: float = typer.Option(BENCH.target, "--target", help="Stop once every median's 95% interval is within this fraction (unless the budget is spent first); as many rounds are then timed again, and those are reported."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads, at most this machine's (default: the physical cores this process may use; recorded with every result)."),
-    new_tokens: int = typer.Option(BENCH.new_tokens, "--new-tokens", help="generate: tokens to decode."),
-    padding: str = typer.Option(BENCH.padding, "--padding", help="real: pad each batch to its longest text, or to max_length (the shape's SEQ)."),
-    samples: int = typer.Option(BENCH.samples, "--samples", help="real: texts per pass."),
-    data: str = typer.Option(BENCH.dataset, "--data", help="real, server: the texts whose lengths are used (sst2 validation, a JSONL/CSV file or a folder)."),
-    p99_ms: float = typer.Option(BENCH.p99_ms, "--p99-ms", help="server: the p99 latency bound (ms, queueing included) the capacity is searched under."),
-    qps: Optional[float] = typer.Option(BENCH.qps, "--qps", help="server: one fixed arrival rate (queries/s) instead of searching for the most sustained."),
-    max_batch: int = typer.Option(BENCH.max_batch, "--max-batch", help="server: the dynamic batcher's largest batch (the shape's SEQ truncates texts)."),
-    max_wait_ms: float = typer.Option(BENCH.max_wait_ms, "--max-wait-ms", help="server: how long the oldest request may wait for a batch to fill."),
-    min_duration: float = typer.Option(BENCH.min_duration_s, "--min-duration", help="server: seconds per trial at least (and --min-queries queries)."),
-    min_queries: int = typer.Option(BENCH.min_queries, "--min-queries", help="server: queries per trial at least (400 is the fewest that bound p99's interval; LoadGen's early stopping accepts none under about 460)."),
-    serve_budget: float = typer.Option(BENCH.serve_budget_s, "--serve-budget", help="server: seconds of trials per model for the capacity search."),
+    settings: BENCH = None,
     pretrained: bool = typer.Option(False, "--pretrained", help="Load real weights instead of random ones (must be available offline)."),
     isolate: bool = typer.Option(True, "--isolate/--no-isolate", help="Run each backend group in its own child process."),
-    store: Optional[str] = typer.Option(None, "--store", help="Results store (SQLite file) to write every record to."),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_: bool = typer.Option(False, "--json", help="The records as JSON."),
     markdown: bool = typer.Option(False, "--markdown"),
@@ -318,9 +276,7 @@ def bench(
                            weights="pretrained" if pretrained else "random", isolate=isolate, store=store,
                            on_plan=lambda plan: progress.update(task, total=plan.cells),
                            on_record=on_record, on_status=lambda text: progress.update(task, description=text[:60]),
-                           budget_s=budget, target=target, threads=threads, new_tokens=new_tokens, padding=padding, samples=samples,
-                           dataset=data, p99_ms=p99_ms, qps=qps, max_batch=max_batch, max_wait_ms=max_wait_ms,
-                           min_duration_s=min_duration, min_queries=min_queries, serve_budget_s=serve_budget)
+                           settings=settings)
     if fmt == "json":
         print(to_json(result.as_json()))
         return
@@ -331,6 +287,10 @@ def bench(
     columns, rows = result.serving_table()
     if rows:
         emit(columns, rows, fmt, title="Serving capacity: MLPerf LoadGen Server scenario, dynamic batcher, latency from scheduled arrival")
+    columns, rows = result.serving_table(decoders=True)
+    if rows:
+        emit(columns, rows, fmt, title="Decoder serving capacity: MLPerf LoadGen Server scenario with token latencies, "
+                                       "static batches with the KV cache, TTFT from scheduled arrival")
     columns, rows = result.speedup_table()
     if rows:
         emit(columns, rows, fmt, title="Speed-up from paired, interleaved timing (95% interval over rounds)")
@@ -349,17 +309,22 @@ BUDGETS = {
     "prefer": typer.Option("quality", "--prefer", help="The first criterion among models that fit: quality, latency or memory; those it cannot tell apart go to the next."),
     "tie_margin": typer.Option(None, "--tie-margin", help="Quality differences whose 95% interval lies within this margin are equivalent (metric's unit: pp for % metrics; default 1 pp, or 0.01 of the metric's scale)."),
     "qps": typer.Option(None, "--qps", help="Load to serve (queries/s): fits when the capacity measured by `bench --workload server` reaches it."),
-    "p99_ms": typer.Option(None, "--p99-ms", help=f"The p99 latency bound that load must be served within (default {BENCH.p99_ms:g} ms)."),
+    "p99_ms": typer.Option(None, "--p99-ms", help=f"Encoders: the p99 latency bound that load must be served within (default {BENCH.p99_ms:g} ms)."),
+    "ttft_ms": typer.Option(None, "--ttft-ms", help=f"Decoders: the TTFT p99 bound that load must be served within (default {BENCH.ttft_ms:g} ms)."),
+    "tpot_ms": typer.Option(None, "--tpot-ms", help=f"Decoders: the TPOT p99 bound (default {BENCH.tpot_ms:g} ms)."),
+    "output_tokens": typer.Option(None, "--output-tokens", help=f"Decoders: tokens each request generates, as served by bench (default {BENCH.output_tokens})."),
 }
 ENV = typer.Option(None, "--env", help="Compare speed and memory from this environment (its id, or a piece of its CPU name); "
                                        "default: the one with most results in the store. The notes list the others.")
 
 
-def _constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps=None, p99_ms=None, tie_margin=None) -> dict:
+def _constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps=None, p99_ms=None, tie_margin=None,
+                 ttft_ms=None, tpot_ms=None, output_tokens=None) -> dict:
     if min_retained is not None and min_retained > 1:
         min_retained /= 100  # given in percent
     return {"max_latency_ms": max_latency_ms, "max_memory_mb": max_memory_mb, "min_retained": min_retained, "prefer": prefer,
-            "qps": qps, "p99_ms": p99_ms, "tie_margin": tie_margin}
+            "qps": qps, "p99_ms": p99_ms, "tie_margin": tie_margin, "ttft_ms": ttft_ms, "tpot_ms": tpot_ms,
+            "output_tokens": output_tokens}
 
 
 def _show_comparison(comparison, fmt: str, html: Optional[str], markdown_out: Optional[str], png: Optional[str],
@@ -458,6 +423,8 @@ def recommend(
     max_latency_ms: Optional[float] = BUDGETS["max_latency_ms"], max_memory_mb: Optional[float] = BUDGETS["max_memory_mb"],
     min_retained: Optional[float] = BUDGETS["min_retained"], prefer: str = BUDGETS["prefer"],
     qps: Optional[float] = BUDGETS["qps"], p99_ms: Optional[float] = BUDGETS["p99_ms"],
+    ttft_ms: Optional[float] = BUDGETS["ttft_ms"], tpot_ms: Optional[float] = BUDGETS["tpot_ms"],
+    output_tokens: Optional[int] = BUDGETS["output_tokens"],
     tie_margin: Optional[float] = BUDGETS["tie_margin"],
     quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Retained % against this model."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP), env: Optional[str] = ENV,
@@ -468,7 +435,8 @@ def recommend(
     from tradeoff.render import to_json
 
     comparison = api.stored_comparison(refs, quality_baseline=quality_baseline, store=store, env=env,
-                                       constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms, tie_margin))
+                                       constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms,
+                                                                tie_margin, ttft_ms, tpot_ms, output_tokens))
     if json_:
         from tradeoff.report.json_output import recommend_output
 

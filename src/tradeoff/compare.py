@@ -653,7 +653,8 @@ def _candidate(model: str, backend: str, shape: str | None, r: Record | None, s:
                   latency_ms=latency.value if latency else None, memory_mb=mem.value if mem else None,
                   latency_interval=(latency.low, latency.high) if latency is not None and latency.low is not None else None,
                   context=anatomy[model].max_context if model in anatomy else None,
-                  weights=r.weights if r is not None else "pretrained")
+                  weights=r.weights if r is not None else "pretrained",
+                  decoder=model in anatomy and anatomy[model].role == "decoder")
     if s is not None:
         sign = 1 if s.higher_is_better else -1
         v = s.value
@@ -665,19 +666,34 @@ def _candidate(model: str, backend: str, shape: str | None, r: Record | None, s:
     return c
 
 
-def served(records: list[Record], p99_ms: float | None = None) -> dict[tuple[str, str], Record]:
-    """(model, backend) -> its latest capacity search (server workload) at the p99 bound `p99_ms` (default:
-    the bound most of them were searched under)."""
-    found = [r for r in records if r.kind == "bench" and r.status == "ok" and r.cell.get("workload") == "server"
-             and "baseline" not in r.cell and "max_qps" in r.metrics]
-    if p99_ms is None and found:
-        bounds = [r.cell.get("p99_ms") for r in found]
-        p99_ms = max(set(bounds), key=bounds.count)
-    out: dict[tuple[str, str], Record] = {}
-    for r in sorted(found, key=lambda r: r.created):
-        if r.cell.get("p99_ms") == p99_ms:
-            out[(r.model, r.cell.get("backend", "?"))] = r
-    return out
+def serving_bound(r: Record) -> tuple:
+    """What a capacity search was judged under: an encoder's p99 bound, or a decoder's TTFT and TPOT bounds and output
+    tokens (capacities under different bounds answer different questions)."""
+    if "ttft_ms" in r.cell:
+        return ("tokens", float(r.cell["ttft_ms"]), float(r.cell["tpot_ms"]), int(r.cell["output_tokens"]))
+    return ("p99", r.cell.get("p99_ms"))
+
+
+def served(records: list[Record], p99_ms: float | None = None,
+           tokens: tuple[float, float, int] | None = None) -> dict[tuple[str, str], Record]:
+    """(model, backend) -> its latest capacity search (server workload): encoders' at the p99 bound `p99_ms`, decoders'
+    at `tokens` (TTFT ms, TPOT ms, output tokens); for either not given, the bound most of that kind were searched
+    under (ties: the tighter)."""
+    found = capacity_searches(records)
+    wanted = set()
+    for kind, asked in (("p99", None if p99_ms is None else ("p99", p99_ms)),
+                        ("tokens", None if tokens is None else ("tokens", *map(float, tokens[:2]), int(tokens[2])))):
+        bounds = [serving_bound(r) for r in found if serving_bound(r)[0] == kind]
+        if asked is None and bounds:
+            asked = min(set(bounds), key=lambda b: (-bounds.count(b), b))
+        wanted.add(asked)
+    return {(r.model, r.cell.get("backend", "?")): r for r in found if serving_bound(r) in wanted}
+
+
+def capacity_searches(records: list[Record]) -> list[Record]:
+    """The capacity searches among `records`, oldest first (ties by key, never the store's order)."""
+    return sorted((r for r in records if r.kind == "bench" and r.status == "ok" and r.cell.get("workload") == "server"
+                   and "baseline" not in r.cell and "max_qps" in r.metrics), key=lambda r: (r.created, r.key))
 
 
 def attach_capacity(cands: list[Candidate], capacity: dict[tuple[str, str], Record], shape: str | None, anatomy: dict,
@@ -696,6 +712,8 @@ def attach_capacity(cands: list[Candidate], capacity: dict[tuple[str, str], Reco
         if r is not None:
             q = r.metrics["max_qps"]
             c.max_qps, c.max_qps_interval, c.qps_bound_ms = q.value, (q.low, q.high), r.cell.get("p99_ms")
+            bound = serving_bound(r)
+            c.qps_tokens = bound[1:] if bound[0] == "tokens" else None
             c.qps_high_sure = _surely_failed(r, q.high)
 
 
@@ -706,11 +724,13 @@ def _surely_failed(r: Record, rate: float | None) -> bool:
     trials = r.details.get("trials")
     if rate is None or not trials:
         return True
-    bound = r.cell.get("p99_ms")
+    kind, *bound = serving_bound(r)
+    # a decoder fails surely when either token latency's p99 lower limit is over its bound
+    limits = ({"ttft_p99_low_ms": bound[0], "tpot_p99_low_ms": bound[1]} if kind == "tokens" else {"p99_low_ms": bound[0]})
     at = [t for t in trials if t.get("rate") is not None and abs(t["rate"] - rate) <= max(1e-3, 1e-6 * rate)]  # trials keep 3 decimals
     if not at:
         return True
-    return any(t.get("overloaded") or (bound is not None and t.get("p99_low_ms") is not None and t["p99_low_ms"] > bound)
+    return any(t.get("overloaded") or any(b is not None and t.get(k) is not None and t[k] > b for k, b in limits.items())
                for t in at)
 
 
@@ -774,9 +794,11 @@ def comparison_from(records: list[Record], lineup: Lineup, baseline: str, qualit
     from tradeoff.bench.spec import Settings
 
     asked = constraints or {}
-    capacity = served(records, asked.get("p99_ms") or (Settings.p99_ms if asked.get("qps") else None))
-    searched = {k: r for bound in {r.cell.get("p99_ms") for r in records if r.cell.get("workload") == "server"}
-                for k, r in served(records, bound).items()}
+    tokens = (asked.get("ttft_ms") or Settings.ttft_ms, asked.get("tpot_ms") or Settings.tpot_ms,
+              asked.get("output_tokens") or Settings.output_tokens)
+    capacity = served(records, asked.get("p99_ms") or (Settings.p99_ms if asked.get("qps") else None),
+                      tokens if asked.get("qps") or any(asked.get(k) for k in ("ttft_ms", "tpot_ms", "output_tokens")) else None)
+    searched = {(r.model, r.cell.get("backend", "?")): r for r in capacity_searches(records)}  # the latest at any bound
     scopes = []
     for key in scope_keys or [None]:
         cands = candidates_for(key, shape, bench, scored, models, anatomy)

@@ -68,7 +68,9 @@ class Candidate:
     max_qps: float | None = None  # serving capacity: most queries/s with p99 within `qps_bound_ms` (bench's server workload)
     max_qps_interval: tuple[float | None, float | None] | None = None  # an end is None when the search did not bound it
     qps_bound_ms: float | None = None
+    qps_tokens: tuple[float, float, int] | None = None  # a decoder's capacity: (TTFT ms, TPOT ms) p99 bounds, output tokens
     qps_high_sure: bool = True  # the interval's top is a rate that surely failed (False: it failed at the point only)
+    decoder: bool = False  # served token by token (its capacity is under TTFT and TPOT bounds, not a p99 latency)
 
     @property
     def label(self) -> str:
@@ -426,17 +428,19 @@ class Recommendation:
 
 
 EXAMPLES = {"--max-latency-ms": 50, "--max-memory-mb": 1000, "--min-retained": 0.95, "--qps": 20, "--p99-ms": 100,
-            "--tie-margin": 1}
+            "--tie-margin": 1, "--ttft-ms": 2000, "--tpot-ms": 200, "--output-tokens": 32}
 
 
 def check_budgets(max_latency_ms: float | None = None, max_memory_mb: float | None = None,
                   min_retained: float | None = None, prefer: str = "quality", qps: float | None = None,
-                  p99_ms: float | None = None, tie_margin: float | None = None) -> None:
+                  p99_ms: float | None = None, tie_margin: float | None = None, ttft_ms: float | None = None,
+                  tpot_ms: float | None = None, output_tokens: int | None = None) -> None:
     """Reject impossible budgets before any measuring starts."""
     if prefer not in CRITERIA:
         raise BadInput(f"unknown preference {prefer!r}", "use quality, latency or memory")
     for name, value in (("--max-latency-ms", max_latency_ms), ("--max-memory-mb", max_memory_mb), ("--min-retained", min_retained),
-                        ("--qps", qps), ("--p99-ms", p99_ms)):
+                        ("--qps", qps), ("--p99-ms", p99_ms), ("--ttft-ms", ttft_ms), ("--tpot-ms", tpot_ms),
+                        ("--output-tokens", output_tokens)):
         if value is not None and value <= 0:
             raise BadInput(f"{name} must be positive, got {value}", f"pass a positive {name}, e.g. {name} {EXAMPLES[name]}")
     if tie_margin is not None and tie_margin < 0:
@@ -476,16 +480,27 @@ def _budget(c: Candidate, criterion: str, budget: float) -> tuple[str | None, st
     return None, None
 
 
-def _serving(c: Candidate, qps: float, p99_ms: float) -> tuple[str | None, str | None]:
-    """(why `c` cannot be said to serve `qps` within p99 `p99_ms`, or None; how surely it can). The search brackets
-    the capacity: the rate surely sustained (low) and the lowest rate that surely failed (high); between them it is
-    not settled."""
-    if c.max_qps is None or c.qps_bound_ms != p99_ms:
-        return (f"serving capacity at p99 <= {p99_ms:g} ms not measured (run `tradeoff bench {c.model} --backend {c.backend} "
-                f"--workload server --p99-ms {p99_ms:g}`)"), None
+def _serving(c: Candidate, qps: float, p99_ms: float, tokens: tuple[float, float, int]) -> tuple[str | None, str | None]:
+    """(why `c` cannot be said to serve `qps` within its bounds, or None; how surely it can): an encoder's p99 within
+    `p99_ms`, a decoder's TTFT and TPOT p99 within `tokens` (TTFT ms, TPOT ms, output tokens per request). The search
+    brackets the capacity: the rate surely sustained (low) and the lowest rate that surely failed (high); between
+    them it is not settled."""
+    if c.decoder:
+        ttft, tpot, out = tokens
+        at, bounds = (f"TTFT p99 <= {ttft:g} ms and TPOT p99 <= {tpot:g} ms ({out} output tokens)",
+                      f"TTFT p99 {ttft:g} ms and TPOT p99 {tpot:g} ms at {out} output tokens")
+        measured = c.max_qps is not None and c.qps_tokens == tuple(tokens)
+        command = f"--workload server --ttft-ms {ttft:g} --tpot-ms {tpot:g} --output-tokens {out}"
+    else:
+        at, bounds = f"p99 <= {p99_ms:g} ms", f"p99 {p99_ms:g} ms"
+        measured = c.max_qps is not None and c.qps_tokens is None and c.qps_bound_ms == p99_ms
+        command = f"--workload server --p99-ms {p99_ms:g}"
+    if not measured:
+        return (f"serving capacity at {at} not measured (run `tradeoff bench {c.model} --backend {c.backend} "
+                f"{command}`)"), None
     low, high = c.max_qps_interval or (None, None)
     span = f"{number(c.max_qps)} [{number(low) if low is not None else '?'}, {number(high) if high is not None else '?'}]"
-    within = f"{qps:g} queries/s within p99 {p99_ms:g} ms"
+    within = f"{qps:g} queries/s within {bounds}"
     if low is not None and low >= qps:
         return None, f"serves {within} with confidence: up to {span} queries/s, {c.max_qps / qps:.2f}x headroom"
     if high is not None and high <= qps and c.qps_high_sure:  # a rate at or under qps surely failed
@@ -530,20 +545,23 @@ def _retained_check(c: Candidate, floor: float) -> tuple[str | None, str | None]
 def recommend(candidates: list[Candidate], max_latency_ms: float | None = None, max_memory_mb: float | None = None,
               min_retained: float | None = None, prefer: str = "quality", paired: Paired | None = None,
               scope: str | None = None, qps: float | None = None, p99_ms: float | None = None,
-              tie_margin: float | None = None) -> Recommendation:
+              tie_margin: float | None = None, ttft_ms: float | None = None, tpot_ms: float | None = None,
+              output_tokens: int | None = None) -> Recommendation:
     """Best feasible candidate, chosen among the feasible Pareto frontier criterion by criterion, with a reason
     for every other one.
 
     `paired(a, b)` judges two candidates' quality on the same rows (compare supplies it from the eval
-    records); without it, quality is compared from the two intervals. `qps` (within p99 `p99_ms`, default the
-    server workload's bound) is met by a candidate whose measured capacity at that bound surely reaches it.
+    records); without it, quality is compared from the two intervals. `qps` (within p99 `p99_ms` for encoders; TTFT
+    and TPOT p99 within `ttft_ms`, `tpot_ms` at `output_tokens` for decoders; defaults the server workload's) is met
+    by a candidate whose measured capacity at those bounds surely reaches it.
     `min_retained` is against the quality baseline each candidate's `retained` was computed from.
     """
-    check_budgets(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms, tie_margin)
-    if qps is not None and p99_ms is None:
+    check_budgets(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms, tie_margin, ttft_ms, tpot_ms, output_tokens)
+    if qps is not None:
         from tradeoff.bench.spec import Settings
 
-        p99_ms = Settings.p99_ms
+        p99_ms = p99_ms or Settings.p99_ms
+        tokens = (ttft_ms or Settings.ttft_ms, tpot_ms or Settings.tpot_ms, output_tokens or Settings.output_tokens)
     if not candidates:
         raise BadInput("no measured candidates to choose from", "run `tradeoff compare` (or bench/eval) first")
     candidates = sorted(candidates, key=lambda c: c.label)  # the store's order never decides anything
@@ -553,7 +571,7 @@ def recommend(candidates: list[Candidate], max_latency_ms: float | None = None, 
         checks = [_budget(c, criterion, budget) for criterion, budget in (("latency", max_latency_ms), ("memory", max_memory_mb))
                   if budget is not None]
         if qps is not None:
-            checks.append(_serving(c, qps, p99_ms))
+            checks.append(_serving(c, qps, p99_ms, tokens))
         if min_retained is not None:
             checks.append(_retained_check(c, min_retained))
         reasons = [why for why, _ in checks if why]

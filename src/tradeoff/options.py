@@ -1,15 +1,35 @@
 """A command's settings dataclass as its CLI options: each field's default and help are declared once, on the
-field, and the command receives the parsed settings object instead of re-listing every option."""
+field (`setting`), and the command receives the parsed settings object instead of re-listing every option.
+typer is imported only to build options, so the library reads its settings without it."""
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import inspect
 import types
 import typing
 from typing import Optional
 
-import typer
+from tradeoff.errors import BadInput
+
+
+def setting(default, help: str | None = None, *, flags: tuple[str, ...] = (), parse: str | None = None,
+            cli: bool = True, required: bool = False):
+    """A field with what its CLI option needs: help text, flag spellings (default --NAME; "--x/--no-x" for a
+    switch both ways), `parse="csv"` for a comma list, `cli=False` for one the command line does not offer,
+    `required` where the command cannot run without it."""
+    return dataclasses.field(default=default, metadata={"help": help, "flags": flags, "parse": parse, "cli": cli,
+                                                        "required": required})
+
+
+def check_names(cls, names, what: str) -> None:
+    """An unknown setting is one line naming it and its close matches, not a silently ignored typo."""
+    known = [f.name for f in dataclasses.fields(cls)]
+    for name in sorted(set(names) - set(known)):
+        close = difflib.get_close_matches(name, known, n=3)
+        raise BadInput(f"unknown {what} {name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""),
+                       f"known: {', '.join(known)}")
 
 
 def _cli_type(f: dataclasses.Field, hint):
@@ -38,6 +58,8 @@ def cli_fields(cls) -> list[dataclasses.Field]:
 
 def parameters(cls) -> list[inspect.Parameter]:
     """One keyword parameter with a typer.Option per CLI field of `cls`."""
+    import typer
+
     hints = typing.get_type_hints(cls)
     params = []
     for f in cli_fields(cls):

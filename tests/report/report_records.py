@@ -99,3 +99,21 @@ def capacity(model, backend, qps, low, high, p99_ms=100.0, max_batch=8):
                   metrics={"max_qps": Metric(value=qps, unit="queries/s", low=low, high=high),
                            "serve_p99_ms": Metric(value=p99_ms * 0.9, unit="ms"), "peak_rss_mb": Metric(value=700.0, unit="MB")},
                   details={"trials": trials, "cannot_sustain": False})
+
+
+def token_capacity(model, backend, qps, low, high, ttft_ms=2000.0, tpot_ms=200.0, output_tokens=8, max_batch=8):
+    """A decoder's server-workload record (served token by token) as the capacity search stores it."""
+    def trial(rate, share, overloaded=False):
+        keys = {}
+        for name, bound in (("ttft", ttft_ms), ("tpot", tpot_ms)):
+            for end, f in (("", 1.0), ("_low", 0.9), ("_high", 1.1)):
+                keys[f"{name}_p99{end}_ms"] = None if overloaded else bound * share * f
+        return {"rate": rate, "overloaded": overloaded, **keys}
+    trials = [trial(qps / 2, 0.4), trial(qps, 0.85), trial(qps * 2, 0.0, overloaded=True)]
+    cell = {**_cell(backend, max_batch, 128, "server"), "dataset": "sst2", "output_tokens": output_tokens,
+            "ttft_ms": ttft_ms, "tpot_ms": tpot_ms, "max_wait_ms": 5.0}
+    return Record(kind="bench", model=model, weights="random", env=ENV, cell=cell,
+                  metrics={"max_qps": Metric(value=qps, unit="queries/s", low=low, high=high),
+                           "serve_ttft_p99_ms": Metric(value=ttft_ms * 0.85, unit="ms"),
+                           "peak_rss_mb": Metric(value=900.0, unit="MB")},
+                  details={"trials": trials, "cannot_sustain": False, "output_tokens": output_tokens})

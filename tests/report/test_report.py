@@ -115,6 +115,42 @@ def test_a_store_with_only_capacity_searches_still_recommends_under_a_load():
     assert other.recommendation.best is None and "at p99 <= 100 ms not measured" in other.recommendation.summary()
 
 
+def test_a_decoder_is_judged_on_its_ttft_and_tpot_capacity_at_its_output_length(tmp_path):
+    import random
+
+    from report_records import capacity, token_capacity
+
+    served = [capacity("bert-base-uncased", "eager", 9.9, 9.9, 10.8, p99_ms=1000),
+              token_capacity("SmolLM2-135M", "eager", 3.0, 2.5, 3.6, output_tokens=8),
+              token_capacity("SmolLM2-135M", "eager", 0.5, 0.2, 0.8, output_tokens=32)]  # a longer reply: less capacity
+    refs = ["bert-base-uncased", "smollm2-135m"]
+    c = build_comparison(served, refs, "bert-base-uncased", constraints={"qps": 2, "p99_ms": 1000, "output_tokens": 8})
+    lines = "\n".join(recommendation_lines(c))
+    assert "serves 2 queries/s within TTFT p99 2000 ms and TPOT p99 200 ms at 8 output tokens with confidence" in lines
+    assert "serves 2 queries/s within p99 1000 ms with confidence" in lines
+    longer = build_comparison(served, refs, "bert-base-uncased", constraints={"qps": 2, "p99_ms": 1000, "output_tokens": 32})
+    why = "\n".join(recommendation_lines(longer))
+    assert "cannot serve 2 queries/s within TTFT p99 2000 ms and TPOT p99 200 ms at 32 output tokens" in why
+    unmeasured = build_comparison(served, refs, "bert-base-uncased", constraints={"qps": 2, "p99_ms": 1000, "output_tokens": 16})
+    assert ("serving capacity at TTFT p99 <= 2000 ms and TPOT p99 <= 200 ms (16 output tokens) not measured (run "
+            "`tradeoff bench SmolLM2-135M --backend eager --workload server --ttft-ms 2000 --tpot-ms 200 --output-tokens 16`)"
+            in "\n".join(recommendation_lines(unmeasured)))
+    for seed in range(3):  # the store's order decides nothing
+        shuffled = served[:]
+        random.Random(seed).shuffle(shuffled)
+        again = build_comparison(shuffled, refs, "bert-base-uncased", constraints={"qps": 2, "p99_ms": 1000, "output_tokens": 8})
+        assert recommendation_lines(again) == recommendation_lines(c)
+    table = {r[""]: r for r in summary_table(c)[1]}
+    row = table["max QPS at TTFT p99 <= 2000 ms, TPOT p99 <= 200 ms, 8 output tokens [eager, max batch 8]"]
+    assert row["SmolLM2-135M"] == "3 [2.5, 3.6] queries/s" and row["bert-base-uncased"] == "-"
+    from tradeoff.report.plots import _load_bounds, _load_curves
+
+    curves = _load_curves(c)
+    assert {"SmolLM2-135M [eager] TTFT p99", "SmolLM2-135M [eager] TPOT p99", "bert-base-uncased [eager]"} <= set(curves)
+    assert [t for _, t in _load_bounds(c)] == ["TPOT bound 200 ms", "p99 bound 1000 ms", "TTFT bound 2000 ms"]
+    assert "TTFT p99" in write_html(c, tmp_path / "r.html").read_text()
+
+
 def test_markdown(records):
     md = to_markdown(comparison(records))
     assert "## Claimed vs measured" in md and "| layers |" in md

@@ -5,12 +5,13 @@ distillation as a cell through tradeoff.planner.
 """
 from __future__ import annotations
 
-import inspect
+import dataclasses
 from typing import TYPE_CHECKING
 
 from tradeoff.errors import BadInput
 
 if TYPE_CHECKING:  # Record (pydantic) loads on first use, so the CLI reads distill's defaults at start-up cheaply
+    from tradeoff.distill.settings import Corpus, Task
     from tradeoff.record import Record
 
 __all__ = ["run_cell", "validate_cell"]
@@ -22,41 +23,12 @@ def _modes():
     return {"corpus": distill_corpus, "task": distill_task}
 
 
-def _call(fn, options: dict):
-    """Call a mode with the options it takes."""
-    params = _check_options(fn, options)
-    return fn(**{k: v for k, v in options.items() if k in params})
-
-
-def _check_options(fn, options: dict):
-    """Options only the other mode takes must be left at their defaults (or None), so `--test` with
-    `--corpus` is an error rather than silently ignored. Returns fn's parameters."""
-    params = inspect.signature(fn).parameters
-    known = {name for mode in _modes().values() for name in inspect.signature(mode).parameters}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise BadInput(f"unknown distillation option(s): {', '.join(unknown)}", "see `tradeoff distill --help`")
-    other = known - set(params)
-    for name, value in options.items():
-        if name in other and value is not None and not _is_default_elsewhere(name, value):
-            raise BadInput(f"--{name.replace('_', '-')} does not apply to this kind of distillation",
-                           "use --corpus for task-agnostic options and --data for task-specific ones")
-    return params
-
-
-def _is_default_elsewhere(name: str, value) -> bool:
-    for mode in _modes().values():
-        param = inspect.signature(mode).parameters.get(name)
-        if param is not None and param.default == value:
-            return True
-    return False
-
-
-def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> tuple[str, str, str, dict]:
+def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> tuple[str, str, Corpus | Task]:
     """Raise BadInput for a distill cell that cannot run, before any cell of a study runs.
 
-    Returns (mode, the data keyword of that mode, the data, the other options)."""
+    Returns (mode, the data, the settings that mode runs with)."""
     from tradeoff.distill.run import checked_ref
+    from tradeoff.distill.settings import resolve
     from tradeoff.evaluate.cell import check_weights
 
     if weights != "pretrained":
@@ -69,11 +41,10 @@ def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> tuple[
     if "data" not in options:
         raise BadInput("distill cell needs `data` (a text corpus or a labelled set)", "add data to the cell")
     source = options.pop("data")
-    key = "corpus" if mode == "corpus" else "data"
-    _check_options(_modes()[mode], {"teacher": model, key: source, **options})
+    settings = resolve(mode, options)
     ref, _, _ = checked_ref(model, task=mode == "task")
     check_weights(ref, weights)
-    return mode, key, source, options
+    return mode, source, settings
 
 
 def run_cell(model: str, cell: dict, weights: str = "pretrained", *, progress: bool = False) -> list[Record]:
@@ -84,8 +55,7 @@ def run_cell(model: str, cell: dict, weights: str = "pretrained", *, progress: b
     Bad input raises before any work; a crash while running becomes the cell's error record in the executor
     (tradeoff.executors.run_here), like every unit's.
     """
-    mode, key, source, options = validate_cell(model, cell, weights)
-    options["progress"] = progress
-    result = _call(_modes()[mode], {"teacher": model, key: source, **options})
+    mode, source, settings = validate_cell(model, cell, weights)
+    result = _modes()[mode](model, source, **dataclasses.asdict(settings), progress=progress)
     first, *rest = result.records  # keyed by the cell as given; the settings it resolved to kept in details
     return [first.model_copy(update={"cell": cell, "details": {**first.details, "settings": first.cell}}), *rest]

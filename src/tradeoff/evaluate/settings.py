@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tradeoff.bench.backends import EVAL_NAMES
 from tradeoff.errors import BadInput
 from tradeoff.evaluate.data import TEST_FRACTION
+from tradeoff.options import setting
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,6 @@ MAX_LENGTH_HELP = ("the tokens of each text every model reads, the same for all 
                    f"default the shortest context among them, at most {MAX_LENGTH}.")
 TEST_FRACTION_HELP = ("With one labelled file and no separate training or test data: "
                       "the share of its rows held out (stratified, fixed seed) as test rows, never trained on.")
-
-
-def setting(default, help: str | None = None, *, flags: tuple[str, ...] = (), parse: str | None = None,
-            cli: bool = True, required: bool = False):
-    """A field with what its CLI option needs: help text, flag spellings (default --NAME), `parse="csv"` for a
-    comma list, `cli=False` for one only planning sets, `required` where the command cannot run without it."""
-    return field(default=default, metadata={"help": help, "flags": flags, "parse": parse, "cli": cli,
-                                            "required": required})
 
 
 @dataclass(frozen=True)

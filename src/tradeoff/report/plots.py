@@ -45,10 +45,10 @@ def plotly_figures(comparison) -> dict[str, dict]:
             if open_top:
                 fig.add_trace(go.Scatter(x=[r for r, _ in open_top], y=[v for _, v in open_top], mode="markers",
                                          marker={"symbol": "triangle-up", "size": 11}, name=f"{label}: upper end unbounded"))
-        bound = next(iter(comparison.capacity.values())).cell.get("p99_ms")
-        fig.add_hline(y=bound, line_dash="dash", annotation_text=f"p99 bound {bound:g} ms")
-        fig.update_layout(title="Latency vs load (p99 with its 95% interval; overloaded rates left out)",
-                          xaxis_title="offered load (queries/s, log)", xaxis_type="log", yaxis_title="p99 latency (ms, log)", yaxis_type="log")
+        for bound, text in _load_bounds(comparison):
+            fig.add_hline(y=bound, line_dash="dash", annotation_text=text)
+        fig.update_layout(title=LOAD_TITLE, xaxis_title="offered load (queries/s, log)", xaxis_type="log",
+                          yaxis_title="p99 latency (ms, log)", yaxis_type="log")
         figs["load"] = fig.to_plotly_json()
     mem = _memory_bars(comparison)
     if mem:
@@ -100,7 +100,8 @@ def write_pngs(comparison, folder: Path) -> list[Path]:
             open_top = [(r, v) for r, v, h in zip(rates, p99, high) if h is None]
             if open_top:
                 ax.scatter(*zip(*open_top), marker="^", s=60, label=f"{label}: upper end unbounded")
-        ax.axhline(next(iter(comparison.capacity.values())).cell.get("p99_ms"), ls="--", color="grey", label="p99 bound")
+        for (bound, text), style in zip(_load_bounds(comparison), ("--", ":", "-.", (0, (1, 4)))):
+            ax.axhline(bound, ls=style, color="grey", label=text)
         ax.set(xscale="log", yscale="log", xlabel="offered load (queries/s)", ylabel="p99 latency (ms)", title="Latency vs load")
         ax.legend(fontsize=7)
         written.append(_save(fig, folder / "load.png"))
@@ -108,16 +109,39 @@ def write_pngs(comparison, folder: Path) -> list[Path]:
     return written
 
 
+LOAD_TITLE = "Latency vs load (p99 with its 95% interval; decoders: TTFT and TPOT p99; overloaded rates left out)"
+# what a capacity search's trials are drawn by: an encoder's p99 latency; a decoder's TTFT and TPOT p99
+LOAD_SERIES = {"p99": (("p99", "p99"),), "tokens": (("ttft_p99", "TTFT p99"), ("tpot_p99", "TPOT p99"))}
+
+
 def _load_curves(comparison) -> dict[str, tuple[list, list, list, list]]:
     """Label -> (rates, p99, its low and high ends) over the trials that served every request; an unbounded end
-    is None (drawn as no bar, the top marked as open), never the point."""
+    is None (drawn as no bar, the top marked as open), never the point. A decoder draws a TTFT and a TPOT curve."""
+    from tradeoff.compare import serving_bound
+
     curves = {}
     for (model, backend), r in comparison.capacity.items():  # each capacity search's trials
-        points = sorted(((t["rate"], t["p99_ms"], t["p99_low_ms"], t["p99_high_ms"]) for t in r.details.get("trials", [])
-                         if not t["overloaded"] and t["p99_ms"] is not None), key=lambda p: p[0])
-        if points:
-            curves[f"{model} [{backend}]"] = tuple(map(list, zip(*points)))
+        series = LOAD_SERIES[serving_bound(r)[0]]
+        for key, name in series:
+            points = sorted(((t["rate"], t[f"{key}_ms"], t[f"{key}_low_ms"], t[f"{key}_high_ms"]) for t in r.details.get("trials", [])
+                             if not t["overloaded"] and t.get(f"{key}_ms") is not None), key=lambda p: p[0])
+            if points:
+                curves[f"{model} [{backend}]" + (f" {name}" if len(series) > 1 else "")] = tuple(map(list, zip(*points)))
     return curves
+
+
+def _load_bounds(comparison) -> list[tuple[float, str]]:
+    """The bounds the capacities were searched under, each once: p99 for encoders, TTFT and TPOT for decoders."""
+    from tradeoff.compare import serving_bound
+
+    out = {}
+    for r in comparison.capacity.values():
+        kind, *bound = serving_bound(r)
+        if kind == "p99" and bound[0] is not None:
+            out[bound[0], f"p99 bound {bound[0]:g} ms"] = None
+        elif kind == "tokens":
+            out[bound[0], f"TTFT bound {bound[0]:g} ms"] = out[bound[1], f"TPOT bound {bound[1]:g} ms"] = None
+    return sorted(out)
 
 
 def _memory_bars(comparison) -> dict[str, dict[str, float]]:

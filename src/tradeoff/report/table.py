@@ -90,13 +90,18 @@ def _capacity_rows(c: Comparison, put) -> None:
     """"max QPS at p99 <= X" per backend: the serving capacity searches (bench --workload server)."""
     from tradeoff.bench.suite import qps_text
 
+    from tradeoff.compare import serving_bound
+
     first = {}
-    for (_, b), r in c.capacity.items():
-        first.setdefault(b, r.cell)
-    for backend, cell in first.items():
-        label = f"max QPS at p99 <= {cell.get('p99_ms'):g} ms [{backend}, max batch {cell.get('batch')}]"
+    for (_, b), r in sorted(c.capacity.items(), key=lambda kv: serving_bound(kv[1])[0]):  # a row per backend and bound kind
+        first.setdefault((b, serving_bound(r)[0]), r.cell)
+    for (backend, kind), cell in first.items():
+        bound = (f"p99 <= {cell.get('p99_ms'):g} ms" if kind == "p99" else
+                 f"TTFT p99 <= {cell['ttft_ms']:g} ms, TPOT p99 <= {cell['tpot_ms']:g} ms, {cell['output_tokens']} output tokens")
+        label = f"max QPS at {bound} [{backend}, max batch {cell.get('batch')}]"
         for m in c.models:
             r = c.capacity.get((m, backend))
+            r = r if r is not None and serving_bound(r)[0] == kind else None
             put(label, m, "-" if r is None else ("cannot sustain the lowest rate tried" if r.details.get("trials") else r.details.get("stop"))
                 if r.details.get("cannot_sustain")
                 else qps_text(r.metrics["max_qps"]) + " queries/s")

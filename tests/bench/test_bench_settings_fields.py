@@ -1,0 +1,40 @@
+"""A bench setting is declared once, on bench.spec.Settings: one field added there reaches `tradeoff bench --help`,
+the CLI reference and the Python API, with nothing else edited."""
+from __future__ import annotations
+
+import pytest
+from settings_fields import HELP, cli_reference, extended, help_text
+
+from tradeoff import api, cli
+from tradeoff.bench import spec, suite
+from tradeoff.errors import BadInput
+
+
+@pytest.fixture
+def knob(monkeypatch):
+    return extended(monkeypatch, spec, "Settings", "bench", cli.bench)
+
+
+def test_an_added_field_is_a_cli_option(knob):
+    out = help_text("bench")
+    assert "--knob-turns" in out and HELP in out
+
+
+def test_an_added_field_is_in_the_cli_reference(knob):
+    assert f"| `--knob-turns` | 7 | {HELP} |" in cli_reference()
+
+
+def test_an_added_field_reaches_the_plan_through_the_api(knob, monkeypatch):
+    seen = []
+
+    def plan(models, backends, devices, shapes, workloads, baseline, settings, weights):
+        seen.append(settings)
+        raise BadInput("planned", "")
+
+    monkeypatch.setattr(suite, "plan", plan)
+    for call in ({"knob_turns": 9}, {"settings": knob(knob_turns=9)}):
+        with pytest.raises(BadInput, match="planned"):
+            api.bench(["m"], **call)
+    assert [s.knob_turns for s in seen] == [9, 9]
+    with pytest.raises(BadInput, match=r"unknown bench setting 'knob_turn' \(did you mean knob_turns"):
+        api.bench(["m"], knob_turn=9)
