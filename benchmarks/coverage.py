@@ -5,25 +5,31 @@ Each kind (`tradeoff.coverage.KINDS`) is made by the project's own functions on 
 timings (CV 10%) with bursts shared by a round, bursts of one call and a slow drift for latency; the real stop
 loop (`timing.measure`, its clock replaced by the simulated times) for adaptive stopping; skewed classes,
 heteroscedastic regression and small and large row counts for quality; a fake foreign load for hardware peaks.
-Serving kinds come from `benchmarks/coverage_serving.py` (`rows(fast)`) when it is there. A kind passes at 94%
+Serving kinds come from `benchmarks/coverage_serving.py` (`parts(fast)`) when it is there. A kind passes at 94%
 or more; kinds printed without an interval are checked against their own promise (share of runs keeping it).
+Each group is split into independent parts run over `--jobs` processes (2 by default), each seeding its own
+draws, so the table is that of a serial run (`--jobs 1`) and only the wall time changes.
 
-    .venv/bin/python benchmarks/coverage.py [--fast] [--only GROUP] [--markdown]
+    .venv/bin/python benchmarks/coverage.py [--fast] [--only GROUP] [--markdown] [--jobs N]
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib.util
 import math
+import multiprocessing
 import os
 import platform
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -204,7 +210,7 @@ def _pearson_truth(rho_noise: float) -> float:
     return float(np.corrcoef(t, p)[0, 1])
 
 
-def quality_rows(seeds: int, boot_seeds: int, f1_sizes=(200, 1000)) -> list[dict]:
+def accuracy_rows(seeds: int) -> list[dict]:
     from tradeoff.evaluate import metrics
 
     out = []
@@ -216,19 +222,28 @@ def quality_rows(seeds: int, boot_seeds: int, f1_sizes=(200, 1000)) -> list[dict
             pred = np.where(rng.random(n) < p, y, 1 - y)
             hits.append(covers(metrics.compute("accuracy", {"y_true": y, "y_pred": pred}), 100 * p))
         out.append(row("accuracy", f"n {n}, true {p:.0%}", hits))
-    prior, confusion = [0.7, 0.2, 0.1], [[0.9, 0.07, 0.03], [0.25, 0.7, 0.05], [0.2, 0.2, 0.6]]
-    f1 = 100 * _macro_f1_truth(prior, confusion)
-    for n in f1_sizes:
-        hits = [covers(metrics.compute("macro_f1", dict(zip(("y_true", "y_pred"), _classes(np.random.default_rng(s), n, prior, confusion)))), f1)
-                for s in range(boot_seeds)]
-        out.append(row("F1, MCC, perplexity", f"macro-F1, n {n}, classes 70/20/10%", hits))
-    out += other_metric_rows(boot_seeds)
-    rho = _pearson_truth(1.0)
-    for n in (100, 1500):
-        hits = [covers(metrics.compute("pearson", dict(zip(("target", "prediction"), _regression(np.random.default_rng(s), n, 1.0)))), rho)
-                for s in range(seeds)]
-        out.append(row("correlations", f"Pearson, n {n}, STS-B-like, true {rho:.2f}", hits))
     return out
+
+
+PRIOR, CONFUSION = [0.7, 0.2, 0.1], [[0.9, 0.07, 0.03], [0.25, 0.7, 0.05], [0.2, 0.2, 0.6]]
+
+
+def macro_f1_rows(boot_seeds: int, n: int) -> list[dict]:
+    from tradeoff.evaluate import metrics
+
+    f1 = 100 * _macro_f1_truth(PRIOR, CONFUSION)
+    hits = [covers(metrics.compute("macro_f1", dict(zip(("y_true", "y_pred"), _classes(np.random.default_rng(s), n, PRIOR, CONFUSION)))), f1)
+            for s in range(boot_seeds)]
+    return [row("F1, MCC, perplexity", f"macro-F1, n {n}, classes 70/20/10%", hits)]
+
+
+def pearson_rows(seeds: int, n: int) -> list[dict]:
+    from tradeoff.evaluate import metrics
+
+    rho = _pearson_truth(1.0)
+    hits = [covers(metrics.compute("pearson", dict(zip(("target", "prediction"), _regression(np.random.default_rng(s), n, 1.0)))), rho)
+            for s in range(seeds)]
+    return [row("correlations", f"Pearson, n {n}, STS-B-like, true {rho:.2f}", hits)]
 
 
 def _binary(rng, n: int, positive: float, sensitivity: float, specificity: float):
@@ -252,36 +267,45 @@ def _entities(rng, n: int):
     return {"tp": tp, "fp": rng.poisson(0.3, n), "fn": gold - tp}
 
 
-def other_metric_rows(boot_seeds: int) -> list[dict]:
-    """The bootstrapped metrics beside macro-F1, each at its GLUE-like size, truth from the generating law:
-    MCC (CoLA: 70% acceptable, n 400), F1 of class 1 (MRPC: 68% paraphrases, n 408), MSE (STS-B-like, n 400),
-    perplexity (100 windows of varied length and difficulty), entity F1 (500 WNUT-like sentences)."""
+def _mse_truth() -> float:
+    """The MSE of `_regression`'s predictions at noise scale 1 (`_correlated`'s at scale c: c^2 times it)."""
+    t, pr = _regression(np.random.default_rng(998), 2_000_000, 1.0)
+    return float(np.mean((t - pr) ** 2))
+
+
+def _other_metric(name: str) -> tuple[str, float, Callable]:
+    """(setting, truth, draw(rng)) of a bootstrapped metric beside macro-F1 at its GLUE-like size, truth from the
+    generating law: MCC (CoLA: 70% acceptable, n 400), F1 of class 1 (MRPC: 68% paraphrases, n 408), MSE
+    (STS-B-like, n 400), perplexity (100 windows of varied length and difficulty), entity F1 (500 WNUT-like
+    sentences)."""
+    if name == "mcc":
+        pos, sens, spec = 0.7, 0.9, 0.5
+        p11, p10, p01, p00 = pos * sens, pos * (1 - sens), (1 - pos) * (1 - spec), (1 - pos) * spec  # (true, predicted)
+        mcc = (p11 * p00 - p10 * p01) / math.sqrt((p11 + p10) * (p01 + p00) * (p11 + p01) * (p10 + p00))
+        return f"MCC, n 400, 70/30 classes, true {mcc:.3f}", mcc, lambda r: _binary(r, 400, pos, sens, spec)
+    if name == "f1":
+        mrpc = (0.68, 0.9, 0.6)
+        q11, q10, q01 = mrpc[0] * mrpc[1], mrpc[0] * (1 - mrpc[1]), (1 - mrpc[0]) * (1 - mrpc[2])
+        f1 = 2 * q11 / (2 * q11 + q10 + q01)
+        return f"F1 of class 1, n 408, 68/32 classes, true {100 * f1:.1f}%", 100 * f1, lambda r: _binary(r, 408, *mrpc)
+    if name == "mse":
+        mse = _mse_truth()
+        return (f"MSE, n 400, STS-B-like, true {mse:.3f}", mse,
+                lambda r: dict(zip(("target", "prediction"), _regression(r, 400, 1.0))))
+    if name == "perplexity":
+        big = _documents(np.random.default_rng(997), 2_000_000)
+        ppl = float(np.exp(big["nll"].sum() / big["tokens"].sum()))
+        return f"perplexity, 100 windows of varied length and difficulty, true {ppl:.2f}", ppl, lambda r: _documents(r, 100)
+    return ("entity F1, 500 sentences, recall 80%, 0.3 spurious per sentence, true 80.0%", 80.0,
+            lambda r: _entities(r, 500))
+
+
+def other_metric_rows(seeds: int, name: str) -> list[dict]:
     from tradeoff.evaluate import metrics
 
-    pos, sens, spec = 0.7, 0.9, 0.5
-    p11, p10, p01, p00 = pos * sens, pos * (1 - sens), (1 - pos) * (1 - spec), (1 - pos) * spec  # (true, predicted)
-    mcc = (p11 * p00 - p10 * p01) / math.sqrt((p11 + p10) * (p01 + p00) * (p11 + p01) * (p10 + p00))
-    mrpc = (0.68, 0.9, 0.6)
-    q11, q10, q01 = mrpc[0] * mrpc[1], mrpc[0] * (1 - mrpc[1]), (1 - mrpc[0]) * (1 - mrpc[2])
-    f1 = 2 * q11 / (2 * q11 + q10 + q01)
-    t, pr = _regression(np.random.default_rng(998), 2_000_000, 1.0)
-    mse = float(np.mean((t - pr) ** 2))
-    big = _documents(np.random.default_rng(997), 2_000_000)
-    ppl = float(np.exp(big["nll"].sum() / big["tokens"].sum()))
-    settings = (("mcc", f"MCC, n 400, 70/30 classes, true {mcc:.3f}", mcc, lambda r: _binary(r, 400, pos, sens, spec)),
-                ("f1", f"F1 of class 1, n 408, 68/32 classes, true {100 * f1:.1f}%", 100 * f1,
-                 lambda r: _binary(r, 408, *mrpc)),
-                ("mse", f"MSE, n 400, STS-B-like, true {mse:.3f}", mse,
-                 lambda r: dict(zip(("target", "prediction"), _regression(r, 400, 1.0)))),
-                ("perplexity", f"perplexity, 100 windows of varied length and difficulty, true {ppl:.2f}", ppl,
-                 lambda r: _documents(r, 100)),
-                ("entity_f1", "entity F1, 500 sentences, recall 80%, 0.3 spurious per sentence, true 80.0%", 80.0,
-                 lambda r: _entities(r, 500)))
-    # MSE's bootstrap-t is vectorised and its coverage sits near 95%: four times the seeds to tell it from 94%
+    setting, truth, draw = _other_metric(name)
     return [row("MSE" if name == "mse" else "F1, MCC, perplexity", setting,
-                [covers(metrics.compute(name, draw(np.random.default_rng(s))), truth)
-                 for s in range(4 * boot_seeds if name == "mse" else boot_seeds)])
-            for name, setting, truth, draw in settings]
+                [covers(metrics.compute(name, draw(np.random.default_rng(s))), truth) for s in range(seeds)])]
 
 
 def _pair(rng, n: int, p_base: float, p_other: float, agree: float = 0.9):
@@ -300,7 +324,7 @@ def _correlated(rng, n: int, scales: tuple[float, float]):
     return [{"target": t, "prediction": t + c * (0.5 + t / 5) * (0.6 * shared + 0.8 * rng.standard_normal(n))} for c in scales]
 
 
-def paired_rows(seeds: int, boot_seeds: int) -> list[dict]:
+def paired_accuracy_rows(seeds: int) -> list[dict]:
     from tradeoff.evaluate import metrics
 
     out = []
@@ -312,41 +336,72 @@ def paired_rows(seeds: int, boot_seeds: int) -> list[dict]:
             ret.append(covers(metrics.retained("accuracy", other, base), 100 * po / pb))
         out.append(row("paired difference (accuracy)", f"n {n}, {po:.0%} vs {pb:.0%}", diff))
         out.append(row("retained % (accuracy)", f"n {n}, {po:.0%} of {pb:.0%}", ret))
-    for n, cb, co in ((100, 0.6, 0.8), (1500, 0.6, 0.8)):
-        rb, ro = _pearson_truth(cb), _pearson_truth(co)
-        diff, ret = [], []
-        for s in range(seeds):
-            base, other = _correlated(np.random.default_rng(s), n, (cb, co))
-            diff.append(covers(metrics.paired_difference("pearson", other, base), ro - rb))
-            ret.append(covers(metrics.retained("pearson", other, base), 100 * ro / rb))
-        setting = f"Pearson, n {n}, STS-B-like, {ro:.2f} vs {rb:.2f}"
-        out.append(row("paired difference (correlations)", setting, diff))
-        out.append(row("retained % (correlations)", setting, ret))
+    return out
+
+
+def paired_correlation_rows(seeds: int, n: int) -> list[dict]:
+    from tradeoff.evaluate import metrics
+
+    cb, co = 0.6, 0.8
+    rb, ro = _pearson_truth(cb), _pearson_truth(co)
+    diff, ret = [], []
+    for s in range(seeds):
+        base, other = _correlated(np.random.default_rng(s), n, (cb, co))
+        diff.append(covers(metrics.paired_difference("pearson", other, base), ro - rb))
+        ret.append(covers(metrics.retained("pearson", other, base), 100 * ro / rb))
+    setting = f"Pearson, n {n}, STS-B-like, {ro:.2f} vs {rb:.2f}"
+    return [row("paired difference (correlations)", setting, diff), row("retained % (correlations)", setting, ret)]
+
+
+def near_zero_rows(seeds: int) -> list[dict]:
+    from tradeoff.evaluate import metrics
+
     rb, ro = _pearson_truth(8.0), _pearson_truth(9.0)
     honest = []
     for s in range(seeds):
         base, other = _correlated(np.random.default_rng(s), 100, (8.0, 9.0))
         r = metrics.retained("pearson", other, base)
         honest.append(getattr(r, "method", None) == registry.NOT_MEANINGFUL or bool(covers(r, 100 * ro / rb)))
-    out.append(row("retained % near a 0 baseline", f"Pearson, n 100, {ro:.2f} of {rb:.2f}; share shown not meaningful "
-                                                   "or covering", honest))
-    prior, confusion = [0.7, 0.2, 0.1], [[0.9, 0.07, 0.03], [0.25, 0.7, 0.05], [0.2, 0.2, 0.6]]
+    return [row("retained % near a 0 baseline", f"Pearson, n 100, {ro:.2f} of {rb:.2f}; share shown not meaningful "
+                                                "or covering", honest)]
+
+
+def paired_macro_f1_rows(boot_seeds: int, which: str) -> list[dict]:
+    """`which`: "paired difference" or "retained %", each a bootstrap of its own (run apart, in parallel)."""
+    from tradeoff.evaluate import metrics
+
     worse = [[0.85, 0.1, 0.05], [0.3, 0.65, 0.05], [0.25, 0.25, 0.5]]
-    fb, fo = 100 * _macro_f1_truth(prior, confusion), 100 * _macro_f1_truth(prior, worse)
-    diff, ret = [], []
+    fb, fo = 100 * _macro_f1_truth(PRIOR, CONFUSION), 100 * _macro_f1_truth(PRIOR, worse)
+    hits = []
     for s in range(boot_seeds):
         rng = np.random.default_rng(s)
-        y, base_pred = _classes(rng, 500, prior, confusion)
+        y, base_pred = _classes(rng, 500, PRIOR, CONFUSION)
         u = rng.random(500)  # the same uniforms drive both: their errors fall on the same rows
         other_pred = np.minimum((u[:, None] > np.cumsum(worse, axis=1)[y]).sum(axis=1), 2)
-        base_pred = np.minimum((u[:, None] > np.cumsum(confusion, axis=1)[y]).sum(axis=1), 2)
+        base_pred = np.minimum((u[:, None] > np.cumsum(CONFUSION, axis=1)[y]).sum(axis=1), 2)
         base, other = {"y_true": y, "y_pred": base_pred}, {"y_true": y, "y_pred": other_pred}
-        diff.append(covers(metrics.paired_difference("macro_f1", other, base), fo - fb))
-        ret.append(covers(metrics.retained("macro_f1", other, base), 100 * fo / fb))
-    setting = f"macro-F1, n 500, classes 70/20/10%, {fo:.1f} vs {fb:.1f}"
-    out.append(row("paired difference (other metrics)", setting, diff))
-    out.append(row("retained % (other metrics)", setting, ret))
-    return out
+        if which == "paired difference":
+            hits.append(covers(metrics.paired_difference("macro_f1", other, base), fo - fb))
+        else:
+            hits.append(covers(metrics.retained("macro_f1", other, base), 100 * fo / fb))
+    return [row(f"{which} (other metrics)", f"macro-F1, n 500, classes 70/20/10%, {fo:.1f} vs {fb:.1f}", hits)]
+
+
+def paired_mse_rows(seeds: int, n: int, scales=(1.0, 1.2)) -> list[dict]:
+    """Two regressors on the same STS-B-like rows (`_correlated`), the second's errors `scales` times larger: the
+    MSEs are the scales squared times one regressor's, so retained (baseline over model, lower is better) is
+    (cb / co)^2 exactly."""
+    from tradeoff.evaluate import metrics
+
+    cb, co = scales
+    unit = _mse_truth()
+    diff, ret = [], []
+    for s in range(seeds):
+        base, other = _correlated(np.random.default_rng(s), n, scales)
+        diff.append(covers(metrics.paired_difference("mse", other, base), (co ** 2 - cb ** 2) * unit))
+        ret.append(covers(metrics.retained("mse", other, base), 100 * (cb / co) ** 2))
+    setting = f"MSE, n {n}, STS-B-like, errors {co:g}x vs {cb:g}x, true {co ** 2 * unit:.3f} vs {cb ** 2 * unit:.3f}"
+    return [row("paired difference (MSE)", setting, diff), row("retained % (MSE)", setting, ret)]
 
 
 def seed_pooled_rows(boot_seeds: int, settings=((200, 3, 0.3), (872, 2, 0.2), (872, 5, 0.2))) -> list[dict]:
@@ -450,49 +505,96 @@ def hardware_rows(seeds: int, processes: int = 8) -> list[dict]:
 
 # -- the table ------------------------------------------------------------------------------------
 
-def serving_rows(fast: bool) -> list[dict]:
+def serving_parts(fast: bool) -> list:
+    """`benchmarks/coverage_serving.py`'s parts (`parts(fast)`), or one that says it is absent."""
     path = Path(__file__).with_name("coverage_serving.py")
     if not path.exists():
-        return [{"kind": k.name, "setting": "not simulated (benchmarks/coverage_serving.py absent)", "seeds": 0,
-                 "coverage": float("nan"), "method": k.method} for k in registry.KINDS if k.serving]
+        return [functools.partial(_absent_serving)]
     spec = importlib.util.spec_from_file_location("coverage_serving", path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
+    sys.modules[spec.name] = module  # its dataclasses (and the worker processes) look their module up
     spec.loader.exec_module(module)
-    return [{"method": registry.kind(r["kind"]).method, **r} for r in module.rows(fast)]
+    return module.parts(fast)
+
+
+def _absent_serving() -> list[dict]:
+    return [{"kind": k.name, "setting": "not simulated (benchmarks/coverage_serving.py absent)", "seeds": 0,
+             "coverage": float("nan"), "method": k.method} for k in registry.KINDS if k.serving]
 
 
 GROUPS = ("latency", "speed-up", "adaptive", "quality", "paired", "seed-pooled", "hardware", "serving")
+ADAPTIVE = (("CV 10%, bursts", 0.03, 250, True), ("CV 10%, bursts", 0.03, 40, True),
+            ("two modes 20% apart, bursts", 0.03, 1000, False), ("two modes 20% apart, bursts", 0.05, 300, True))
+OTHER = ("mcc", "f1", "mse", "perplexity", "entity_f1")
+SEED_POOLED = ((200, 3, 0.3), (872, 2, 0.2), (872, 5, 0.2))
 
 
-def run(fast: bool = False, only: str | None = None) -> list[dict]:
-    """Every kind's rows: (kind, setting, seeds, coverage, method)."""
+def plan(fast: bool) -> dict[str, list]:
+    """Each group's parts: independent calls (picklable partials) whose rows, concatenated, are the group's.
+
+    Seeds per kind follow one policy: `cheap` seeds (4,000) for every interval that is closed-form or vectorised
+    (order statistics, Clopper-Pearson, jackknife, MSE's bootstrap-t), `boot` (500) where each seed runs a
+    Python-loop bootstrap of 2,000 resamples (macro-F1, MCC, F1, perplexity, entity F1, their paired forms,
+    seed-pooled), 2,000 for adaptive stopping (each seed runs the stop loop over hundreds of rounds) and
+    1,000 for hardware (8 runs each); serving's trials set their own (`coverage_serving.parts`)."""
+    P = functools.partial
     if fast:  # the test suite's form: every group, its cheapest settings, seeds enough to catch a real shortfall
-        cheap, boot = 1000, 100
-        groups = {"latency": lambda: latency_rows(cheap), "speed-up": lambda: speedup_rows(cheap),
-                  "adaptive": lambda: adaptive_rows(300, settings=(("CV 10%, bursts", 0.03, 250, True),
-                                                                    ("two modes 20% apart, bursts", 0.03, 1000, False))),
-                  "quality": lambda: quality_rows(cheap, boot, f1_sizes=(200,)),
-                  "paired": lambda: paired_rows(300, 70), "seed-pooled": lambda: seed_pooled_rows(70, ((872, 2, 0.2),)),
-                  "hardware": lambda: hardware_rows(200)}
+        cheap, boot, paired, adaptive, hardware = 1000, 100, 300, 300, 200
+        adaptive_settings, f1_sizes, pooled, boot_paired = (ADAPTIVE[0], ADAPTIVE[2]), (200,), SEED_POOLED[1:2], 70
     else:
-        cheap, boot = 4000, 500
-        groups = {"latency": lambda: latency_rows(cheap), "speed-up": lambda: speedup_rows(cheap),
-                  "adaptive": lambda: adaptive_rows(2000), "quality": lambda: quality_rows(cheap, boot),
-                  "paired": lambda: paired_rows(cheap, boot), "seed-pooled": lambda: seed_pooled_rows(boot),
-                  "hardware": lambda: hardware_rows(1000)}
-    groups["serving"] = lambda: serving_rows(fast)
-    if only is not None and only not in groups:
-        raise ValueError(f"unknown --only {only!r}; choose from {', '.join(groups)}")
-    rows = []
-    for name, make in groups.items():
-        if only is None or only == name:
-            rows += make()
+        cheap, boot, paired, adaptive, hardware = 4000, 500, 4000, 2000, 1000
+        adaptive_settings, f1_sizes, pooled, boot_paired = ADAPTIVE, (200, 1000), SEED_POOLED, 500
+    return {
+        "latency": [P(latency_rows, cheap)], "speed-up": [P(speedup_rows, cheap)],
+        "adaptive": [P(adaptive_rows, adaptive, (x,)) for x in adaptive_settings],
+        "quality": [P(accuracy_rows, cheap), *(P(macro_f1_rows, boot, n) for n in f1_sizes),
+                    *(P(other_metric_rows, cheap if name == "mse" else boot, name) for name in OTHER),
+                    *(P(pearson_rows, cheap, n) for n in (100, 1500))],
+        "paired": [P(paired_accuracy_rows, paired), *(P(paired_correlation_rows, paired, n) for n in (100, 1500)),
+                   P(near_zero_rows, paired), *(P(paired_macro_f1_rows, boot_paired, w) for w in
+                                                ("paired difference", "retained %")),
+                   *(P(paired_mse_rows, paired, n) for n in (100, 400))],
+        "seed-pooled": [P(seed_pooled_rows, boot, (x,)) for x in pooled],
+        "hardware": [P(hardware_rows, hardware)],
+        "serving": serving_parts(fast),
+    }
+
+
+def _timed(part) -> tuple[list[dict], float]:
+    t0 = time.perf_counter()
+    return part(), time.perf_counter() - t0
+
+
+def timed(fast: bool = False, only: str | None = None, jobs: int = 1) -> tuple[list[dict], dict[str, float]]:
+    """Every kind's rows (kind, setting, seeds, coverage, method) in the fixed group order, and each group's
+    seconds (its parts' summed). jobs > 1 runs the parts over that many processes, each taking the next part as
+    it frees (the largest is about a tenth of the total, so the processes end close together); every part seeds
+    its own draws, so the rows are those of a serial run."""
+    if only is not None and only not in GROUPS:
+        raise ValueError(f"unknown --only {only!r}; choose from {', '.join(GROUPS)}")
+    groups = {name: parts for name, parts in plan(fast).items() if only is None or only == name}
+    todo = [(name, i, part) for name, parts in groups.items() for i, part in enumerate(parts)]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {(name, i): pool.submit(_timed, part) for name, i, part in todo}
+            done = {key: f.result() for key, f in futures.items()}
+    else:
+        done = {(name, i): _timed(part) for name, i, part in todo}
+    rows, seconds = [], {}
+    for name, parts in groups.items():
+        for i in range(len(parts)):
+            part_rows, took = done[(name, i)]
+            rows += [{"method": registry.kind(r["kind"]).method, **r} for r in part_rows]
+            seconds[name] = seconds.get(name, 0.0) + took
     for k in registry.KINDS:
         if not k.interval and not k.serving and not any(r["kind"] == k.name for r in rows) and only is None:
             rows.append({"kind": k.name, "setting": "printed without an interval: nothing to cover", "seeds": 0,
                          "coverage": float("nan"), "method": k.method})
-    return rows
+    return rows, seconds
+
+
+def run(fast: bool = False, only: str | None = None, jobs: int = 1) -> list[dict]:
+    return timed(fast, only, jobs)[0]
 
 
 def verdict(r: dict) -> str:
@@ -531,6 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fast", action="store_true", help="fewer seeds (the test suite's form, under a minute)")
     ap.add_argument("--only", help="one group: " + ", ".join(GROUPS))
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2; 1: serial, same rows)")
     args = ap.parse_args(argv)
     import tradeoff
 
@@ -538,10 +641,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.only is not None and args.only not in GROUPS:
         print(f"coverage.py: unknown --only {args.only!r}; choose from {', '.join(GROUPS)}", file=sys.stderr)
         return 2
-    rows = run(args.fast, args.only)
+    rows, seconds = timed(args.fast, args.only, args.jobs)
     took = time.perf_counter() - t0
+    flags = "".join(f" {f}" for f, on in (("--fast", args.fast), (f"--only {args.only}", args.only),
+                                          (f"--jobs {args.jobs}", args.jobs != 2), ("--markdown", args.markdown)) if on)
     print(f"coverage of printed 95% intervals; {datetime.now(timezone.utc):%Y-%m-%d}, {machine()}, tradeoff "
-          f"{tradeoff.__version__}, `benchmarks/coverage.py{' --fast' if args.fast else ''}`, {took:.0f} s")
+          f"{tradeoff.__version__}, `benchmarks/coverage.py{flags}`, {took:.0f} s wall over {args.jobs} "
+          f"process{'es' if args.jobs > 1 else ''}")
+    print("seconds per group (its parts' sum): " + ", ".join(f"{g} {t:.0f}" for g, t in seconds.items()))
     print(table(rows, args.markdown))
     failed = [r for r in rows if verdict(r) == "FAIL"]
     print(f"{len(failed)} of {sum(verdict(r) != '-' for r in rows)} settings below {PASS_AT:.0%}")

@@ -18,6 +18,7 @@ latencies either gives; LoadGen's own verdict is not simulated.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 import time
@@ -193,9 +194,10 @@ class DecodeServer:
         prefill, decode = self.batch_s(MAX_BATCH, full_batch_longest())
         return MAX_BATCH / float(np.mean(prefill + decode))
 
-    def trial(self, rate: float, seed: int) -> decode_serving.TokenTrial:
+    def trial(self, rate: float, seed: int, queries: int = 0) -> decode_serving.TokenTrial:
         """One trial as `decode_serving.serve` makes it, the batcher on the virtual clock: TTFT is the latency less
-        the batch's decode time, TPOT the decode time over the tokens after the first."""
+        the batch's decode time, TPOT the decode time over the tokens after the first; an unserved request has
+        no tokens and NaN for both, as there."""
         decode: dict[int, float] = {}  # request -> its batch's decode seconds
 
         def cost(idx: np.ndarray, size: np.ndarray) -> float:
@@ -203,11 +205,13 @@ class DecodeServer:
             decode.update(dict.fromkeys(idx.tolist(), seconds))
             return prefill + seconds
 
-        t = virtual_trial(cost, rate, seed)
-        spent = np.array([decode.get(i, np.nan) for i in range(len(t.latencies))])
-        return decode_serving.TokenTrial(rate, t.latencies, t.latencies - spent, spent / (self.tokens - 1),
-                                         np.full(len(t.latencies), self.tokens), t.schedule_errors, t.batch_sizes,
-                                         t.elapsed_s, t.overloaded, t.arrivals, (math.inf, math.inf), seed)
+        t = virtual_trial(cost, rate, seed, queries=queries)
+        served = np.isfinite(t.latencies)
+        spent = np.where(served, [decode.get(i, np.nan) for i in range(len(t.latencies))], np.nan)
+        tokens = np.where(served, self.tokens, 0)
+        return decode_serving.TokenTrial(rate, t.latencies, t.latencies - spent, spent / (self.tokens - 1), tokens,
+                                         t.schedule_errors, t.batch_sizes, t.elapsed_s, t.overloaded, t.arrivals,
+                                         (math.inf, math.inf), seed)
 
 
 # SmolLM2-135M-like on a 2-core CPU: a 23-token prompt batch of 8 prefills in about 0.2 s, a decode step at batch 1
@@ -215,45 +219,65 @@ class DecodeServer:
 DECODER = DecodeServer("SmolLM2-like, 16 output tokens, static batches of up to 8", 0.03, 0.02, 0.061, 0.0086)
 
 
-def token_rows(server: DecodeServer, load: float, seeds: int, truth_trials: int) -> list[dict]:
-    """TTFT and TPOT p50 / p99 of a decoder trial against the pooled quantiles of many independent trials."""
+def token_rows(server: DecodeServer, load: float, seeds: int, truth_trials: int, queries: int = 0) -> list[dict]:
+    """TTFT and TPOT p50 / p99 of a decoder trial against the pooled quantiles of many independent trials;
+    `queries`: trials long enough (`serving.upper_rank_bound` busy periods) for the p99's upper end too."""
     rate = load * server.saturation()
-    pooled = [server.trial(rate, 10**9 + s) for s in range(truth_trials)]
-    measured = [server.trial(rate, serving.trial_seed(s, "tokens", 0)) for s in range(seeds)]
+    pooled = [server.trial(rate, 10**9 + s, queries) for s in range(truth_trials)]
+    measured = [server.trial(rate, serving.trial_seed(s, "tokens", 0), queries) for s in range(seeds)]
+    trials = f"{queries}-query trials" if queries else "500-query trials"
     out = []
     for name, values, interval in (("TTFT", lambda t: t.ttft, lambda t, q: t.ttft_quantile(q)),
                                    ("TPOT", lambda t: t.tpot, lambda t, q: t.tpot_quantile(q))):
         for q in (0.5, serving.QUANTILE):
-            truth = float(np.quantile(np.concatenate([values(t) for t in pooled]), q))
+            lat = np.concatenate([values(t) for t in pooled])
+            truth = float(np.quantile(np.where(np.isfinite(lat), lat, np.inf), q))
             ivs = [interval(t, q) for t in measured]
-            bounded = np.mean([math.isfinite(lo) and math.isfinite(hi) for _, lo, hi in ivs])
+            low = np.mean([math.isfinite(lo) for _, lo, _ in ivs])
+            high = np.mean([math.isfinite(hi) for _, _, hi in ivs])
             out.append({"kind": "TTFT / TPOT under load",
                         "setting": f"{name} p{round(q * 100)}, load {load:.0%}, Poisson, variable prompt lengths, "
-                                   f"{server.name} (both ends bounded in {bounded:.0%})",
+                                   f"{server.name}, {trials} (lower end bounded in {low:.0%}, upper end in {high:.0%})",
                         "seeds": seeds, "coverage": float(np.mean([lo <= truth <= hi for _, lo, hi in ivs])),
-                        "bounded": float(bounded),
+                        "bounded": float(np.mean([math.isfinite(lo) and math.isfinite(hi) for _, lo, hi in ivs])),
                         "method": "order statistics of the trial's TTFTs (or TPOTs) with each busy period counted as "
                                   "one sample"})
     return out
 
 
-def rows(fast: bool = False) -> list[dict]:
-    """The full form: every load, both servers, long trials, 120 searches per capacity setting; the fast form
-    (the test suite's) the settings the issue names, with fewer seeds."""
+def parts(fast: bool = False) -> list:
+    """Independent calls (picklable partials) whose rows, concatenated, are `rows(fast)`: `benchmarks/coverage.py`
+    runs them over its worker processes. The full form: every load, both servers, long trials, 120 searches per
+    capacity setting; the fast form (the test suite's) the settings the issue names, with fewer seeds. The long
+    decoder trials have about `serving.upper_rank_bound(0.99)` (368) busy periods or more, so the p99's upper end
+    is bounded in some trials."""
+    P = functools.partial
     if fast:
         seeds, truth, search_seeds, steps, loads, capacity_loads = 60, 120, 15, 7, (0.60, 0.85), (0.60,)
-        long = [(0.15, 3000, 40)]
+        long, token_loads, long_tokens = [(0.15, 3000, 40)], (0.60,), [(0.15, 1000, 40)]
     else:
         seeds, truth, search_seeds, steps, loads, capacity_loads = 300, 400, 120, 9, LOADS, (0.60, 0.85)
-        long = [(0.15, 3000, 300), (0.30, 8000, 300)]
-    out = [p99_row(server, load, seeds, truth) for server in (CPU, FAST) for load in loads]
-    out += [p99_row(FAST, load, n_seeds, max(40, truth * 1000 // queries), queries) for load, queries, n_seeds in long]
-    out += [max_qps_row(server, load, search_seeds, truth) for server in (CPU, FAST) for load in capacity_loads]
-    out += [r for load in ((0.60,) if fast else (0.30, 0.60, 0.85)) for r in token_rows(DECODER, load, seeds, truth)]
+        long, token_loads = [(0.15, 3000, 300), (0.30, 8000, 300)], (0.30, 0.60, 0.85)
+        long_tokens = [(0.15, 1000, 300), (0.30, 2000, 300)]
+    out = [P(_one, p99_row, server, load, seeds, truth) for server in (CPU, FAST) for load in loads]
+    out += [P(_one, p99_row, FAST, load, n_seeds, max(40, truth * 1000 // queries), queries)
+            for load, queries, n_seeds in long]
+    out += [P(_one, max_qps_row, server, load, search_seeds, truth) for server in (CPU, FAST) for load in capacity_loads]
+    out += [P(token_rows, DECODER, load, seeds, truth) for load in token_loads]
+    out += [P(token_rows, DECODER, load, n_seeds, max(40, truth * 500 // queries), queries)
+            for load, queries, n_seeds in long_tokens]
     for base in (CPU,) if fast else (CPU, FAST):
         faster = Server(f"{base.name.split(',')[0]} at 0.6x the cost", base.a * 0.6, base.b * 0.6)
-        out.append(ratio_row(base, faster, 0.6, search_seeds, truth, steps))
+        out.append(P(_one, ratio_row, base, faster, 0.6, search_seeds, truth, steps))
     return out
+
+
+def _one(make: Callable[..., dict], *args) -> list[dict]:
+    return [make(*args)]
+
+
+def rows(fast: bool = False) -> list[dict]:
+    return [r for part in parts(fast) for r in part()]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,9 +48,15 @@ def test_every_method_a_metric_names_is_registered_and_its_function_exists():
             pytest.fail(f"{m.function} does not exist")
 
 
+def test_parts_run_over_processes_give_the_serial_rows():
+    """Every part seeds its own draws, so spreading them over worker processes changes only the wall time."""
+    sim = _simulation()
+    assert sim.run(fast=True, only="adaptive", jobs=2) == sim.run(fast=True, only="adaptive")
+
+
 def test_fast_simulation_covers_every_printed_kind():
     sim = _simulation()
-    rows = sim.run(fast=True)
+    rows = sim.run(fast=True, jobs=2)
     simulated = {r["kind"] for r in rows if r["seeds"]}
     missing = [k.name for k in coverage.KINDS if k.interval and k.name not in simulated
                and not (k.serving and not (ROOT / "benchmarks" / "coverage_serving.py").exists())]

@@ -126,6 +126,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("paired difference (accuracy)", ("difference",), "exact_paired_difference"),
     Kind("paired difference (correlations)", ("difference",), "jackknife"),
     Kind("paired difference (other metrics)", ("difference",), "paired_bootstrap"),
+    Kind("retained % (MSE)", ("retained",), "jackknife"),
+    Kind("paired difference (MSE)", ("difference",), "jackknife"),
     Kind("seed-pooled mean", ("quality",), "seed_pooled"),
     Kind("p99 under load", ("serve_p99_ms",), "serving_p99", serving=True),
     Kind("TTFT / TPOT under load", ("serve_ttft_p50_ms", "serve_ttft_p99_ms", "serve_tpot_p50_ms", "serve_tpot_p99_ms"),

@@ -32,13 +32,15 @@ def bootstrap(statistic: Callable[..., float], *samples, n_boot: int = 2000, con
 def studentized_mean(values, n_boot: int = 2000, confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
     """(mean, low, high) by the bootstrap-t: the mean's interval from the resampled distribution of
     (mean* - mean) / se*, so the skew of per-row values (squared errors) widens the side it stretches. The
-    percentile bootstrap of an STS-B-like MSE covered 92.6% at 400 rows (`benchmarks/coverage.py`)."""
+    percentile bootstrap of an STS-B-like MSE covered 92.6% at 400 rows (`benchmarks/coverage.py`). One row or
+    equal values (se 0) give no spread to scale t by: both ends are open (-inf, inf; printed "?"), since a
+    zero-width interval would claim certainty no sample of rows gives."""
     x = np.asarray(values, dtype=float)
     n = len(x)
     mean = float(x.mean())
-    if n < 2:
-        return mean, mean, mean
-    se = float(x.std(ddof=1)) / np.sqrt(n)
+    se = float(x.std(ddof=1)) / np.sqrt(n) if n > 1 else 0.0
+    if not se > 0:
+        return mean, -np.inf, np.inf
     rng = np.random.default_rng(seed)
     t = []
     for chunk in np.array_split(np.arange(n_boot), max(1, n_boot * n // 2_000_000)):  # at most ~16 MB at once
@@ -47,7 +49,7 @@ def studentized_mean(values, n_boot: int = 2000, confidence: float = 0.95, seed:
         with np.errstate(divide="ignore", invalid="ignore"):  # a resample of equal values: t is +-inf, kept
             t.append((xb.mean(axis=1) - mean) / sb)
     alpha = (1 - confidence) / 2
-    t_low, t_high = np.nanquantile(np.concatenate(t), [alpha, 1 - alpha]) if se > 0 else (0.0, 0.0)
+    t_low, t_high = np.nanquantile(np.concatenate(t), [alpha, 1 - alpha])
     return mean, mean - float(t_high) * se, mean - float(t_low) * se
 
 

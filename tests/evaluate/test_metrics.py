@@ -7,6 +7,7 @@ import pytest
 from tradeoff.errors import BadInput
 from tradeoff.evaluate import metrics as M
 from tradeoff.evaluate.ner import entity_counts
+from tradeoff.record import bounded
 
 
 def _scores(n=200, acc=0.8, seed=0):
@@ -249,3 +250,33 @@ def test_mse_interval_is_a_bootstrap_t_that_follows_the_skew_of_squared_errors()
     assert m.method == "bootstrap_t"
     assert m.low < m.value < m.high
     assert m.high - m.value > m.value - m.low
+
+
+@pytest.mark.parametrize("target, prediction", [([1.0, 2.0, 3.0], [1.5, 2.5, 3.5]), ([2.0], [3.0])])
+def test_mse_of_equal_squared_errors_or_one_row_has_open_ends_not_a_zero_width_interval(target, prediction):
+    """Equal squared errors (se 0) or a single row give the bootstrap-t no spread: a [1, 1] interval would claim
+    certainty, so both ends are open ('?' each) and the MSE prints as a point."""
+    m = M.compute("mse", {"target": np.array(target), "prediction": np.array(prediction)})
+    assert m.method == "bootstrap_t" and m.value == pytest.approx(0.25 if len(target) > 1 else 1.0)
+    assert not bounded(m.low) and not bounded(m.high)
+    assert "[" not in m.fmt()
+
+
+def test_mse_paired_difference_and_retained_are_the_jackknife_over_shared_rows():
+    """The paired percentile bootstrap of an MSE difference covered 93.7% on 100 STS-B-like rows; the jackknife
+    (for a mean, Student's t on the per-row differences of squared errors) 94.9%, and on the log ratio for
+    retained %, which is baseline over model since a lower MSE is better."""
+    from scipy.stats import t
+
+    rng = np.random.default_rng(4)
+    target = 5 * rng.beta(0.7, 0.7, 100)
+    base = {"target": target, "prediction": target + 1.2 * rng.standard_normal(100)}
+    other = {"target": target, "prediction": target + rng.standard_normal(100)}
+    d = (other["prediction"] - target) ** 2 - (base["prediction"] - target) ** 2
+    diff, kept = M.paired_difference("mse", other, base), M.retained("mse", other, base)
+    assert diff.method == kept.method == "jackknife"
+    half = t.ppf(0.975, 99) * d.std(ddof=1) / np.sqrt(100)
+    assert (diff.low, diff.value, diff.high) == pytest.approx((d.mean() - half, d.mean(), d.mean() + half))
+    ratio = np.mean((base["prediction"] - target) ** 2) / np.mean((other["prediction"] - target) ** 2)
+    assert kept.value == pytest.approx(100 * ratio) and kept.value > 100
+    assert kept.low < kept.value < kept.high and kept.value ** 2 == pytest.approx(kept.low * kept.high)  # log scale

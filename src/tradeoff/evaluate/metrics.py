@@ -234,9 +234,25 @@ def near_zero(point: float, low: float | None, high: float | None) -> bool:
     return low <= 0 <= high or min(abs(low), abs(high)) < NEAR_ZERO * abs(point)
 
 
+def _leave_one_out(stat: Statistic) -> Callable[..., np.ndarray] | None:
+    """A statistic's leave-one-row-out values, for the jackknife of a paired difference or retained %: a
+    correlation's own, or a mean of per-row values' (sum - x_i) / (n - 1). For two STS-B-like regressors on 100
+    rows the paired percentile bootstrap of the MSE difference covered 93.7% (the bootstrap-t 92.6%), the
+    jackknife 94.9% (`benchmarks/coverage.py`)."""
+    if stat.leave_one_out is not None:
+        return stat.leave_one_out
+    if stat.per_row is None:
+        return None
+
+    def mean_without_each(*arrays) -> np.ndarray:
+        x = stat.per_row(*arrays)
+        return (x.sum() - x) / (len(x) - 1) if len(x) > 1 else np.full(len(x), np.nan)
+    return mean_without_each
+
+
 def retained(name: str, scores: dict, baseline: dict, seed: int = 0, n_boot: int = 2000) -> Metric:
     """Performance retained = metric / baseline metric (in %), with a paired interval: exact for accuracy, the
-    jackknife on the log ratio for a correlation, else the paired bootstrap. When the baseline's own interval reaches 0 or near it (`near_zero`), the point alone with
+    jackknife on the log ratio for a correlation or MSE, else the paired bootstrap. When the baseline's own interval reaches 0 or near it (`near_zero`), the point alone with
     method NOT_MEANINGFUL: no ratio interval is bounded there.
 
     For lower-is-better metrics (perplexity) it is baseline / metric, so 100% always means "as good".
@@ -252,11 +268,12 @@ def retained(name: str, scores: dict, baseline: dict, seed: int = 0, n_boot: int
     if exact is not None:
         point, low, high = exact
         return Metric(value=point * 100, unit="%", low=low * 100, high=high * 100, method="exact_paired_retained")
-    if stat.leave_one_out is not None:  # a correlation: the jackknife on the log ratio (the bootstrap covered 90%)
+    loo = _leave_one_out(stat)
+    if loo is not None:  # the jackknife on the log ratio (the bootstrap covered 90% for a correlation)
         mine, theirs = _arrays(scores, stat), _arrays(baseline, stat)
         num, den = (mine, theirs) if stat.higher_is_better else (theirs, mine)
         point = stat.fn(*num) / stat.fn(*den)
-        found = jackknife_interval(point, stat.leave_one_out(*num) / stat.leave_one_out(*den), transform=np.log, inverse=np.exp)
+        found = jackknife_interval(point, loo(*num) / loo(*den), transform=np.log, inverse=np.exp)
         if found is not None:
             return Metric(value=point * 100, unit="%", low=found[0] * 100, high=found[1] * 100, method="jackknife")
     k = len(stat.keys)
@@ -272,7 +289,7 @@ def retained(name: str, scores: dict, baseline: dict, seed: int = 0, n_boot: int
 
 def paired_difference(name: str, scores: dict, baseline: dict, seed: int = 0, n_boot: int = 2000) -> Metric:
     """metric(scores) - metric(baseline) with a paired interval (excluding 0 = a real difference): exact for
-    accuracy, the jackknife for a correlation, else the paired bootstrap."""
+    accuracy, the jackknife for a correlation or MSE, else the paired bootstrap."""
     _check_paired(scores, baseline)
     stat = STATISTICS[name]
     if stat.exact:
@@ -280,10 +297,11 @@ def paired_difference(name: str, scores: dict, baseline: dict, seed: int = 0, n_
         return Metric(value=point * 100, unit="pp", low=low * 100, high=high * 100, method="exact_paired_difference")
     k = len(stat.keys)
     scale = 100.0 if stat.unit == "%" else 1.0
-    if stat.leave_one_out is not None:  # a correlation: the jackknife (leave the same row out of both)
+    loo = _leave_one_out(stat)
+    if loo is not None:  # the jackknife, leaving the same row out of both
         mine, theirs = _arrays(scores, stat), _arrays(baseline, stat)
         point = stat.fn(*mine) - stat.fn(*theirs)
-        found = jackknife_interval(point, stat.leave_one_out(*mine) - stat.leave_one_out(*theirs))
+        found = jackknife_interval(point, loo(*mine) - loo(*theirs))
         if found is not None:
             return Metric(value=point * scale, unit=stat.unit, low=found[0] * scale, high=found[1] * scale, method="jackknife")
     point, low, high = bootstrap(lambda *arr: stat.fn(*arr[:k]) - stat.fn(*arr[k:]),
