@@ -4,52 +4,38 @@ cells, with nothing else edited."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
+import settings_fields
+from settings_fields import HELP
 
 from tradeoff import api, cli
 from tradeoff.distill import run as distill_run
 from tradeoff.distill import settings as distill_settings
-from tradeoff.distill.settings import Corpus, DistillSettings
+from tradeoff.distill.settings import Corpus
 from tradeoff.errors import BadInput
-from tradeoff.options import setting, with_settings
 from tradeoff.paths import shared_data
 from tradeoff.study import prepare
 
-ROOT = Path(__file__).resolve().parents[2]
 AUSTEN = str(shared_data() / "austen/validation.txt")
-HELP = "How hard the knob is turned."
 
 
 @pytest.fixture
 def extended(monkeypatch):
     """DistillSettings and Corpus with one more field, and the distill command and app rebuilt from them."""
-    knob = [("knob_turns", int, setting(7, HELP))]
-    cls = dataclasses.make_dataclass("DistillSettings", knob, bases=(DistillSettings,), frozen=True)
-    corpus = dataclasses.make_dataclass("Corpus", knob, bases=(Corpus,), frozen=True)
-    monkeypatch.setattr(distill_settings, "DistillSettings", cls)
+    cls = settings_fields.extended(monkeypatch, distill_settings, "DistillSettings", "distill", cli.distill)
+    corpus = dataclasses.make_dataclass("Corpus", settings_fields.KNOB, bases=(Corpus,), frozen=True)
     monkeypatch.setitem(distill_settings.MODES, "corpus", corpus)
-    app = typer.Typer()
-    app.command("distill")(with_settings(cls)(cli.distill.__wrapped__))
-    app.command("models")(cli.models)  # a group of two, so `distill` is a subcommand as in the real app
-    monkeypatch.setattr(cli, "app", app)
     return cls
 
 
 def test_an_added_field_is_a_cli_option(extended):
-    out = CliRunner().invoke(cli.app, ["distill", "--help"], env={"COLUMNS": "200"}).output
+    out = settings_fields.help_text("distill")
     assert "--knob-turns" in out and HELP in out
 
 
 def test_an_added_field_is_in_the_cli_reference(extended):
-    spec = importlib.util.spec_from_file_location("gen_docs", ROOT / "scripts" / "gen_docs.py")
-    gen_docs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen_docs)
-    assert f"| `--knob-turns` | 7 | {HELP} |" in gen_docs.cli_page()
+    assert f"| `--knob-turns` | 7 | {HELP} |" in settings_fields.cli_reference()
 
 
 def test_an_added_field_reaches_the_mode_through_the_api(extended, tiny_teacher_dir, monkeypatch):

@@ -2,49 +2,32 @@
 Python API, study files' eval cells and the CLI reference, with nothing else edited."""
 from __future__ import annotations
 
-import dataclasses
-import importlib.util
-from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
+import settings_fields
+from settings_fields import HELP
 
 from tradeoff import api, cli
 from tradeoff.errors import BadInput
 from tradeoff.evaluate import settings as eval_settings
 from tradeoff.evaluate import suite
-from tradeoff.evaluate.settings import EvalSettings, setting
-from tradeoff.options import with_settings
 from tradeoff.study import prepare
 
-ROOT = Path(__file__).resolve().parents[2]
-HELP = "How hard the knob is turned."
 
 
 @pytest.fixture
 def extended(monkeypatch):
     """EvalSettings with one more field, and the eval command and app rebuilt from it."""
-    cls = dataclasses.make_dataclass("EvalSettings", [("knob_turns", int, setting(7, HELP))], bases=(EvalSettings,),
-                                     frozen=True)
-    monkeypatch.setattr(eval_settings, "EvalSettings", cls)
-    app = typer.Typer()
-    app.command("eval")(with_settings(cls)(cli.eval_command.__wrapped__))
-    app.command("models")(cli.models)  # a group of two, so `eval` is a subcommand as in the real app
-    monkeypatch.setattr(cli, "app", app)
-    return cls
+    return settings_fields.extended(monkeypatch, eval_settings, "EvalSettings", "eval", cli.eval_command)
 
 
 def test_an_added_field_is_a_cli_option(extended):
-    out = CliRunner().invoke(cli.app, ["eval", "--help"], env={"COLUMNS": "200"}).output
+    out = settings_fields.help_text("eval")
     assert "--knob-turns" in out and HELP in out
 
 
 def test_an_added_field_is_in_the_cli_reference(extended):
-    spec = importlib.util.spec_from_file_location("gen_docs", ROOT / "scripts" / "gen_docs.py")
-    gen_docs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen_docs)
-    assert f"| `--knob-turns` | 7 | {HELP} |" in gen_docs.cli_page()
+    assert f"| `--knob-turns` | 7 | {HELP} |" in settings_fields.cli_reference()
 
 
 def test_an_added_field_reaches_the_cell_through_the_api(extended, monkeypatch):
