@@ -87,7 +87,8 @@ def row(kind: str, setting: str, hits: list, note: str = "", seeds: int | None =
 
 # -- latency --------------------------------------------------------------------------------------
 
-def latency_rows(seeds: int, round_counts=(10, 30, 100), few=(3, 4, 5)) -> list[dict]:
+def latency_rows(seeds: int, round_counts=(10, 30, 100, 500), few=(3, 4, 5)) -> list[dict]:
+    """500 rounds: a single-stream run's least, its queries one after another in one run under the same noise."""
     from tradeoff.bench import timing, workloads
 
     out = []

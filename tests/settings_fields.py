@@ -37,3 +37,10 @@ def cli_reference() -> str:
     gen_docs = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen_docs)
     return gen_docs.cli_page()
+
+
+def assert_in_help_and_reference(command: str) -> None:
+    """The added field is an option of `tradeoff COMMAND`, with its help, and a row of the CLI reference."""
+    out = help_text(command)
+    assert "--knob-turns" in out and HELP in out
+    assert f"| `--knob-turns` | 7 | {HELP} |" in cli_reference()

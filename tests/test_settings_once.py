@@ -1,7 +1,7 @@
-"""`tradeoff bench`, `eval` and `distill` generate their options from their settings classes (see
-tests/bench/test_bench_settings_fields.py, tests/evaluate/test_settings_fields.py and
-tests/distill/test_distill_settings_fields.py); here `DistillSettings` must ask for exactly what the modes'
-`Corpus` and `Task` run with, by the same defaults."""
+"""`tradeoff bench`, `eval`, `distill`, `compare` and `recommend` generate their options from their settings classes
+(see tests/bench/test_bench_settings_fields.py, tests/evaluate/test_settings_fields.py,
+tests/distill/test_distill_settings_fields.py and tests/report/test_decision_settings_fields.py); here
+`DistillSettings` must ask for exactly what the modes' `Corpus` and `Task` run with, by the same defaults."""
 from __future__ import annotations
 
 import dataclasses

@@ -227,32 +227,37 @@ def bench(models: list[str], *, backends=DEFAULT_BACKENDS, devices="cpu", shapes
 
 def compare(refs: list[str], *, baseline: str | None = None, backends: str | None = None, shapes: str = DEFAULT_SHAPE,
             eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
-            constraints: dict | None = None, store: str | None = None, budget_s: float | None = None, env: str | None = None,
-            on_status=None):
+            decision=None, store: str | None = None, budget_s: float | None = None, env: str | None = None,
+            on_status=None, **budgets):
     """Anatomy, speed, memory and quality side by side (measuring only what the store lacks), claims
-    checked, and a recommendation under `constraints` (max_latency_ms, max_memory_mb, min_retained, prefer);
-    speed and memory from one environment (`env`: see compare.one_environment); measured as
-    compare_plan.measured_comparison says."""
+    checked, and a recommendation under `decision`, a tradeoff.decide.DecisionSettings, or its fields as keywords
+    (max_latency_ms, max_memory_mb, min_retained, prefer, ...); speed and memory from one environment (`env`: see
+    compare.one_environment); measured as compare_plan.measured_comparison says."""
     from tradeoff.bench.spec import Settings, parse_list, parse_shapes, BACKENDS
     from tradeoff.compare_plan import measured_comparison
+    from tradeoff.decide import decision_settings
     from tradeoff.store import Store
 
+    decision = decision_settings(decision, budgets)
     settings = Settings(**({"budget_s": budget_s} if budget_s else {})).check()
     parse_shapes(shapes)
     with Store.open(store) as s:
         return measured_comparison(refs, baseline=baseline, backends=parse_list(backends, BACKENDS, "backend") if backends else None,
                                    shapes=shapes.split(","), eval_cell=eval_cell, eval_refs=eval_refs,
-                                   quality_baseline=quality_baseline, constraints=constraints, store=s, settings=settings,
+                                   quality_baseline=quality_baseline, decision=decision, store=s, settings=settings,
                                    env=env, on_status=on_status or (lambda _: None))
 
 
 def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_baseline: str | None = None,
-                      constraints: dict | None = None, store: str | None = None, env: str | None = None):
-    """The comparison from stored records only (no measuring): for `recommend` and `report`."""
+                      decision=None, store: str | None = None, env: str | None = None, **budgets):
+    """The comparison from stored records only (no measuring): for `recommend` and `report`; `decision` and `budgets`
+    as for `compare`."""
     from tradeoff.compare_plan import build_comparison
+    from tradeoff.decide import decision_settings
     from tradeoff.errors import BadInput
     from tradeoff.store import Store
 
+    decision = decision_settings(decision, budgets)
     if not refs:
         raise BadInput("no models given", "name the models to compare, as given to `tradeoff compare`")
     names = [parse_ref(r).name for r in refs]
@@ -262,7 +267,7 @@ def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_b
     if not any(r.kind in ("bench", "eval") for r in records):
         raise BadInput(f"the store {path} holds no speed or quality results for {', '.join(names)}",
                        "run `tradeoff compare` (or bench / eval) with the same --store first")
-    return build_comparison(records, refs, baseline or refs[0], quality_baseline, constraints=constraints, store_path=path,
+    return build_comparison(records, refs, baseline or refs[0], quality_baseline, decision=decision, store_path=path,
                             env=env)
 
 

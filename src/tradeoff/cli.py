@@ -19,15 +19,36 @@ from tradeoff.errors import BadInput, TradeoffError, first_line
 from tradeoff.bench import backends as backend_names
 from tradeoff.bench import spec as bench_defaults
 from tradeoff.bench.spec import Settings as BENCH
+from tradeoff.decide import DecisionSettings
 from tradeoff.distill.settings import DistillSettings
-from tradeoff.evaluate import data as data_defaults
-from tradeoff.evaluate.settings import DEFAULTS as EVAL, MAX_LENGTH_HELP, TEST_FRACTION_HELP, EvalSettings
+from tradeoff.evaluate.settings import EvalSettings
 from tradeoff.options import csv_list, with_settings
 from tradeoff.render import STDERR
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Which transformer should I use? Architecture, speed, memory and quality, measured side by side.")
 err = STDERR
+
+# Options several commands share, declared once so each means the same everywhere.
+STORE_HELP = "Results store (SQLite file); default $TRADEOFF_STORE, else results.db in the user data folder."
+STORE = typer.Option(None, "--store", help=STORE_HELP)
+MARKDOWN = typer.Option(False, "--markdown", help="Print as Markdown.")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+HTML_OUT = typer.Option(None, "--html", help="Write the self-contained HTML report (offline, interactive plots) here.")
+MARKDOWN_OUT = typer.Option(None, "--markdown-out", help="Write a Markdown report file (for a README or paper) here.")
+PNG_OUT = typer.Option(None, "--png", help="Write PNG figures into this folder.")
+ENV = typer.Option(None, "--env", help="Compare speed and memory from this environment (its id, or a piece of its CPU name); "
+                                       "default: the one with most results in the store. The notes list the others.")
+
+
+def json_option(holds: str = "Machine-readable output."):
+    """--json, with what this command's JSON holds."""
+    return typer.Option(False, "--json", help=holds)
+
+
+def csv_option(holds: str = "Print as CSV."):
+    """--csv, with what this command's CSV holds."""
+    return typer.Option(False, "--csv", help=holds)
 
 
 def output_format(json_: bool, markdown: bool, csv_: bool) -> str:
@@ -54,9 +75,9 @@ def inspect(
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Show ratios against this model (default: the first)."),
     seq_len: Optional[int] = typer.Option(None, "--seq-len", help="Sequence length for FLOPs per token."),
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Allow models that need custom code."),
-    json_: bool = typer.Option(False, "--json", help="Machine-readable output (schema: tradeoff.anatomy.Anatomy)."),
-    markdown: bool = typer.Option(False, "--markdown"),
-    csv_: bool = typer.Option(False, "--csv"),
+    json_: bool = json_option("Machine-readable output (schema: tradeoff.anatomy.Anatomy)."),
+    markdown: bool = MARKDOWN,
+    csv_: bool = csv_option(),
 ):
     """Exact architecture, parameters, FLOPs and memory, side by side, without downloading weights."""
     from tradeoff import api
@@ -74,7 +95,7 @@ def inspect(
 
 
 @app.command()
-def models(json_: bool = typer.Option(False, "--json")):
+def models(json_: bool = json_option()):
     """The catalog: known models, their family and size, and where their real weights are here (packaged,
     assembled, or the Hugging Face cache with the snapshot's revision) or how to get them."""
     from tradeoff import api
@@ -84,14 +105,10 @@ def models(json_: bool = typer.Option(False, "--json")):
     emit(list(rows[0]), rows, "json" if json_ else "table", title="Catalog")
 
 
-STORE_HELP = "Results store (SQLite file); default $TRADEOFF_STORE, else results.db in the user data folder."
-TEST_FRACTION = typer.Option(data_defaults.TEST_FRACTION, "--test-fraction", help=TEST_FRACTION_HELP)
-
-
 @app.command("run")
 def run_study_command(
     study: str = typer.Argument(..., help="Study file (.toml or .yaml) describing the grid of cells."),
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    store: Optional[str] = STORE,
     force: bool = typer.Option(False, "--force", help="Re-run cells the store already holds."),
     executor: str = typer.Option(executors.DEFAULT, "--executor", help=executors.HELP),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (with --executor ray); default: start a local one."),
@@ -121,13 +138,13 @@ def run_study_command(
 
 @app.command()
 def results(
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    store: Optional[str] = STORE,
     kind: Optional[str] = typer.Option(None, "--kind", help="inspect | bench | eval | distill."),
     model: Optional[str] = typer.Option(None, "--model", help="Only this model (catalog alias, folder or name)."),
     status: Optional[str] = typer.Option(None, "--status", help="ok | oom | error | skipped."),
     where: list[str] = typer.Option([], "--where", help="Cell filter FIELD=VALUE, e.g. --where backend=onnx (repeatable)."),
-    json_: bool = typer.Option(False, "--json", help="Full records with provenance (same shape as `export` to .json)."),
-    csv_: bool = typer.Option(False, "--csv", help="One row per record, one column per cell field and metric."),
+    json_: bool = json_option("Full records with provenance (same shape as `export` to .json)."),
+    csv_: bool = csv_option("One row per record, one column per cell field and metric."),
 ):
     """List the records in a store, filtered."""
     from tradeoff import api
@@ -160,7 +177,7 @@ def results(
 @app.command("export")
 def export_command(
     out: str = typer.Argument(..., help="Output file: .csv, .json or .parquet (written atomically)."),
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    store: Optional[str] = STORE,
     kind: Optional[str] = typer.Option(None, "--kind"),
     model: Optional[str] = typer.Option(None, "--model"),
 ):
@@ -174,7 +191,7 @@ def export_command(
 @app.command("import")
 def import_command(
     source: str = typer.Argument(..., help="Another results store (.db) or an export (.json, .csv, .parquet)."),
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    store: Optional[str] = STORE,
 ):
     """Merge results from another machine's store: for a cell both have, the newer record wins."""
     from tradeoff import api
@@ -191,11 +208,11 @@ def distill(
     corpus: Optional[str] = typer.Option(None, "--corpus", help="Task-agnostic: a plain UTF-8 text file to distil on."),
     data: Optional[str] = typer.Option(None, "--data", help="Task-specific: labelled training data (JSONL/CSV/Parquet, a folder, or fine-foods)."),
     settings: DistillSettings = None,
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    json_: bool = typer.Option(False, "--json", help="The records as JSON."),
-    markdown: bool = typer.Option(False, "--markdown"),
-    csv_: bool = typer.Option(False, "--csv"),
+    store: Optional[str] = STORE,
+    quiet: bool = QUIET,
+    json_: bool = json_option("The records as JSON."),
+    markdown: bool = MARKDOWN,
+    csv_: bool = csv_option(),
 ):
     """Make a smaller student from a teacher (DistilBERT-style), train it, and measure it against the teacher."""
     from tradeoff import api
@@ -216,11 +233,11 @@ def eval_command(
     settings: EvalSettings = None,
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="MODEL or MODEL:MODE for performance retained (default: the first row)."),
     save: Optional[str] = typer.Option(None, "--save", help="Keep the fine-tuned model in this folder (from_pretrained loads it)."),
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    json_: bool = typer.Option(False, "--json", help="Records (without per-example arrays) and comparisons as JSON."),
-    markdown: bool = typer.Option(False, "--markdown"),
-    csv_: bool = typer.Option(False, "--csv"),
+    store: Optional[str] = STORE,
+    quiet: bool = QUIET,
+    json_: bool = json_option("Records (without per-example arrays) and comparisons as JSON."),
+    markdown: bool = MARKDOWN,
+    csv_: bool = csv_option(),
 ):
     """Task quality on real data with 95% intervals: fine-tuned, probed and prompted models in one table."""
     from tradeoff import api
@@ -243,39 +260,32 @@ def bench(
     backend: str = typer.Option(",".join(bench_defaults.DEFAULT_BACKENDS), "--backend", help=f"Comma list: {', '.join(backend_names.NAMES)}."),
     device: str = typer.Option("cpu", "--device", help="Comma list: cpu, cuda."),
     shape: str = typer.Option(bench_defaults.DEFAULT_SHAPE, "--shape", help="Comma list of BATCHxSEQ, e.g. 1x128,32x128."),
-    workload: Optional[str] = typer.Option(None, "--workload", help="fixed | real | generate | server (default: fixed for encoders, generate for decoders)."),
+    workload: Optional[str] = typer.Option(None, "--workload", help=f"{' | '.join(bench_defaults.WORKLOADS)} (default: fixed for encoders, generate for decoders)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
     settings: BENCH = None,
     pretrained: bool = typer.Option(False, "--pretrained", help="Load real weights instead of random ones (must be available offline)."),
     isolate: bool = typer.Option(True, "--isolate/--no-isolate", help="Run each backend group in its own child process."),
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    json_: bool = typer.Option(False, "--json", help="The records as JSON."),
-    markdown: bool = typer.Option(False, "--markdown"),
-    csv_: bool = typer.Option(False, "--csv"),
+    store: Optional[str] = STORE,
+    quiet: bool = QUIET,
+    json_: bool = json_option("The records as JSON."),
+    markdown: bool = MARKDOWN,
+    csv_: bool = csv_option(),
 ):
     """Latency (p50/p90/p99 with 95% intervals), throughput, memory and utilisation per backend and shape,
     and each model's speed-up over the baseline from interleaved (paired) timing."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
     from tradeoff import api
     from tradeoff.render import emit, to_json
 
     fmt = output_format(json_, markdown, csv_)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} cells"),
-                        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True, disable=quiet)
-    task = progress.add_task("bench", total=None)
-
-    def on_record(record):
-        if "baseline" not in record.cell:
-            progress.advance(task)
-
     started = time.perf_counter()
-    with progress:
+    with progress("bench", quiet=quiet) as status:
+        def on_record(record):
+            if "baseline" not in record.cell:  # a cell's own record, not its pairing with the baseline
+                status(advance=1)
+
         result = api.bench(refs, backends=backend, devices=device, shapes=shape, workloads=workload, baseline=baseline,
                            weights="pretrained" if pretrained else "random", isolate=isolate, store=store,
-                           on_plan=lambda plan: progress.update(task, total=plan.cells),
-                           on_record=on_record, on_status=lambda text: progress.update(task, description=text[:60]),
+                           on_plan=lambda plan: status(total=plan.cells), on_record=on_record, on_status=status,
                            settings=settings)
     if fmt == "json":
         print(to_json(result.as_json()))
@@ -302,29 +312,10 @@ def bench(
         print(cost)
 
 
-BUDGETS = {
-    "max_latency_ms": typer.Option(None, "--max-latency-ms", help="Latency budget (p50, ms)."),
-    "max_memory_mb": typer.Option(None, "--max-memory-mb", help="Memory budget (peak RSS, MB)."),
-    "min_retained": typer.Option(None, "--min-retained", help="Quality floor: fraction of the quality baseline kept, scored the same way on the same rows (0.95 or 95)."),
-    "prefer": typer.Option("quality", "--prefer", help="The first criterion among models that fit: quality, latency or memory; those it cannot tell apart go to the next."),
-    "tie_margin": typer.Option(None, "--tie-margin", help="Quality differences whose 95% interval lies within this margin are equivalent (metric's unit: pp for % metrics; default 1 pp, or 0.01 of the metric's scale)."),
-    "qps": typer.Option(None, "--qps", help="Load to serve (queries/s): fits when the capacity measured by `bench --workload server` reaches it."),
-    "p99_ms": typer.Option(None, "--p99-ms", help=f"Encoders: the p99 latency bound that load must be served within (default {BENCH.p99_ms:g} ms)."),
-    "ttft_ms": typer.Option(None, "--ttft-ms", help=f"Decoders: the TTFT p99 bound that load must be served within (default {BENCH.ttft_ms:g} ms)."),
-    "tpot_ms": typer.Option(None, "--tpot-ms", help=f"Decoders: the TPOT p99 bound (default {BENCH.tpot_ms:g} ms)."),
-    "output_tokens": typer.Option(None, "--output-tokens", help=f"Decoders: tokens each request generates, as served by bench (default {BENCH.output_tokens})."),
-}
-ENV = typer.Option(None, "--env", help="Compare speed and memory from this environment (its id, or a piece of its CPU name); "
-                                       "default: the one with most results in the store. The notes list the others.")
-
-
-def _constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps=None, p99_ms=None, tie_margin=None,
-                 ttft_ms=None, tpot_ms=None, output_tokens=None) -> dict:
-    if min_retained is not None and min_retained > 1:
-        min_retained /= 100  # given in percent
-    return {"max_latency_ms": max_latency_ms, "max_memory_mb": max_memory_mb, "min_retained": min_retained, "prefer": prefer,
-            "qps": qps, "p99_ms": p99_ms, "tie_margin": tie_margin, "ttft_ms": ttft_ms, "tpot_ms": tpot_ms,
-            "output_tokens": output_tokens}
+# The budgets compare decides under: recommend's, less the serving ones (compare runs no server workload).
+COMPARE_BUDGETS = ("max_latency_ms", "max_memory_mb", "min_retained", "prefer", "tie_margin")
+# The eval settings compare offers for scoring quality on the way (the others: `tradeoff eval`).
+COMPARE_EVAL = ("data", "train", "test_fraction", "task", "mode", "limit", "train_limit", "epochs", "max_length")
 
 
 def _show_comparison(comparison, fmt: str, html: Optional[str], markdown_out: Optional[str], png: Optional[str],
@@ -373,70 +364,51 @@ def _show_comparison(comparison, fmt: str, html: Optional[str], markdown_out: Op
 
 
 @app.command()
+@with_settings(DecisionSettings, into="decision", only=COMPARE_BUDGETS)
+@with_settings(EvalSettings, into="quality", only=COMPARE_EVAL, require=False)
 def compare(
     refs: list[str] = typer.Argument(..., help="Models to put side by side (catalog names, hub ids, folders, .gguf files)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed and size ratios against this model (default: the first)."),
     backend: Optional[str] = typer.Option(None, "--backend", help=f"Comma list of bench backends ({', '.join(backend_names.NAMES)}); default eager, plus eager-bf16 where bf16 is native."),
     shape: str = typer.Option(bench_defaults.DEFAULT_SHAPE, "--shape", help="Comma list of BATCHxSEQ."),
     budget: Optional[float] = typer.Option(None, "--budget", help="Seconds of timing per bench cell at most."),
-    data: Optional[str] = typer.Option(None, "--data", "-d", help="Score quality on this data (see `tradeoff eval --help`)."),
-    task: str = typer.Option("auto", "--task"),
-    mode: str = typer.Option("auto", "--mode", help="Eval mode: finetune, probe, checkpoint, zero-shot, k-shot."),
-    train: Optional[str] = typer.Option(None, "--train", help="Eval: training data (default: a folder's train split, or the rows of --data not held out)."),
-    test_fraction: float = TEST_FRACTION,
-    limit: Optional[int] = typer.Option(None, "--limit", help="Eval: score a seeded subset."),
-    train_limit: Optional[int] = typer.Option(None, "--train-limit", help="Eval: train on a seeded subset."),
-    epochs: int = typer.Option(EVAL["epochs"], "--epochs", help="Eval: fine-tuning epochs."),
-    max_length: Optional[int] = typer.Option(EVAL["max_length"], "--max-length", help="Eval: " + MAX_LENGTH_HELP),
+    quality: EvalSettings = None,
     quality_models: Optional[str] = typer.Option(None, "--quality-models", help="Comma list of the models to score (default: those with real weights here)."),
     quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Performance retained against this model (default: the first scored)."),
-    max_latency_ms: Optional[float] = BUDGETS["max_latency_ms"], max_memory_mb: Optional[float] = BUDGETS["max_memory_mb"],
-    min_retained: Optional[float] = BUDGETS["min_retained"], prefer: str = BUDGETS["prefer"],
-    tie_margin: Optional[float] = BUDGETS["tie_margin"],
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP), env: Optional[str] = ENV,
-    html: Optional[str] = typer.Option(None, "--html", help="Also write the HTML report here."),
-    markdown_out: Optional[str] = typer.Option(None, "--markdown-out", help="Also write a Markdown report here."),
-    png: Optional[str] = typer.Option(None, "--png", help="Also write PNG figures into this folder."),
-    json_: bool = typer.Option(False, "--json"), markdown: bool = typer.Option(False, "--markdown"),
+    decision: DecisionSettings = None,
+    store: Optional[str] = STORE, env: Optional[str] = ENV,
+    html: Optional[str] = HTML_OUT, markdown_out: Optional[str] = MARKDOWN_OUT, png: Optional[str] = PNG_OUT,
+    json_: bool = json_option(), markdown: bool = MARKDOWN,
     full: bool = typer.Option(False, "--full", help="Also print the full matrix and every candidate's reasons."),
 ):
     """The decision first (what to use and on what it rests), one row per candidate, claims checked; --full for the matrix."""
     from tradeoff import api
 
     fmt = output_format(json_, markdown, False)
-    eval_cell = None
-    if data:
-        eval_cell = {"data": data, "train": train, "test_fraction": test_fraction, "task": task, "mode": mode, "limit": limit,
-                     "train_limit": train_limit, "epochs": epochs, "max_length": max_length}
-        eval_cell = {k: v for k, v in eval_cell.items() if v is not None}
+    eval_cell = {k: v for k in COMPARE_EVAL if (v := getattr(quality, k)) is not None} if quality.data else None
     with progress("comparing") as status:
         comparison = api.compare(refs, baseline=baseline, backends=backend, shapes=shape, eval_cell=eval_cell,
                                  eval_refs=csv_list(quality_models), quality_baseline=quality_baseline,
-                                 constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer, tie_margin=tie_margin),
+                                 decision=decision.as_fraction(),
                                  store=store, budget_s=budget, env=env, on_status=status)
     _show_comparison(comparison, fmt, html, markdown_out, png, full=full)
 
 
 @app.command()
+@with_settings(DecisionSettings)
 def recommend(
     refs: list[str] = typer.Argument(..., help="Candidate models (already measured into the store by compare/bench/eval)."),
-    max_latency_ms: Optional[float] = BUDGETS["max_latency_ms"], max_memory_mb: Optional[float] = BUDGETS["max_memory_mb"],
-    min_retained: Optional[float] = BUDGETS["min_retained"], prefer: str = BUDGETS["prefer"],
-    qps: Optional[float] = BUDGETS["qps"], p99_ms: Optional[float] = BUDGETS["p99_ms"],
-    ttft_ms: Optional[float] = BUDGETS["ttft_ms"], tpot_ms: Optional[float] = BUDGETS["tpot_ms"],
-    output_tokens: Optional[int] = BUDGETS["output_tokens"],
-    tie_margin: Optional[float] = BUDGETS["tie_margin"],
+    settings: DecisionSettings = None,
     quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Retained % against this model."),
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP), env: Optional[str] = ENV,
-    json_: bool = typer.Option(False, "--json"),
+    store: Optional[str] = STORE, env: Optional[str] = ENV,
+    json_: bool = json_option(),
 ):
     """The best model and backend under your budgets, why each other candidate lost, or that nothing fits."""
     from tradeoff import api
     from tradeoff.render import to_json
 
     comparison = api.stored_comparison(refs, quality_baseline=quality_baseline, store=store, env=env,
-                                       constraints=_constraints(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms,
-                                                                tie_margin, ttft_ms, tpot_ms, output_tokens))
+                                       decision=settings.as_fraction())
     if json_:
         from tradeoff.report.json_output import recommend_output
 
@@ -456,12 +428,12 @@ def recommend(
 @app.command()
 def report(
     refs: list[str] = typer.Argument(..., help="Models to report on (from the store)."),
-    html: Optional[str] = typer.Option(None, "--html", help="Self-contained HTML report (offline, interactive plots)."),
-    markdown_out: Optional[str] = typer.Option(None, "--markdown-out", help="Markdown report for a README or paper."),
-    png: Optional[str] = typer.Option(None, "--png", help="Folder for PNG figures."),
+    html: Optional[str] = HTML_OUT,
+    markdown_out: Optional[str] = MARKDOWN_OUT,
+    png: Optional[str] = PNG_OUT,
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b"),
     quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline"),
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP), env: Optional[str] = ENV,
+    store: Optional[str] = STORE, env: Optional[str] = ENV,
 ):
     """Write the comparison as HTML, Markdown and/or PNG figures, from the store alone."""
     from tradeoff import api
@@ -476,7 +448,7 @@ def report(
 def demo(
     quick: bool = typer.Option(False, "--quick", help="Smaller samples, no distillation, no ONNX backends: a fraction of the full run's time."),
     out: str = typer.Option("tradeoff-demo", "--out", help="Folder for the store, the HTML/Markdown report and figures."),
-    store: Optional[str] = typer.Option(None, "--store", help="Results store (default: OUT/results.db); reruns reuse it."),
+    store: Optional[str] = typer.Option(None, "--store", help="Results store (SQLite file); default OUT/results.db, which reruns reuse."),
     full: bool = typer.Option(False, "--full", help="Also print the full matrix and every candidate's reasons."),
 ):
     """The offline demo: BERT-base vs DistilBERT vs Llama-2-7B, and real-weight quality on fine-food reviews."""
@@ -505,10 +477,10 @@ def paper_command(
     name: str = typer.Argument(..., help="The paper to reproduce: distilbert (its GLUE dev table, by proxy)."),
     plan: str = typer.Option("cpu", "--plan", help="cpu (400 training rows per task, one epoch: studies/distilbert-cpu.toml) | gpu (full training sets) | a study file."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma list of GLUE tasks: cola,sst2,mrpc,stsb,rte (default: all)."),
-    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    store: Optional[str] = STORE,
     executor: str = typer.Option(executors.DEFAULT, "--executor", help=executors.HELP),
-    json_: bool = typer.Option(False, "--json", help="The table, macro and claims as JSON."),
-    markdown: bool = typer.Option(False, "--markdown"),
+    json_: bool = json_option("The table, macro and claims as JSON."),
+    markdown: bool = MARKDOWN,
 ):
     """Reproduce a paper's table here: run its study (resumable: a rerun skips finished cells), then show the
     measured figures with intervals and test-set sizes beside the paper's, and the claims they decide."""
@@ -545,13 +517,17 @@ def print_step(i: int, n: int, cell, record, seconds: float) -> None:
 
 
 @contextlib.contextmanager
-def progress(label: str):
-    """Yields `status(text, step=None)`. On a terminal: a bar of the steps done (`step=(done, total)`), with the
-    elapsed time and an ETA, under the latest status text; in a log, where a bar would show nothing, each status
-    as a timestamped line."""
-    if not err.is_terminal:
-        yield lambda text, step=None: err.print(f"[{time.strftime('%H:%M:%S')}] {text}", markup=False, highlight=False,
-                                                soft_wrap=True)
+def progress(label: str, quiet: bool = False):
+    """Yields `status(text=None, step=None, *, total=None, advance=0)`, every command's one progress printer. On a
+    terminal: a bar of the steps done (`step=(done, total)`, or `total` and `advance` by turns), with the elapsed time
+    and an ETA, under the latest status text; in a log, where a bar would show nothing, each status text as a
+    timestamped line; with `quiet`, nothing."""
+    if quiet or not err.is_terminal:
+        def line(text: str | None = None, step=None, *, total=None, advance=0) -> None:
+            if text is not None and not quiet:
+                err.print(f"[{time.strftime('%H:%M:%S')}] {text}", markup=False, highlight=False, soft_wrap=True)
+
+        yield line
         return
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -561,13 +537,15 @@ def progress(label: str):
     task = bar.add_task(label, total=None)
     room = max(20, err.width - 48 - len(label))  # what the bar, counts and clocks leave of the line
 
-    def status(text: str, step: tuple[int, int] | None = None) -> None:
-        text = text if len(text) <= room else text[:room - 3] + "..."
-        text = escape(f"{label}: {text}")  # model names in [brackets] are text, not markup
+    def status(text: str | None = None, step: tuple[int, int] | None = None, *, total: int | None = None,
+               advance: int = 0) -> None:
+        shown = {"advance": advance, **({"total": total} if total is not None else {})}
+        if text is not None:
+            text = text if len(text) <= room else text[:room - 3] + "..."
+            shown["description"] = escape(f"{label}: {text}")  # model names in [brackets] are text, not markup
         if step:
-            bar.update(task, description=text, completed=step[0], total=step[1])
-        else:
-            bar.update(task, description=text)
+            shown.update(completed=step[0], total=step[1])
+        bar.update(task, **shown)
 
     with bar:
         yield status

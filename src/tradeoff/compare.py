@@ -16,15 +16,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from tradeoff import claims as claims_mod
 from tradeoff.anatomy import Anatomy
-from tradeoff.bench.spec import DEFAULT_SHAPE
+from tradeoff.bench.spec import DEFAULT_SHAPE, SCENARIOS
 from tradeoff.coverage import NOT_MEANINGFUL
-from tradeoff.decide import Candidate, Judgement, Recommendation, check_budgets, recommend
+from tradeoff.decide import Candidate, DecisionSettings, Judgement, Recommendation, recommend
 from tradeoff.errors import BadInput
 from tradeoff.record import Metric, Record
 
@@ -319,19 +319,25 @@ def _beside(models: list[str], teachers: dict[str, str]) -> list[str]:
 
 # -- speed and memory: per backend and shape ------------------------------------------------------
 
+TEXT_SHAPES = ("real", *SCENARIOS)  # workloads named in a shape: their requests are a data set's sentences
+
+
 def shape_of(r: Record) -> str:
-    """BATCHxSEQ, with the device when not the CPU and the workload when it is real sentences."""
+    """BATCHxSEQ, with the device when not the CPU and the workload when its requests are real sentences (real, or
+    LoadGen's single-stream and offline runs), so those never stand in for the fixed shape's timings."""
     c = r.cell
     extra = [c["device"]] if c.get("device", "cpu") != "cpu" else []
-    if c.get("workload") == "real":
-        extra.append(f"real {c.get('dataset', '')}".strip())
+    if c.get("workload") in TEXT_SHAPES:
+        extra.append(f"{c['workload']} {c.get('dataset', '')}".strip())
     return f"{c.get('batch', '?')}x{c.get('seq_len', '?')}" + (f" ({', '.join(extra)})" if extra else "")
 
 
 def latency_of(r: Record) -> Metric | None:
     """One forward pass over the prompt: an encoder's latency, a decoder's time to first token (what
-    classifying by label likelihood costs), so encoders and decoders compare like for like."""
-    if r.kind != "bench" or r.status != "ok" or r.cell.get("baseline"):
+    classifying by label likelihood costs), so encoders and decoders compare like for like. None for LoadGen's
+    single-stream runs: each model runs alone, at another time than the others, so two of them are not a
+    comparison that shares the machine's drift (the interleaved workloads are)."""
+    if r.kind != "bench" or r.status != "ok" or r.cell.get("baseline") or r.cell.get("workload") in SCENARIOS:
         return None
     return r.metrics.get("ttft_p50_ms") if r.cell.get("workload") == "generate" else r.metrics.get("latency_p50_ms")
 
@@ -759,7 +765,7 @@ def candidates_for(scope: tuple | None, shape: str | None, bench: dict, scored: 
 
 
 def comparison_from(records: list[Record], lineup: Lineup, baseline: str, quality_baseline: str | None = None,
-                    constraints: dict | None = None, title: str | None = None, store_path: str | None = None,
+                    decision: DecisionSettings | None = None, title: str | None = None, store_path: str | None = None,
                     notes: list[str] | None = None, env: str | None = None, verdicts: dict | None = None) -> Comparison:
     """Everything the table, the claims check, the recommendation and the report need, from records, the lineup and
     the claim verdicts the store's paper results support (`paper.store_verdicts`), reading no file and no store: one
@@ -770,7 +776,7 @@ def comparison_from(records: list[Record], lineup: Lineup, baseline: str, qualit
     """
     from tradeoff import __version__
 
-    check_budgets(**(constraints or {}))  # impossible budgets are bad input even when nothing is measured yet
+    decision = (decision or DecisionSettings()).check()  # impossible budgets are bad input even when nothing is measured yet
     shown, teachers, anatomy = lineup.shown, lineup.teachers, lineup.anatomy
     models = _beside(list(dict.fromkeys(shown.values())), teachers)
     records, environment, env_notes = one_environment([r.model_copy(update={"model": shown[r.model]}) for r in records
@@ -791,13 +797,7 @@ def comparison_from(records: list[Record], lineup: Lineup, baseline: str, qualit
     if len(shapes) > 1:
         all_notes.append(f"decided at {shape}, the shape most models were timed at; "
                          f"{', '.join(s for s in shapes if s != shape)} in the table only")
-    from tradeoff.bench.spec import Settings
-
-    asked = constraints or {}
-    tokens = (asked.get("ttft_ms") or Settings.ttft_ms, asked.get("tpot_ms") or Settings.tpot_ms,
-              asked.get("output_tokens") or Settings.output_tokens)
-    capacity = served(records, asked.get("p99_ms") or (Settings.p99_ms if asked.get("qps") else None),
-                      tokens if asked.get("qps") or any(asked.get(k) for k in ("ttft_ms", "tpot_ms", "output_tokens")) else None)
+    capacity = served(records, *decision.serving_bounds())
     searched = {(r.model, r.cell.get("backend", "?")): r for r in capacity_searches(records)}  # the latest at any bound
     scopes = []
     for key in scope_keys or [None]:
@@ -805,13 +805,14 @@ def comparison_from(records: list[Record], lineup: Lineup, baseline: str, qualit
         attach_capacity(cands, capacity, shape, anatomy, searched)
         attach_retained(cands, scored, quality_baseline)
         label = scope_label(next(s for s in scored if s.scope == key)) if key else "speed and memory"
-        budgets = dict(constraints or {})
+        budgets = decision
         # --tie-margin is one number in one unit (the first scope's): 1 pp is not 1 on MCC's or perplexity's scale.
-        if budgets.get("tie_margin") is not None and key and _margin_unit(key[1]) != _margin_unit(scope_keys[0][1]):
+        if decision.tie_margin is not None and key and _margin_unit(key[1]) != _margin_unit(scope_keys[0][1]):
             first = scope_label(next(s for s in scored if s.scope == scope_keys[0]))
-            all_notes.append(f"--tie-margin {budgets.pop('tie_margin'):g} is in the unit of {first}; {label} keeps its "
+            all_notes.append(f"--tie-margin {decision.tie_margin:g} is in the unit of {first}; {label} keeps its "
                              "default margin")
-        rec = recommend(cands, **budgets, paired=candidate_judgement, scope=label) if cands else None
+            budgets = replace(decision, tie_margin=None)
+        rec = recommend(cands, budgets, paired=candidate_judgement, scope=label) if cands else None
         scopes.append(Scope(label, cands, rec))
     evidence = claims_mod.Evidence(anatomy=anatomy)
     for (model, base), (r, found) in claim_ratios(ratios(bench, records)).items():

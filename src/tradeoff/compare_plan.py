@@ -11,7 +11,7 @@ from pathlib import Path
 from tradeoff.anatomy import Anatomy, inspect_ref
 from tradeoff.bench.spec import DEFAULT_SHAPE
 from tradeoff.compare import EAGER, Comparison, Lineup, comparison_from
-from tradeoff.decide import check_budgets
+from tradeoff.decide import DecisionSettings
 from tradeoff.errors import BadInput, TradeoffError
 from tradeoff.models import parse_ref
 from tradeoff.models.refs import display_names
@@ -35,17 +35,17 @@ def shown_name(ref: str, lineup: Lineup) -> str:
 
 
 def build_comparison(records: list[Record], refs: list[str], baseline: str, quality_baseline: str | None = None,
-                     constraints: dict | None = None, title: str | None = None, store_path: str | None = None,
+                     decision: DecisionSettings | None = None, title: str | None = None, store_path: str | None = None,
                      notes: list[str] | None = None, env: str | None = None, lineup: Lineup | None = None) -> Comparison:
     """The comparison of `refs` (as the user typed them) from `records`: the lineup read from disk here (unless the
     caller that planned has it), the claim verdicts from the store's paper results, then `comparison_from`, which
     reads neither."""
     from tradeoff.paper import store_verdicts
 
-    check_budgets(**(constraints or {}))  # impossible budgets are bad input before any model is read
+    decision = (decision or DecisionSettings()).check()  # impossible budgets are bad input before any model is read
     lineup = lineup or lineup_of(refs)
     return comparison_from(records, lineup, shown_name(baseline, lineup),
-                           shown_name(quality_baseline, lineup) if quality_baseline else None, constraints=constraints,
+                           shown_name(quality_baseline, lineup) if quality_baseline else None, decision=decision,
                            title=title, store_path=store_path, notes=notes, env=env, verdicts=store_verdicts(store_path))
 
 
@@ -117,7 +117,7 @@ def eval_backends(backends) -> list[str]:
 
 def measured_comparison(refs: list[str], *, store, baseline: str | None = None, backends=None, shapes=(DEFAULT_SHAPE,),
                         eval_cell: dict | None = None, eval_refs: list[str] | None = None, quality_baseline: str | None = None,
-                        constraints: dict | None = None, settings=None, title: str | None = None,
+                        decision: DecisionSettings | None = None, settings=None, title: str | None = None,
                         eval_overrides: dict[str, dict] | None = None, notes: list[str] | None = None,
                         retrained: tuple[str, ...] = (), env: str | None = None, on_status=lambda *_, **__: None):
     """Measure what `store` lacks for these models through the one planner, then the comparison from the store alone.
@@ -140,7 +140,7 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
 
     if not refs:
         raise BadInput("no models given", "e.g. `tradeoff compare bert-base-uncased distilbert-base-uncased`")
-    check_budgets(**(constraints or {}))
+    decision = (decision or DecisionSettings()).check()
     notes = list(notes or [])
     if backends is None:
         backends, why = default_backends()
@@ -200,7 +200,7 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
                     on_start=lambda w: on_status(f"estimate {w.model_name} (too heavy to run here)"))
     records = [r for p in parsed for r in store.query(model=p.name)]
     return build_comparison(records, refs, baseline, quality_baseline or (eval_refs[0] if eval_refs else None),
-                            constraints=constraints, title=title, store_path=str(store.path), notes=notes, env=env,
+                            decision=decision, title=title, store_path=str(store.path), notes=notes, env=env,
                             lineup=lineup)
 
 

@@ -24,7 +24,9 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
+from tradeoff.bench.spec import Settings as BENCH
 from tradeoff.errors import BadInput
+from tradeoff.options import check_names, setting
 from tradeoff.record import number
 from tradeoff.stats import holm
 
@@ -431,20 +433,65 @@ EXAMPLES = {"--max-latency-ms": 50, "--max-memory-mb": 1000, "--min-retained": 0
             "--tie-margin": 1, "--ttft-ms": 2000, "--tpot-ms": 200, "--output-tokens": 32}
 
 
-def check_budgets(max_latency_ms: float | None = None, max_memory_mb: float | None = None,
-                  min_retained: float | None = None, prefer: str = "quality", qps: float | None = None,
-                  p99_ms: float | None = None, tie_margin: float | None = None, ttft_ms: float | None = None,
-                  tpot_ms: float | None = None, output_tokens: int | None = None) -> None:
-    """Reject impossible budgets before any measuring starts."""
-    if prefer not in CRITERIA:
-        raise BadInput(f"unknown preference {prefer!r}", "use quality, latency or memory")
-    for name, value in (("--max-latency-ms", max_latency_ms), ("--max-memory-mb", max_memory_mb), ("--min-retained", min_retained),
-                        ("--qps", qps), ("--p99-ms", p99_ms), ("--ttft-ms", ttft_ms), ("--tpot-ms", tpot_ms),
-                        ("--output-tokens", output_tokens)):
-        if value is not None and value <= 0:
-            raise BadInput(f"{name} must be positive, got {value}", f"pass a positive {name}, e.g. {name} {EXAMPLES[name]}")
-    if tie_margin is not None and tie_margin < 0:
-        raise BadInput(f"--tie-margin must be 0 or more, got {tie_margin}", "pass the margin in the metric's unit, e.g. --tie-margin 1")
+@dataclass(frozen=True)
+class DecisionSettings:
+    """The budgets and preferences a recommendation is made under, each declared once: `tradeoff compare` and
+    `recommend` generate their options from these fields, and the Python API takes the object."""
+
+    max_latency_ms: float | None = setting(None, "Latency budget (p50, ms).")
+    max_memory_mb: float | None = setting(None, "Memory budget (peak RSS, MB).")
+    min_retained: float | None = setting(None, "Quality floor: fraction of the quality baseline kept, scored the same way "
+                                               "on the same rows (0.95 or 95).")
+    prefer: str = setting("quality", "The first criterion among models that fit: quality, latency or memory; those it "
+                                     "cannot tell apart go to the next.")
+    qps: float | None = setting(None, "Load to serve (queries/s): fits when the capacity measured by `bench --workload "
+                                      "server` reaches it.")
+    p99_ms: float | None = setting(None, "Encoders: the p99 latency bound that load must be served within (default "
+                                         f"{BENCH.p99_ms:g} ms).")
+    ttft_ms: float | None = setting(None, "Decoders: the TTFT p99 bound that load must be served within (default "
+                                          f"{BENCH.ttft_ms:g} ms).")
+    tpot_ms: float | None = setting(None, f"Decoders: the TPOT p99 bound (default {BENCH.tpot_ms:g} ms).")
+    output_tokens: int | None = setting(None, "Decoders: tokens each request generates, as served by bench (default "
+                                              f"{BENCH.output_tokens}).")
+    tie_margin: float | None = setting(None, "Quality differences whose 95% interval lies within this margin are "
+                                             "equivalent (metric's unit: pp for % metrics; default 1 pp, or 0.01 of the "
+                                             "metric's scale).")
+
+    def as_fraction(self) -> DecisionSettings:
+        """These settings with a --min-retained given in percent (95) as the fraction the decision reads: the command
+        line's convenience, converted once there, so that no later step can divide again."""
+        return replace(self, min_retained=self.min_retained / 100) if (self.min_retained or 0) > 1 else self
+
+    def check(self) -> DecisionSettings:
+        """These settings, unchanged (so checking twice is checking once); impossible budgets are bad input before
+        any measuring starts."""
+        if self.prefer not in CRITERIA:
+            raise BadInput(f"unknown preference {self.prefer!r}", "use quality, latency or memory")
+        for name in ("max_latency_ms", "max_memory_mb", "min_retained", "qps", "p99_ms", "ttft_ms", "tpot_ms", "output_tokens"):
+            value, flag = getattr(self, name), "--" + name.replace("_", "-")
+            if value is not None and value <= 0:
+                raise BadInput(f"{flag} must be positive, got {value}", f"pass a positive {flag}, e.g. {flag} {EXAMPLES[flag]}")
+        if self.tie_margin is not None and self.tie_margin < 0:
+            raise BadInput(f"--tie-margin must be 0 or more, got {self.tie_margin}",
+                           "pass the margin in the metric's unit, e.g. --tie-margin 1")
+        if self.min_retained is not None and self.min_retained > 1:
+            raise BadInput(f"min_retained must be a fraction of the baseline's quality, got {self.min_retained}",
+                           "e.g. min_retained=0.95 for 95% (the command line also takes --min-retained 95)")
+        return self
+
+    def serving_bounds(self) -> tuple[float | None, tuple[float, float, int] | None]:
+        """(an encoder's p99 bound, a decoder's (TTFT, TPOT, output tokens)) a candidate's capacity is judged at:
+        the server workload's defaults where not given; None where nothing asks for that capacity."""
+        tokens = (self.ttft_ms or BENCH.ttft_ms, self.tpot_ms or BENCH.tpot_ms, self.output_tokens or BENCH.output_tokens)
+        return (self.p99_ms or (BENCH.p99_ms if self.qps else None),
+                tokens if self.qps or self.ttft_ms or self.tpot_ms or self.output_tokens else None)
+
+
+def decision_settings(settings: DecisionSettings | None, budgets: dict) -> DecisionSettings:
+    """`settings` (default: none set) with `budgets`, its fields by name, over it (None: not given), checked: a typo
+    is one line with its close matches."""
+    check_names(DecisionSettings, budgets, "decision setting")
+    return replace(settings or DecisionSettings(), **{k: v for k, v in budgets.items() if v is not None}).check()
 
 
 def order(prefer: str) -> tuple[str, ...]:
@@ -542,13 +589,10 @@ def _retained_check(c: Candidate, floor: float) -> tuple[str | None, str | None]
     return None, f"meets the {floor:.0%} retained floor with confidence ({_retained_text(c)})"
 
 
-def recommend(candidates: list[Candidate], max_latency_ms: float | None = None, max_memory_mb: float | None = None,
-              min_retained: float | None = None, prefer: str = "quality", paired: Paired | None = None,
-              scope: str | None = None, qps: float | None = None, p99_ms: float | None = None,
-              tie_margin: float | None = None, ttft_ms: float | None = None, tpot_ms: float | None = None,
-              output_tokens: int | None = None) -> Recommendation:
+def recommend(candidates: list[Candidate], settings: DecisionSettings | None = None, *, paired: Paired | None = None,
+              scope: str | None = None, **budgets) -> Recommendation:
     """Best feasible candidate, chosen among the feasible Pareto frontier criterion by criterion, with a reason
-    for every other one.
+    for every other one, under `settings` (with `budgets`, its fields by name, over it).
 
     `paired(a, b)` judges two candidates' quality on the same rows (compare supplies it from the eval
     records); without it, quality is compared from the two intervals. `qps` (within p99 `p99_ms` for encoders; TTFT
@@ -556,16 +600,13 @@ def recommend(candidates: list[Candidate], max_latency_ms: float | None = None, 
     by a candidate whose measured capacity at those bounds surely reaches it.
     `min_retained` is against the quality baseline each candidate's `retained` was computed from.
     """
-    check_budgets(max_latency_ms, max_memory_mb, min_retained, prefer, qps, p99_ms, tie_margin, ttft_ms, tpot_ms, output_tokens)
-    if qps is not None:
-        from tradeoff.bench.spec import Settings
-
-        p99_ms = p99_ms or Settings.p99_ms
-        tokens = (ttft_ms or Settings.ttft_ms, tpot_ms or Settings.tpot_ms, output_tokens or Settings.output_tokens)
+    asked = decision_settings(settings, budgets)
+    max_latency_ms, max_memory_mb, min_retained, qps = asked.max_latency_ms, asked.max_memory_mb, asked.min_retained, asked.qps
+    p99_ms, tokens = asked.serving_bounds()
     if not candidates:
         raise BadInput("no measured candidates to choose from", "run `tradeoff compare` (or bench/eval) first")
     candidates = sorted(candidates, key=lambda c: c.label)  # the store's order never decides anything
-    decider = Decider(candidates, paired, tie_margin)
+    decider = Decider(candidates, paired, asked.tie_margin)
     verdicts = []
     for c in candidates:
         checks = [_budget(c, criterion, budget) for criterion, budget in (("latency", max_latency_ms), ("memory", max_memory_mb))
@@ -578,14 +619,14 @@ def recommend(candidates: list[Candidate], max_latency_ms: float | None = None, 
         verdicts.append(Verdict(c, not reasons, reasons, [note for _, note in checks if note],
                                 decision="" if not reasons else "does not fit"))
     feasible = [v.candidate for v in verdicts if v.feasible]
-    budgets = any(b is not None for b in (max_latency_ms, max_memory_mb, min_retained, qps))
+    bounded = any(b is not None for b in (max_latency_ms, max_memory_mb, min_retained, qps))
     # Chosen criterion by criterion among all that fit; should that choice be dominated by another that fits (tests
     # on pairs need not be transitive), chosen again on the frontier of what fits, so it never is.
     contenders = feasible
-    best, why, lost, rests_on = rank(contenders, order(prefer), decider)
+    best, why, lost, rests_on = rank(contenders, order(asked.prefer), decider)
     if best is not None and any(dominates(o, best, OBJECTIVES, decider) for o in feasible):
         contenders = pareto(feasible, decider=decider, objectives=OBJECTIVES)
-        best, why, lost, rests_on = rank(contenders, order(prefer), decider)
+        best, why, lost, rests_on = rank(contenders, order(asked.prefer), decider)
     for v in verdicts:
         if not v.feasible:
             continue
@@ -602,11 +643,11 @@ def recommend(candidates: list[Candidate], max_latency_ms: float | None = None, 
             v.decision, reason, v.against = lost[id(c)]
             v.reasons.append(reason)
     scored = [c for c in candidates if c.quality is not None]
-    shown = feasible if budgets else candidates
-    return Recommendation(best, verdicts, pareto(shown, decider=decider), prefer, [label for _, _, label in _active(shown)],
+    shown = feasible if bounded else candidates
+    return Recommendation(best, verdicts, pareto(shown, decider=decider), asked.prefer, [label for _, _, label in _active(shown)],
                           pareto([c for c in shown if c.quality is not None], decider=decider)
                           if scored and len(scored) < len(shown) else [], why, scope, rests_on, decider,
-                          "the candidates that fit the budgets" if budgets else "all candidates")
+                          "the candidates that fit the budgets" if bounded else "all candidates")
 
 
 def _phrase(j: Judgement) -> str:

@@ -52,31 +52,35 @@ def _parse(f: dataclasses.Field, value):
     return csv_list(value) if f.metadata.get("parse") == "csv" and isinstance(value, str) else value
 
 
-def cli_fields(cls) -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(cls) if f.metadata.get("cli", True)]
+def cli_fields(cls, only: tuple[str, ...] | None = None) -> list[dataclasses.Field]:
+    """The fields of `cls` the command line offers (of those named in `only`, when given)."""
+    return [f for f in dataclasses.fields(cls) if f.metadata.get("cli", True) and (only is None or f.name in only)]
 
 
-def parameters(cls) -> list[inspect.Parameter]:
-    """One keyword parameter with a typer.Option per CLI field of `cls`."""
+def parameters(cls, only: tuple[str, ...] | None = None, require: bool = True) -> list[inspect.Parameter]:
+    """One keyword parameter with a typer.Option per CLI field of `cls` (see `cli_fields`); `require=False` leaves
+    every one optional."""
     import typer
 
     hints = typing.get_type_hints(cls)
     params = []
-    for f in cli_fields(cls):
+    for f in cli_fields(cls, only):
         flags = f.metadata.get("flags") or ("--" + f.name.replace("_", "-"),)
-        default = ... if f.metadata.get("required") else f.default
+        default = ... if require and f.metadata.get("required") else f.default
         params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=_cli_type(f, hints[f.name]),
                                         default=typer.Option(default, *flags, help=f.metadata.get("help"))))
     return params
 
 
-def with_settings(cls, into: str = "settings"):
+def with_settings(cls, into: str = "settings", only: tuple[str, ...] | None = None, require: bool = True):
     """Decorate a command: its `into` parameter is replaced, where it stands, by one option per field of `cls`,
-    and it is called with `into=cls(**parsed options)`; the function declares only what is no setting."""
+    and it is called with `into=cls(**parsed options)`; the function declares only what is no setting. `only`
+    offers just those fields (the others keep their defaults); `require=False` makes no option required, for a
+    command the settings are an optional part of."""
     def wrap(fn):
         own = list(inspect.signature(fn).parameters.values())
         at = [p.name for p in own].index(into)
-        fields = cli_fields(cls)
+        fields = cli_fields(cls, only)
 
         @functools.wraps(fn)
         def command(**kwargs):
@@ -84,6 +88,6 @@ def with_settings(cls, into: str = "settings"):
             return fn(**kwargs, **{into: cls(**values)})
 
         keyword = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
-        command.__signature__ = inspect.Signature(keyword[:at] + parameters(cls) + keyword[at + 1:])
+        command.__signature__ = inspect.Signature(keyword[:at] + parameters(cls, only, require) + keyword[at + 1:])
         return command
     return wrap

@@ -216,7 +216,7 @@ def test_once_bracketed_the_search_steps_down_with_a_trial_long_enough_to_bound_
     t, q = confirming[0]
     assert t.rate < min(u.rate for u, _ in trials[:trials.index((t, q))]) and t.offered == q > 500
     assert 0 < low <= point and caps["m"].stop.startswith("bracketed")
-    sure = next(u for u in caps["m"].trials if u.rate == low)
+    sure = max((u for u in caps["m"].trials if u.rate == low), key=lambda u: u.busy_periods)  # a rate may be retried long
     assert sure.busy_periods >= serving.upper_rank_bound(serving.QUANTILE) and sure.quantile(0.99)[2] <= bound
 
 
@@ -310,3 +310,43 @@ def test_every_trial_draws_its_own_arrivals_from_a_recorded_seed():
     server = VirtualServer(0.0, 0.0)
     t = serving.simulate(server.run_batch, a[:50] / 100, 8, 0.0, 1.0, 50.0, server.clock, server.sleep, seed=7)
     assert t.seed == 7 and t.summary(0.1)["seed"] == 7 and t.summary(0.1)["busy_periods"] == t.busy_periods
+
+
+def test_with_budget_left_the_search_raises_the_lower_end_by_long_trials_climbing_to_the_point():
+    server, bound = (0.010, 0.002), 0.060
+    trials = []
+
+    def run(rate, queries=0):
+        t = VirtualServer(*server).trial(rate, n=max(500, math.ceil(5 * rate), queries), abort_after_s=0.6, seed=len(trials))
+        trials.append((t, queries))
+        return t
+
+    def search(budget_s):
+        trials.clear()
+        cap = serving.search({"m": run}, bound, {"m": 100.0}, budget_s=budget_s, clock=iter(range(10**6)).__next__)["m"]
+        return cap, list(trials)
+
+    tight, tight_trials = search(60)  # room for the step down only
+    wide, wide_trials = search(6000)
+    (_, low_tight, _), (point, low, high) = tight.estimate(), wide.estimate()
+    assert 0 < low_tight < low <= point and point / low <= serving.RESOLUTION or "does not fit" in wide.stop
+    step_down, *raised = [t for t, q in wide_trials if q]
+    assert raised and all(t.rate > step_down.rate for t in raised)  # long trials above the first surely sustained rate
+    rates = [t.rate for t in raised]
+    assert rates == sorted(rates) and max(rates.count(r) for r in rates) <= 2  # climbed in order, a rate twice at most
+    assert low in {t.rate for t in raised} and wide.stop.startswith("bracketed")
+    # the climb goes on only past retries that held, or whose upper end too few busy periods left open
+    assert all(t.surely_sustained(bound) or math.isinf(t.quantile(0.99)[2]) for t in raised[:-1])
+    assert "raise --serve-budget" in tight.stop or point / low_tight <= serving.RESOLUTION
+
+
+def test_a_long_retry_judges_its_rate_over_the_short_trial_before_it():
+    def trial(rate, p99, long):  # 2% of the requests at `p99`; a long trial's requests each find the server idle
+        n = 1000
+        lat = np.full(n, p99 * 0.5)
+        lat[-n // 50:] = p99
+        return serving.Trial(rate, lat, np.zeros(n), [1] * n, n / rate, False, np.arange(n) * 1.0 if long else None)
+
+    cap = serving.Capacity(0.1, [trial(10.0, 0.05, True), trial(20.0, 0.08, False), trial(20.0, 0.2, True)])
+    assert cap.best().rate == 10.0  # the long retry at 20 failed: 20 is no longer the point
+    assert [t.rate for t in cap._sorted()] == [10.0, 20.0] and cap._sorted()[1].latencies.max() == 0.2

@@ -7,7 +7,6 @@ import dataclasses
 
 import pytest
 import settings_fields
-from settings_fields import HELP
 
 from tradeoff import api, cli
 from tradeoff.distill import run as distill_run
@@ -29,13 +28,8 @@ def extended(monkeypatch):
     return cls
 
 
-def test_an_added_field_is_a_cli_option(extended):
-    out = settings_fields.help_text("distill")
-    assert "--knob-turns" in out and HELP in out
-
-
-def test_an_added_field_is_in_the_cli_reference(extended):
-    assert f"| `--knob-turns` | 7 | {HELP} |" in settings_fields.cli_reference()
+def test_an_added_field_is_a_cli_option_and_in_the_cli_reference(extended):
+    settings_fields.assert_in_help_and_reference("distill")
 
 
 def test_an_added_field_reaches_the_mode_through_the_api(extended, tiny_teacher_dir, monkeypatch):

@@ -2,6 +2,7 @@
 from test_like_for_like import ARCH, MINI, MPNET, SMOL, _folder, demo_records
 
 from tradeoff.compare_plan import build_comparison
+from tradeoff.decide import DecisionSettings
 from tradeoff.report.decision import candidates_table, decision_block
 
 
@@ -9,7 +10,7 @@ def _demo(tmp_path, **constraints):
     teacher = _folder(tmp_path / f"{MINI}-3L.teacher", 6)
     student = _folder(tmp_path / f"{MINI}-3L", 3, teacher=teacher)
     refs = [*ARCH, MPNET, MINI, student, teacher, SMOL]
-    return build_comparison(demo_records(student, teacher), refs, ARCH[0], quality_baseline=MPNET, constraints=constraints)
+    return build_comparison(demo_records(student, teacher), refs, ARCH[0], quality_baseline=MPNET, decision=DecisionSettings(**constraints))
 
 
 def test_the_block_names_the_choice_what_it_rests_on_and_the_runners_up_in_ten_lines(tmp_path):

@@ -12,6 +12,7 @@ import pytest
 from report_records import bench, estimate, evaluation, ner_evaluation, speedup
 
 from tradeoff.compare_plan import build_comparison
+from tradeoff.decide import DecisionSettings
 from tradeoff.models import parse_ref
 from tradeoff.report.table import recommendation_lines, summary_table
 
@@ -80,7 +81,7 @@ def test_modes_get_their_own_rows_and_seeds_are_averaged_not_maxed():
 def test_a_quantised_backend_gets_its_own_accuracy_and_fails_the_floor():
     records = [bench(MINI, "eager", 30.0, 300.0), bench(MINI, "onnx-int8", 12.0, 200.0),
                evaluation(MINI, 0.893), evaluation(MINI, 0.64, backend="onnx-int8", agreement=71.0)]
-    c = build_comparison(records, [MINI], MINI, quality_baseline=MINI, constraints={"min_retained": 0.95})
+    c = build_comparison(records, [MINI], MINI, quality_baseline=MINI, decision=DecisionSettings(min_retained=0.95))
     quality = {cand.label: cand.quality for cand in c.candidates}
     assert quality == {"all-MiniLM-L6-v2 [eager]": pytest.approx(89.3), "all-MiniLM-L6-v2 [onnx-int8]": pytest.approx(64.0)}
     assert c.recommendation.best.label == "all-MiniLM-L6-v2 [eager]"
@@ -197,9 +198,9 @@ def test_an_estimate_inside_a_budget_is_a_bound_and_never_wins(tmp_path):
                estimate("llama-2-7b", 5.0, 13476.0)]
     models = ["distilbert-base-uncased", MINI, "llama-2-7b"]
     for constraints in ({"max_latency_ms": 100, "prefer": "latency"}, {"prefer": "latency"}, {}):
-        c = build_comparison(records, models, models[0], constraints=constraints)
+        c = build_comparison(records, models, models[0], decision=DecisionSettings(**constraints))
         assert c.recommendation.best.label == "all-MiniLM-L6-v2 [eager]", constraints
-    c = build_comparison(records, models, models[0], constraints={"max_latency_ms": 100})
+    c = build_comparison(records, models, models[0], decision=DecisionSettings(max_latency_ms=100))
     llama = next(v for v in c.recommendation.verdicts if v.candidate.model == "llama-2-7b")
     assert not llama.feasible and llama.reasons == [
         "cannot tell whether it fits: ≥ 5 ms is an estimate's lower bound, under the 100 ms budget"]
@@ -245,7 +246,7 @@ def test_the_retained_floor_is_against_the_named_quality_baseline_scored_the_sam
     student = _folder(tmp_path / f"{MINI}-3L", 3, teacher=teacher)
     refs = [*ARCH, MPNET, MINI, student, teacher, SMOL]
     c = build_comparison(demo_records(student, teacher), refs, ARCH[0], quality_baseline=MPNET,
-                         constraints={"min_retained": 0.9})
+                         decision=DecisionSettings(min_retained=0.9))
     why = {v.candidate.model: " ".join(v.reasons + v.notes) for v in c.recommendation.verdicts}
     assert "no like-for-like baseline: all-mpnet-base-v2 was not scored the same way" in why[f"{MINI}-3L"]
     assert "its teacher" not in why[f"{MINI}-3L"] and "its teacher" not in why[f"{MINI}-3L.teacher"]

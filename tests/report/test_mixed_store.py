@@ -4,6 +4,7 @@ import numpy as np
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 from report_records import ENV, bench, estimate, evaluation, ner_evaluation, speedup
 
+from tradeoff.decide import DecisionSettings
 from tradeoff.record import Metric, Record
 from tradeoff.report.table import recommendation_lines, summary_table
 
@@ -51,7 +52,7 @@ def test_any_mix_of_records_builds_a_table_a_recommendation_and_reports(records,
     from tradeoff.report import to_markdown
     from tradeoff.report.html import render_html
 
-    c = build_comparison(records, [MINI, MPNET, SMOL, LLAMA], MINI, constraints=constraints)
+    c = build_comparison(records, [MINI, MPNET, SMOL, LLAMA], MINI, decision=DecisionSettings(**constraints))
     columns, rows = summary_table(c)
     assert columns[1:] == [MINI, MPNET, SMOL, LLAMA] and rows
     assert recommendation_lines(c)

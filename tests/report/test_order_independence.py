@@ -7,6 +7,7 @@ import pytest
 from report_records import ENV, bench, evaluation, speedup
 
 from tradeoff.compare_plan import build_comparison
+from tradeoff.decide import DecisionSettings
 from tradeoff.errors import BadInput
 from tradeoff.record import Metric, Record
 from tradeoff.report.table import environment_line, recommendation_lines
@@ -213,7 +214,7 @@ def test_a_ratio_over_a_baseline_near_0_decides_no_claim_and_no_floor():
     """BERT's MCC 0.12 [0.02, 0.22]: DistilBERT's 95.9 % of it is a point with no meaning, so C7 is not 'not held' on
     it, and --min-retained does not say the baseline 'was not scored the same way' (it was)."""
     c = comparison([*SHAPES[:3], _mcc(BERT, 0.53, 1), _mcc(DISTIL, 0.55, 2)], quality_baseline=BERT,
-                   constraints={"min_retained": 0.9})
+                   decision=DecisionSettings(min_retained=0.9))
     c7 = claims(c)["C7"]
     assert c7.verdict == "not measurable here" and "not meaningful" in c7.measured, c7
     why = {v.candidate.model: v.reasons for v in c.recommendation.verdicts}
@@ -224,7 +225,7 @@ def test_one_tie_margin_is_never_applied_to_a_metric_of_another_unit():
     """--tie-margin 1 means 1 pp on accuracy; on MCC (scale -1 to 1) it called -0.278 [-0.353, -0.206] 'equivalent'
     and recommended the worse model there."""
     records = [*QUALITY, _mcc(MPNET, 0.85, 1), _mcc(MINI, 0.70, 2)]
-    c = build_comparison(records, [MPNET, MINI], MPNET, constraints={"tie_margin": 1.0})
+    c = build_comparison(records, [MPNET, MINI], MPNET, decision=DecisionSettings(tie_margin=1.0))
     mcc = next(s for s in c.scopes if s.label.startswith("mcc"))
     assert mcc.recommendation.best.model == MPNET, mcc.recommendation.summary()
     assert "equivalent" not in mcc.recommendation.summary()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tradeoff.compare import Lineup, comparison_from
 from tradeoff.compare_plan import lineup_of
+from tradeoff.decide import DecisionSettings
 from tradeoff.report.table import recommendation_lines, summary_table
 
 MODELS = ["bert-base-uncased", "distilbert-base-uncased", "all-mpnet-base-v2", "all-MiniLM-L6-v2"]
@@ -38,7 +39,7 @@ def test_a_comparison_builds_and_renders_with_the_file_system_blocked(records, m
 
     def build():
         c = comparison_from(records, lineup, "bert-base-uncased", "all-mpnet-base-v2", verdicts=verdicts,
-                            constraints={"max_latency_ms": 200})
+                            decision=DecisionSettings(max_latency_ms=200))
         return summary_table(c), recommendation_lines(c), [r.row() for r in c.claims]
 
     expected = build()  # warm: every module it imports lazily is loaded once

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tradeoff.compare_plan import build_comparison
+from tradeoff.decide import DecisionSettings
 from tradeoff.report import to_markdown, write_html
 from tradeoff.report.html import render_html
 from tradeoff.report.table import recommendation_lines, summary_table
@@ -77,7 +78,7 @@ def test_a_ratio_comes_from_the_run_whose_latencies_it_sits_beside(records):
 
 
 def test_recommendation_under_budget(records):
-    c = comparison(records, constraints={"max_latency_ms": 100, "min_retained": 0.95})
+    c = comparison(records, decision=DecisionSettings(max_latency_ms=100, min_retained=0.95))
     assert c.recommendation.best.model == "all-MiniLM-L6-v2"
     lines = recommendation_lines(c)
     assert any("bert-base-uncased [eager]" in l and "quality not measured" in l for l in lines)
@@ -87,7 +88,7 @@ def test_serving_capacity_reaches_the_table_the_recommendation_and_the_report(re
     from report_records import capacity
 
     served = [*records, capacity("all-MiniLM-L6-v2", "eager", 150.0, 140.0, 165.0), capacity("all-mpnet-base-v2", "eager", 30.0, 27.0, 33.0)]
-    c = comparison(served, constraints={"qps": 50, "p99_ms": 100})
+    c = comparison(served, decision=DecisionSettings(qps=50, p99_ms=100))
     table = {r[""]: r for r in summary_table(c)[1]}
     row = table["max QPS at p99 <= 100 ms [eager, max batch 8]"]
     assert row["all-MiniLM-L6-v2"] == "150 [140, 165] queries/s" and row["bert-base-uncased"] == "-"
@@ -108,10 +109,10 @@ def test_a_store_with_only_capacity_searches_still_recommends_under_a_load():
     served = [capacity("bert-base-uncased", "eager", 9.9, 9.9, 10.8, p99_ms=1000),
               capacity("distilbert-base-uncased", "eager", 28.2, 25.9, 30.7, p99_ms=1000)]
     c = build_comparison(served, ["bert-base-uncased", "distilbert-base-uncased"], "bert-base-uncased",
-                         constraints={"qps": 20, "p99_ms": 1000})
+                         decision=DecisionSettings(qps=20, p99_ms=1000))
     assert c.recommendation.best.model == "distilbert-base-uncased"
     other = build_comparison(served, ["bert-base-uncased", "distilbert-base-uncased"], "bert-base-uncased",
-                             constraints={"qps": 20, "p99_ms": 100})  # searched at another bound: named, not trusted
+                             decision=DecisionSettings(qps=20, p99_ms=100))  # searched at another bound: named, not trusted
     assert other.recommendation.best is None and "at p99 <= 100 ms not measured" in other.recommendation.summary()
 
 
@@ -124,21 +125,21 @@ def test_a_decoder_is_judged_on_its_ttft_and_tpot_capacity_at_its_output_length(
               token_capacity("SmolLM2-135M", "eager", 3.0, 2.5, 3.6, output_tokens=8),
               token_capacity("SmolLM2-135M", "eager", 0.5, 0.2, 0.8, output_tokens=32)]  # a longer reply: less capacity
     refs = ["bert-base-uncased", "smollm2-135m"]
-    c = build_comparison(served, refs, "bert-base-uncased", constraints={"qps": 2, "p99_ms": 1000, "output_tokens": 8})
+    c = build_comparison(served, refs, "bert-base-uncased", decision=DecisionSettings(qps=2, p99_ms=1000, output_tokens=8))
     lines = "\n".join(recommendation_lines(c))
     assert "serves 2 queries/s within TTFT p99 2000 ms and TPOT p99 200 ms at 8 output tokens with confidence" in lines
     assert "serves 2 queries/s within p99 1000 ms with confidence" in lines
-    longer = build_comparison(served, refs, "bert-base-uncased", constraints={"qps": 2, "p99_ms": 1000, "output_tokens": 32})
+    longer = build_comparison(served, refs, "bert-base-uncased", decision=DecisionSettings(qps=2, p99_ms=1000, output_tokens=32))
     why = "\n".join(recommendation_lines(longer))
     assert "cannot serve 2 queries/s within TTFT p99 2000 ms and TPOT p99 200 ms at 32 output tokens" in why
-    unmeasured = build_comparison(served, refs, "bert-base-uncased", constraints={"qps": 2, "p99_ms": 1000, "output_tokens": 16})
+    unmeasured = build_comparison(served, refs, "bert-base-uncased", decision=DecisionSettings(qps=2, p99_ms=1000, output_tokens=16))
     assert ("serving capacity at TTFT p99 <= 2000 ms and TPOT p99 <= 200 ms (16 output tokens) not measured (run "
             "`tradeoff bench SmolLM2-135M --backend eager --workload server --ttft-ms 2000 --tpot-ms 200 --output-tokens 16`)"
             in "\n".join(recommendation_lines(unmeasured)))
     for seed in range(3):  # the store's order decides nothing
         shuffled = served[:]
         random.Random(seed).shuffle(shuffled)
-        again = build_comparison(shuffled, refs, "bert-base-uncased", constraints={"qps": 2, "p99_ms": 1000, "output_tokens": 8})
+        again = build_comparison(shuffled, refs, "bert-base-uncased", decision=DecisionSettings(qps=2, p99_ms=1000, output_tokens=8))
         assert recommendation_lines(again) == recommendation_lines(c)
     table = {r[""]: r for r in summary_table(c)[1]}
     row = table["max QPS at TTFT p99 <= 2000 ms, TPOT p99 <= 200 ms, 8 output tokens [eager, max batch 8]"]
@@ -227,7 +228,7 @@ def test_cannot_serve_is_read_from_the_trial_that_failed_not_only_from_the_brack
         return r.model_copy(update={"details": {**r.details, "trials": trials}})
 
     def reason(r):
-        c = build_comparison([r], ["distilbert-base-uncased"], "distilbert-base-uncased", constraints={"qps": 50, "p99_ms": 100})
+        c = build_comparison([r], ["distilbert-base-uncased"], "distilbert-base-uncased", decision=DecisionSettings(qps=50, p99_ms=100))
         return c.recommendation.verdicts[0].reasons[0]
 
     assert reason(at_top(False, 95.0)).startswith("not settled whether it serves 50 queries/s")

@@ -21,7 +21,7 @@ from tradeoff.bench import backends as backends_mod
 from tradeoff.bench import hardware, paired, timing, workloads
 from tradeoff.bench.memory import PeakRss, disk_bytes, trim_heap
 from tradeoff.bench.source import Source
-from tradeoff.bench.spec import TOKEN_KEYS, Cell, Group, Settings, threads_problem
+from tradeoff.bench.spec import SCENARIOS, TOKEN_KEYS, Cell, Group, Settings, threads_problem
 from tradeoff.env import environment
 from tradeoff.errors import failure
 from tradeoff.record import Metric, Record
@@ -85,7 +85,8 @@ def run_group(group: Group, on_record: Callable[[Record], None], on_status: Call
     run.load()
     for cell_dict in group.cells:
         cell = Cell.from_dict(cell_dict)
-        (run.serve if cell.workload == "server" else run.time_cell)(cell_dict, cell)
+        step = run.serve if cell.workload == "server" else run.scenario if cell.workload in SCENARIOS else run.time_cell
+        step(cell_dict, cell)
         trim_heap()
 
 
@@ -118,11 +119,11 @@ class GroupRun:
 
     def measure_limits(self) -> None:
         """The hardware limits cells are judged against, measured (or read from the cache) before any memory figure is
-        taken, so their own memory is not counted; serving cells report no utilisation."""
+        taken, so their own memory is not counted; LoadGen's cells report no utilisation."""
         group = self.group
         self.native, self.support = hardware.dtype_support(self.backend.dtype, group.device)
         self.limits = Limits(group.device, self.backend.dtype, group.threads)
-        if self.limits.has_peak and any(c.get("workload") != "server" for c in group.cells):
+        if self.limits.has_peak and any(c.get("workload") in ("fixed", "real", "generate") for c in group.cells):
             self.on_status(f"{group.backend}: measuring peak matmul FLOP/s")
             self.limits.peak()
         if any(c.get("workload") == "generate" for c in group.cells):
@@ -181,6 +182,39 @@ class GroupRun:
         servable = {m: v for m, v in self.loaded.items() if not workloads.unsupported(self.backend, self.sources[m], cell_dict)}
         serve_cell(cell_dict, servable, self.sources, self.group, self.settings, self.base_rss, self.prepared, self.record,
                    self.on_record, lambda s: self.on_status(f"{label}: {s}"))
+
+    def scenario(self, cell_dict: dict, cell: Cell) -> None:
+        """A single-stream or offline cell: each model in a LoadGen run of its own (LoadGen drives one system at a
+        time, so no paired speed-up comes from here): latencies or throughput beside LoadGen's verdict."""
+        from tradeoff.bench import loadgen, serving
+
+        label, s = self.label(cell), self.settings
+        for m, (model, load_mem, load_s) in self.loaded.items():
+            if why := workloads.unsupported(self.backend, self.sources[m], cell_dict):
+                self.on_record(self.record(m, cell_dict, "skipped", why))
+                continue
+            try:
+                srv = workloads.server(model, self.sources[m], cell.as_dict(), s.seed, self.group.device)
+                self.on_status(f"{label}: warming up {m}")
+                with PeakRss(device=self.group.device) as mem:
+                    batch_s = srv.service_s(cell.batch)
+                    seed = serving.trial_seed(s.seed, m, 0)
+                    self.on_status(f"{label}: {m} under LoadGen")
+                    if cell.workload == "single-stream":
+                        run = loadgen.single_stream_run(srv.for_trial(seed), s.min_queries, s.min_duration_s, seed)
+                        metrics = loadgen.single_stream_metrics(run)
+                    else:  # LoadGen sizes the run from a guess of the throughput: full batches back to back
+                        run = loadgen.offline_run(srv.for_trial(seed), s.min_queries, cell.batch, s.min_duration_s,
+                                                  cell.batch / batch_s, seed)
+                        metrics = loadgen.offline_metrics(run)
+            except Exception as e:
+                self.on_record(self.record(m, cell_dict, *_failure_in(cell.workload, e)))
+                continue
+            metrics.update(memory_metrics(model, load_mem, load_s, mem, self.base_rss, self.sources[m], self.prepared.get(m)))
+            self.on_record(self.record(m, cell_dict, metrics=metrics, details={
+                **srv.details, **model.details, "seed": seed, "log_dir": run.log_dir, "loadgen": run.loadgen,
+                "threads": self.group.threads, "dtype": model.dtype, "memory": "peak while warming up and under LoadGen",
+                "how": SCENARIO_HOW[cell.workload]}))
 
     def time_cell(self, cell_dict: dict, cell: Cell) -> None:
         """A fixed, real or generate cell: first calls, then every model timed in the same interleaved rounds (so they
@@ -433,6 +467,15 @@ SERVE_TOKENS_HOW = ("MLPerf LoadGen's Server scenario with token latencies: Pois
                     "scheduled arrival to its first token (reported to LoadGen as FirstTokenComplete), TPOT as (last "
                     "token - first token) / (output tokens - 1); a rate is sustained when LoadGen finds it VALID, both "
                     "p99s are within their bounds and no request waited past the abort limit")
+SCENARIO_HOW = {
+    "single-stream": ("MLPerf LoadGen's SingleStream scenario: one query at a time, the next issued once the last is done, "
+                      "each a text of the data set's length (seeded order) run as a batch of 1; latency from issue to end, "
+                      "quantiles with order-statistic intervals (queries run alone are independent); LoadGen's p90 and its "
+                      "early-stopping estimate beside them"),
+    "offline": ("MLPerf LoadGen's Offline scenario: every query issued at once and served in batches of max batch, texts "
+                "of the data set's lengths padded to the longest in each batch; throughput as queries over first issue to "
+                "last completion (one run: a point, no interval), LoadGen's samples/s beside it"),
+}
 SERVE_P99_HOW = ("order-statistic interval with each busy period (from a request finding the server idle until it is "
                  "idle again) counted as one sample, since queued requests' latencies move together; an end that too "
                  "few busy periods cannot bound is unbounded")

@@ -293,7 +293,9 @@ class Capacity:
     low: the highest rate at or below the point whose p99's upper limit was within the bound (surely
     sustained; 0 if none);
     high: the lowest rate above the point that surely failed (overloaded, or its p99's lower limit over the
-    bound), else None (unbounded). Each end errs only if its one trial's p99 interval misses on that side.
+    bound), else None (unbounded). Each end errs only if a trial's p99 interval misses on that side (the low end
+    may come from a climb of long retries, which ends at its first miss: `raise_lower_end`). Each rate is judged
+    by its trial with the most busy periods.
     The interval holds both the measurement's uncertainty and the search's resolution.
     """
 
@@ -302,7 +304,13 @@ class Capacity:
     stop: str = ""
 
     def _sorted(self) -> list[Trial]:
-        return sorted(self.trials, key=lambda t: t.rate)
+        """One trial per rate, by rate: where a rate was retried long, the trial with the most busy periods (the
+        best-informed) judges it, so a short trial never outvotes its long retry."""
+        judged = {}
+        for t in self.trials:
+            if t.rate not in judged or t.busy_periods > judged[t.rate].busy_periods:
+                judged[t.rate] = t
+        return sorted(judged.values(), key=lambda t: t.rate)
 
     def best(self) -> Trial | None:
         """The highest-rate trial sustained below every failed rate (rates above a failure are not trusted)."""
@@ -399,12 +407,13 @@ def next_rate(cap: Capacity, resolution: float, budget_left_s: float = math.inf)
     # If no rate is *surely* sustained yet (its p99's upper limit within the bound), step below the
     # lowest tried with a trial long enough for the busy periods a bounded upper limit needs: a lower rate
     # leaves the server idle more often, so the lowest trial's busy periods per query is a safe guide.
-    if any(t.rate <= best.rate and t.surely_sustained(cap.bound_s) for t in trials):
-        return 0.0, f"bracketed within {resolution:.2f}x", None
+    need = upper_rank_bound(QUANTILE, RATIO_CONFIDENCE)  # enough for the 97.5% intervals a capacity ratio uses too
+    sure = max((t.rate for t in trials if t.rate <= best.rate and t.surely_sustained(cap.bound_s)), default=None)
+    if sure is not None:
+        return raise_lower_end(cap, sure, best.rate, need, resolution, budget_left_s)
     lowest = trials[0]
     lower = lowest.rate / resolution ** 2
-    need = upper_rank_bound(QUANTILE, RATIO_CONFIDENCE)  # enough for the 97.5% intervals a capacity ratio uses too
-    queries = math.ceil(CONFIRM_MARGIN * need * lowest.offered / max(lowest.busy_periods, 1))
+    queries = confirm_queries(lowest, need)
     if lower < cap.trials[0].rate * LOWEST_FRACTION:
         return 0.0, f"bracketed within {resolution:.2f}x; no rate surely sustained", None
     if queries / lower > budget_left_s:
@@ -412,6 +421,39 @@ def next_rate(cap: Capacity, resolution: float, budget_left_s: float = math.inf)
                      f"for a ratio too) needs {need} busy periods, about {queries} queries at {lower:.3g} queries/s "
                      f"({queries / lower:.0f} s, over the budget left; raise --serve-budget)"), None
     return lower, None, queries
+
+
+def confirm_queries(trial: Trial, need: int) -> int:
+    """Queries a trial at `trial`'s rate needs for `need` busy periods, from that trial's busy periods per query."""
+    return math.ceil(CONFIRM_MARGIN * need * trial.offered / max(trial.busy_periods, 1))
+
+
+def raise_lower_end(cap: Capacity, sure: float, point: float, need: int, resolution: float,
+                    budget_left_s: float) -> tuple[float, str | None, int | None]:
+    """With the budget left, retry the next rate up from the surely sustained `sure` (one tried, below the point)
+    with a trial long enough to bound its p99 from above: if it holds, the interval's lower end rises to it. The
+    rates are climbed in order and the climb ends at the first that is not surely sustained, so (with p99 rising
+    with the rate) only one retried rate above the true capacity can ever be judged, at 95% as any trial."""
+    tries = lambda rate: sum(u.rate == rate for u in cap.trials)  # noqa: E731
+    retried = [t for t in cap._sorted() if t.rate > sure and tries(t.rate) > 1]
+    if retried:  # the climb's last step did not hold
+        t = retried[0]  # its longest trial
+        if tries(t.rate) == 2 and t.rate <= point and math.isinf(t.quantile(QUANTILE)[2]):
+            # too few busy periods for any upper end (the short trial's count per query was a poor guide): once more,
+            # sized from the long trial's own count; an end over the bound, or a second miss, ends the climb
+            queries = confirm_queries(t, need)
+            if queries / t.rate <= budget_left_s:
+                return t.rate, None, queries
+        return 0.0, (f"bracketed; surely sustained up to {sure:.3g} queries/s, not at {t.rate:.3g} in a trial "
+                     f"of {t.offered} queries"), None
+    if point / sure <= resolution:
+        return 0.0, f"bracketed within {resolution:.2f}x", None
+    nxt = next(t for t in cap._sorted() if sure < t.rate <= point)  # the point itself at least
+    if confirm_queries(nxt, need) / nxt.rate > budget_left_s:
+        return 0.0, (f"bracketed within {resolution:.2f}x; surely sustained up to {sure:.3g} queries/s (a trial long "
+                     f"enough at {nxt.rate:.3g} needs about {confirm_queries(nxt, need) / nxt.rate:.0f} s, over the budget "
+                     f"left; raise --serve-budget to narrow)"), None
+    return nxt.rate, None, confirm_queries(nxt, need)
 
 
 CONFIRM_MARGIN = 1.25  # queries asked beyond the estimate of what gives enough busy periods

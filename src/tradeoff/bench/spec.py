@@ -17,8 +17,12 @@ BACKENDS = backends.NAMES
 DEVICES = ("cpu", "cuda")
 # fixed: a BxS grid (batch 1 is MLPerf's single stream, large batches its offline throughput);
 # real: batches of real sentences (their length distribution, padded); generate: decoder prefill + decode;
-# server: Poisson arrivals through a dynamic batcher, and the most queries/s within a p99 bound (MLPerf's Server).
-WORKLOADS = ("fixed", "real", "generate", "server")
+# server: Poisson arrivals through a dynamic batcher, and the most queries/s within a p99 bound (MLPerf's Server);
+# single-stream / offline: MLPerf LoadGen's SingleStream (one real-length query at a time) and Offline (every query
+# at once, in batches of max_batch) scenarios, one LoadGen run per model (so no paired speed-up).
+WORKLOADS = ("fixed", "real", "generate", "server", "single-stream", "offline")
+SCENARIOS = ("single-stream", "offline")
+TEXT_WORKLOADS = ("real", "server", *SCENARIOS)  # the workloads whose requests have a data set's text lengths
 SERVER_KEYS = ("dataset", "p99_ms", "max_wait_ms", "qps")  # what a server cell is, beside batch (its max batch) and seq_len
 TOKEN_KEYS = ("output_tokens", "ttft_ms", "tpot_ms")  # and a decoder's, served token by token (instead of p99_ms)
 PADDINGS = ("longest", "max_length")
@@ -78,17 +82,17 @@ class Settings:
     new_tokens: int = setting(32, "generate: tokens to decode.")
     padding: str = setting("longest", "real: pad each batch to its longest text, or to max_length (the shape's SEQ).")
     samples: int = setting(128, "real: texts per pass.")
-    dataset: str = setting("sst2", "real, server: the texts whose lengths are used (sst2 validation, a JSONL/CSV file or a "
+    dataset: str = setting("sst2", "real, server, single-stream, offline: the texts whose lengths are used (sst2 validation, a JSONL/CSV file or a "
                                    "folder).", flags=("--data",))
     # server workload: the p99 bound, one fixed rate (None: search for the most the model sustains), the batcher
     p99_ms: float = setting(100.0, "server: the p99 latency bound (ms, queueing included) an encoder's capacity is searched under.")
     qps: float | None = setting(None, "server: one fixed arrival rate (queries/s) instead of searching for the most sustained.")
-    max_batch: int = setting(8, "server: the dynamic batcher's largest batch (the shape's SEQ truncates texts).")
+    max_batch: int = setting(8, "server, offline: the largest batch (the shape's SEQ truncates texts).")
     max_wait_ms: float = setting(5.0, "server: how long the oldest request may wait for a batch to fill.")
-    min_duration_s: float = setting(5.0, "server: seconds per trial at least (and --min-queries queries; MLPerf: 600 s).",
-                                    flags=("--min-duration",))
-    min_queries: int = setting(500, "server: queries per trial at least (400 is the fewest that bound p99's interval; "
-                                    "LoadGen's early stopping accepts none under about 460).")
+    min_duration_s: float = setting(5.0, "server, single-stream, offline: seconds per LoadGen run at least (and "
+                                         "--min-queries queries; MLPerf: 600 s).", flags=("--min-duration",))
+    min_queries: int = setting(500, "server, single-stream, offline: queries per LoadGen run at least (400 is the fewest "
+                                    "that bound p99's interval; LoadGen's early stopping accepts none under about 460).")
     serve_budget_s: float = setting(120.0, "server: seconds of trials per model for the capacity search.",
                                     flags=("--serve-budget",))
     # server workload, decoders: tokens generated per request, and the TTFT and TPOT p99 bounds (instead of p99_ms)
@@ -165,6 +169,11 @@ class Cell:
             extra.setdefault("dataset", "sst2")
             extra.setdefault("padding", Settings.padding)
             extra.setdefault("samples", Settings.samples)
+        if workload in SCENARIOS:
+            extra.setdefault("dataset", "sst2")
+            if workload == "single-stream" and batch != 1:
+                raise BadInput(f"a single-stream cell runs one query at a time, got batch {batch}",
+                               "use batch = 1, or the offline workload for batches")
         if workload == "server":
             from tradeoff.bench.serving import check
 

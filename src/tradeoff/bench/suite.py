@@ -120,7 +120,7 @@ def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKEND
                                "turn use_cache on in the model's config, or time it with --workload generate")
             for _, seq in shapes:
                 spec.check_seq_len(source.name, seq, limit, extra)
-    if chosen and {"real", "server"} & set(chosen):
+    if chosen and set(spec.TEXT_WORKLOADS) & set(chosen):
         from tradeoff.bench.workloads import read_texts
 
         read_texts(settings.dataset, 1)  # a missing or unreadable data set is bad input, found now
@@ -139,7 +139,7 @@ def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKEND
                 roles = dict.fromkeys(s.role == "decoder" for s in members) if workload == "server" else [None]
                 for decoders in roles:
                     them = [s for s in members if decoders is None or (s.role == "decoder") == decoders]
-                    sizes = dict.fromkeys((settings.max_batch, s) for _, s in shapes) if workload == "server" else shapes  # batch: the batcher's limit
+                    sizes = batch_sizes(workload, shapes, settings)
                     axes = extra_axes(workload, settings, bool(decoders))
                     cells = [spec.Cell(backend, device, workload, b, s, threads, axes).as_dict() for b, s in sizes]
                     base_ref = next((s.ref_text for s in them if s.name == base), None)
@@ -163,11 +163,20 @@ def default_workload(role: str) -> str:
     return "generate" if role == "decoder" else "fixed"
 
 
+def batch_sizes(workload: str, shapes: list[tuple[int, int]], settings: spec.Settings) -> list[tuple[int, int]]:
+    """The (batch, seq) cells of a workload: the shape's batch, except under LoadGen, where the batch is the
+    batcher's limit (server, offline) or one query at a time (single-stream) and the shape gives only SEQ."""
+    batch = {"server": settings.max_batch, "offline": settings.max_batch, "single-stream": 1}.get(workload)
+    return list(dict.fromkeys((batch, s) for _, s in shapes)) if batch else shapes
+
+
 def extra_axes(workload: str, settings: spec.Settings, decoders: bool = False) -> dict:
     if workload == "generate":
         return {"new_tokens": settings.new_tokens}
     if workload == "real":
         return {"dataset": settings.dataset, "padding": settings.padding, "samples": settings.samples}
+    if workload in spec.SCENARIOS:
+        return {"dataset": settings.dataset}
     if workload == "server":
         bounds = ({k: getattr(settings, k) for k in spec.TOKEN_KEYS} if decoders else {"p99_ms": settings.p99_ms})
         axes = {"dataset": settings.dataset, **bounds, "max_wait_ms": settings.max_wait_ms}
@@ -194,8 +203,10 @@ class BenchResult:
 
     def table(self) -> tuple[list[str], list[dict]]:
         gen = any(r.cell.get("workload") == "generate" for r in self.cells)
+        scenario = any(r.cell.get("workload") in spec.SCENARIOS for r in self.cells)
         columns = ["model", "backend", "device", "shape", "workload", "p50", "p90", "p99", "throughput",
                    *(["TTFT p50", "decode/token p50", "decode tokens/s", "decode of bandwidth"] if gen else []),
+                   *(["LoadGen"] if scenario else []),
                    "peak RSS", "baseline RSS", "model memory", "utilisation", "status", "noisy"]
         rows = []
         for r in self.cells:
@@ -218,6 +229,7 @@ class BenchResult:
                         "peak RSS": _fmt(m.get("peak_rss_mb"), interval=False), "baseline RSS": _fmt(m.get("baseline_rss_mb"), interval=False),
                         "model memory": _fmt(m.get("model_memory_mb"), interval=False),
                         "utilisation": _fraction(r, "utilisation"),
+                        "LoadGen": r.details.get("loadgen", {}).get("verdict", "-"),
                         "status": "ok", "noisy": r.details["noise"]["short"] if r.details.get("noisy") else "no"})
             rows.append(row)
         return columns, rows

@@ -7,7 +7,8 @@
 - generate: a decoder's prefill of a BxS prompt then N greedy tokens with the KV cache
             (time to first token, per-token decode latency, tokens/s);
 - server:   requests of real sentence lengths arriving at a rate, batched dynamically up to B
-            (serving.py runs the load and the capacity search; this builds the batch function).
+            (serving.py runs the load and the capacity search; this builds the batch function);
+- single-stream, offline: the same batch function, driven by LoadGen's SingleStream and Offline scenarios.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tradeoff.bench import timing
+from tradeoff.bench.spec import SCENARIOS
 from tradeoff.errors import BadData, BadInput
 from tradeoff.paths import shared_data
 from tradeoff.record import Metric
@@ -68,6 +70,8 @@ def unsupported(backend, source, cell: dict) -> str | None:
             return "generate: encoders do not generate text; use the fixed workload"
         if not backend.generates:
             return f"generate: the {backend.name} backend times forward passes only (no KV-cache generation)"
+    if cell.get("workload") in SCENARIOS and source.role == "decoder":
+        return f"{cell['workload']}: runs encoders' forward passes; serve a decoder token by token with --workload server"
     if cell.get("workload") == "server" and source.role == "decoder" and not backend.generates:
         return f"server: the {backend.name} backend runs forward passes only; decoders are served token by token with a KV cache"
     return None

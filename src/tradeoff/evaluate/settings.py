@@ -4,13 +4,11 @@ checked against its fields. Nothing heavy is imported, so the CLI can read these
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass
 
 from tradeoff.bench.backends import EVAL_NAMES
-from tradeoff.errors import BadInput
 from tradeoff.evaluate.data import TEST_FRACTION
-from tradeoff.options import setting
+from tradeoff.options import check_names as check_fields, setting
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class EvalSettings:
     limit: int | None = setting(None, "Score a seeded subset of this many examples.")
     train_limit: int | None = setting(None, "Train on a seeded subset of this many examples.")
     seed: int = setting(0)
-    epochs: int = setting(HyperParams.epochs)
+    epochs: int = setting(HyperParams.epochs, "Fine-tuning epochs.")
     lr: float = setting(HyperParams.lr)
     batch_size: int = setting(HyperParams.batch_size)
     max_length: int | None = setting(HyperParams.max_length, MAX_LENGTH_HELP.capitalize())
@@ -76,17 +74,9 @@ class EvalSettings:
     data_sha256: str | None = setting(None, cli=False)  # set when a cell is planned: the data's content hash
 
 
-def field_names(cls) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
-
-
 def check_names(names) -> None:
-    """An unknown eval setting is one line naming it and its close matches, not a silently ignored typo."""
-    known = field_names(EvalSettings)
-    for name in sorted(set(names) - set(known)):
-        close = difflib.get_close_matches(name, known, n=3)
-        raise BadInput(f"unknown eval setting {name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""),
-                       f"known: {', '.join(known)}")
+    """An eval cell or call names EvalSettings' fields only: a typo is an error with its close matches."""
+    check_fields(EvalSettings, names, "eval setting")
 
 
 # Every setting an eval cell may hold, with its default: read from EvalSettings, declared nowhere else.
