@@ -111,6 +111,7 @@ def test_a_decoder_server_cell_through_the_runner_gives_ttft_tpot_and_capacity(t
     assert r.details["output_tokens"] == 4 and "FirstTokenComplete" in r.details["how"]
     trials = r.details["trials"]
     assert trials and all(t["output_tokens"] == 4 and t["loadgen_verdict"] in ("VALID", "INVALID") for t in trials)
+    assert all(t["loadgen_library"] == r.details["texts"] for t in trials)  # each prompt equally likely
     assert r.metrics["output_tokens_per_s"].value > 0
 
 

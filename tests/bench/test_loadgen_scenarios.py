@@ -83,6 +83,7 @@ def test_single_stream_and_offline_cells_through_the_cli_give_loadgens_verdict_b
         assert m["loadgen_valid"].value in (0.0, 1.0) and m["loadgen_queries"].value >= 500
         assert m["throughput_per_s"].value > 0 and m["peak_rss_mb"].value > 0
         assert d["texts"] > 0 and (Path(d["log_dir"]) / "mlperf_log_summary.txt").is_file()
+        assert d["loadgen"]["library"] == d["texts"]  # LoadGen draws from the texts alone, each equally likely
         if workload == "single-stream":
             assert r.cell["batch"] == 1 and r.cell["dataset"] == "sst2"
             p90 = m["latency_p90_ms"]

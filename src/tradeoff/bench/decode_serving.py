@@ -160,7 +160,8 @@ class TokenTrial(serving.Served):
         out.update({"loadgen_verdict": lg.get("verdict"), "invalid_reason": lg.get("invalid_reason"),
                     "early_stopping_ttft": lg.get("early_stopping_ttft"), "early_stopping_tpot": lg.get("early_stopping_tpot"),
                     "loadgen_ttft_p99_ms": _ns_ms(lg.get("ttft_p99_ns")), "loadgen_tpot_p99_ms": _ns_ms(lg.get("tpot_p99_ns")),
-                    "loadgen_tokens_per_s": lg.get("completed_tokens_per_s"), "log_dir": self.log_dir})
+                    "loadgen_tokens_per_s": lg.get("completed_tokens_per_s"), "loadgen_library": lg.get("library"),
+                    "log_dir": self.log_dir})
         return out
 
 
@@ -170,12 +171,12 @@ def _ns_ms(ns) -> float | None:
 
 def serve(run_batch: Callable, rate: float, queries: int, max_batch: int, max_wait_s: float, abort_after_s: float,
           ttft_s: float, tpot_s: float, min_duration_s: float = serving.MIN_DURATION_S, seed: int = 0,
-          log_dir: str | None = None) -> TokenTrial:
+          log_dir: str | None = None, samples: int | None = None) -> TokenTrial:
     """One trial of a decoder under LoadGen's Server scenario with token latencies: TTFT and TPOT p99 targets."""
     from tradeoff.bench import loadgen
 
     run = loadgen.server_run(run_batch, rate, queries, ttft_s, min_duration_s, max_batch, max_wait_s, abort_after_s,
-                             seed, log_dir, token_bounds=(ttft_s, tpot_s))
+                             seed, log_dir, samples or loadgen.LIBRARY, token_bounds=(ttft_s, tpot_s))
     tokens = run.tokens if run.tokens is not None else np.zeros(len(run.latencies_s), dtype=int)
     ttft = run.latencies_s - run.decode_s
     tpot = np.where(tokens > 1, run.decode_s / np.maximum(tokens - 1, 1), 0.0)

@@ -41,6 +41,7 @@ import numpy as np
 from tradeoff.record import Metric
 
 PERCENTILE = 0.99
+LIBRARY = 1024  # LoadGen's sample library where the caller names none; name the texts' count, so each is equally likely
 TRACE = "mlperf_log_trace.json"
 # a sample's begin event in the trace: its scheduled time (ts, microseconds from the test's start), the
 # order it was issued in, and nanoseconds from the schedule to its issue and to its completion
@@ -57,7 +58,7 @@ DETAIL_KEYS = {"result_validity": "verdict", "early_stopping_met": "early_stoppi
                "result_samples_per_second": "samples_per_s", "loadgen_version": "version",
                "effective_scenario": "scenario", "effective_target_qps": "target_qps", "effective_target_latency_ns": "target_latency_ns",
                "effective_min_duration_ms": "min_duration_ms", "effective_min_query_count": "min_query_count",
-               "effective_schedule_rng_seed": "schedule_rng_seed",
+               "effective_schedule_rng_seed": "schedule_rng_seed", "qsl_reported_total_count": "library",
                "effective_sample_index_rng_seed": "sample_index_rng_seed",
                "result_invalid_reason": "invalid_reason",
                "early_stopping_ttft_result": "early_stopping_ttft", "early_stopping_tpot_result": "early_stopping_tpot",
@@ -196,7 +197,7 @@ def default_log_dir(seed: int | None) -> Path:
 
 def server_run(run_batch: Callable, rate: float, queries: int, bound_s: float, min_duration_s: float, max_batch: int,
                max_wait_s: float, abort_after_s: float, seed: int = 0, log_dir: str | Path | None = None,
-               samples: int = 1024, token_bounds: tuple[float, float] | None = None) -> Run:
+               samples: int = LIBRARY, token_bounds: tuple[float, float] | None = None) -> Run:
     """One LoadGen Server-scenario run at `rate` queries/s with the p99 target `bound_s`, at least `queries`
     queries and `min_duration_s` seconds; `run_batch` computes one batch (see Batcher; sample indices below
     `samples`, LoadGen's sample library size). `seed` is LoadGen's schedule, sample-index and library seed.
@@ -218,7 +219,7 @@ def server_run(run_batch: Callable, rate: float, queries: int, bound_s: float, m
 
 
 def single_stream_run(run_batch: Callable, queries: int, min_duration_s: float, seed: int = 0,
-                      log_dir: str | Path | None = None, samples: int = 1024) -> Run:
+                      log_dir: str | Path | None = None, samples: int = LIBRARY) -> Run:
     """One LoadGen SingleStream run: one query at a time, the next issued once the last completes, each run as
     a batch of 1; at least `queries` queries and `min_duration_s` seconds. LoadGen reports the p90 latency and
     its early-stopping estimate of it."""
@@ -229,7 +230,7 @@ def single_stream_run(run_batch: Callable, queries: int, min_duration_s: float, 
 
 
 def offline_run(run_batch: Callable, samples_count: int, max_batch: int, min_duration_s: float, expected_qps: float,
-                seed: int = 0, log_dir: str | Path | None = None, samples: int = 1024) -> Run:
+                seed: int = 0, log_dir: str | Path | None = None, samples: int = LIBRARY) -> Run:
     """One LoadGen Offline run: every sample issued at once, served in batches of `max_batch`. LoadGen issues
     `samples_count` samples or 1.1 x `expected_qps` x `min_duration_s`, whichever is more, and the run is
     VALID only if it lasted `min_duration_s`: `expected_qps` is a guess of the throughput. LoadGen reports

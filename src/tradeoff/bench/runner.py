@@ -201,11 +201,12 @@ class GroupRun:
                     seed = serving.trial_seed(s.seed, m, 0)
                     self.on_status(f"{label}: {m} under LoadGen")
                     if cell.workload == "single-stream":
-                        run = loadgen.single_stream_run(srv.for_trial(seed), s.min_queries, s.min_duration_s, seed)
+                        run = loadgen.single_stream_run(srv.for_trial(seed), s.min_queries, s.min_duration_s, seed,
+                                                        samples=len(srv.lengths))
                         metrics = loadgen.single_stream_metrics(run)
                     else:  # LoadGen sizes the run from a guess of the throughput: full batches back to back
                         run = loadgen.offline_run(srv.for_trial(seed), s.min_queries, cell.batch, s.min_duration_s,
-                                                  cell.batch / batch_s, seed)
+                                                  cell.batch / batch_s, seed, samples=len(srv.lengths))
                         metrics = loadgen.offline_metrics(run)
             except Exception as e:
                 self.on_record(self.record(m, cell_dict, *_failure_in(cell.workload, e)))
@@ -359,9 +360,9 @@ def serve_cell(cell: dict, loaded: dict, sources: dict, group: Group, settings: 
             n = max(settings.min_queries, math.ceil(rate * settings.min_duration_s), queries)
             if srv.tokens:
                 return decode_serving.serve(srv.for_trial(seed), rate, n, max_batch, max_wait_s, abort_s(m), ttft_s, tpot_s,
-                                            settings.min_duration_s, seed)
+                                            settings.min_duration_s, seed, samples=len(srv.lengths))
             return serving.serve(srv.for_trial(seed), rate, n, max_batch, max_wait_s, abort_s(m), bounds[m],
-                                 settings.min_duration_s, seed)
+                                 settings.min_duration_s, seed, samples=len(srv.lengths))
         return run
 
     hopeless = {m: serving.Capacity(search_bound(m), [], why) for m in servers if (why := alone_too_slow(

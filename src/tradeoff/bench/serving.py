@@ -164,7 +164,7 @@ class Trial(Served):
                 "loadgen_p99_ms": round(p99 / 1e6, 4) if isinstance(p99, (int, float)) else None,
                 "loadgen_scheduled_qps": lg.get("scheduled_qps"), "loadgen_completed_qps": lg.get("completed_qps"),
                 "loadgen_settings": {k: lg.get(k) for k in ("target_qps", "target_latency_ns", "min_duration_ms",
-                                                            "min_query_count", "schedule_rng_seed", "version")},
+                                                            "min_query_count", "schedule_rng_seed", "library", "version")},
                 "log_dir": self.log_dir}
 
 
@@ -228,15 +228,16 @@ def upper_rank_bound(q: float, confidence: float = CONFIDENCE) -> int:
 
 def serve(run_batch: Callable[[np.ndarray], None], rate: float, queries: int, max_batch: int, max_wait_s: float,
           abort_after_s: float, bound_s: float, min_duration_s: float = MIN_DURATION_S, seed: int = 0,
-          log_dir: str | None = None) -> Trial:
+          log_dir: str | None = None, samples: int | None = None) -> Trial:
     """One trial driven by MLPerf LoadGen's Server scenario: `queries` queries and `min_duration_s` seconds at
     least, Poisson at `rate` from `seed`, the p99 target `bound_s`; `run_batch(indices)` computes one batch of
     the dynamic batcher (max batch, max wait). Once a waiting request is `abort_after_s` old the rest go
-    unserved and the trial is overloaded. `log_dir`: LoadGen's log folder (default: a new one under the cache)."""
+    unserved and the trial is overloaded. `log_dir`: LoadGen's log folder (default: a new one under the cache);
+    `samples`: LoadGen's sample library, the texts the requests are drawn from (each then equally likely)."""
     from tradeoff.bench import loadgen
 
     run = loadgen.server_run(run_batch, rate, queries, bound_s, min_duration_s, max_batch, max_wait_s, abort_after_s,
-                             seed, log_dir)
+                             seed, log_dir, samples or loadgen.LIBRARY)
     done = run.scheduled_s + run.latencies_s
     elapsed = float(np.nanmax(done)) if np.isfinite(done).any() else 0.0
     return Trial(rate, run.latencies_s, run.issue_delays_s, run.batch_sizes, elapsed, run.overloaded, run.scheduled_s,
