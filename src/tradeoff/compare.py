@@ -319,16 +319,12 @@ def _beside(models: list[str], teachers: dict[str, str]) -> list[str]:
 
 # -- speed and memory: per backend and shape ------------------------------------------------------
 
-TEXT_SHAPES = ("real", *SCENARIOS)  # workloads named in a shape: their requests are a data set's sentences
-
-
 def shape_of(r: Record) -> str:
-    """BATCHxSEQ, with the device when not the CPU and the workload when its requests are real sentences (real, or
-    LoadGen's single-stream and offline runs), so those never stand in for the fixed shape's timings."""
+    """BATCHxSEQ, with the device when not the CPU and the workload when it is real sentences."""
     c = r.cell
     extra = [c["device"]] if c.get("device", "cpu") != "cpu" else []
-    if c.get("workload") in TEXT_SHAPES:
-        extra.append(f"{c['workload']} {c.get('dataset', '')}".strip())
+    if c.get("workload") == "real":
+        extra.append(f"real {c.get('dataset', '')}".strip())
     return f"{c.get('batch', '?')}x{c.get('seq_len', '?')}" + (f" ({', '.join(extra)})" if extra else "")
 
 

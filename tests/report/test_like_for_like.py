@@ -267,3 +267,13 @@ def test_a_student_is_never_measured_against_its_teacher_scored_another_way(tmp_
     probed = next(x for x in c.scored if x.model == f"{MINI}-3L")
     assert probed.retained_vs == MPNET and not probed.vs_teacher
     assert "its teacher" not in row(table(c), "accuracy, fine_foods (400 rows), probe: retained")[f"{MINI}-3L"]
+
+
+def test_a_loadgen_single_stream_run_never_stands_in_for_an_interleaved_latency():
+    # each model's single-stream run is alone, at another time: a faster one must not decide the latency
+    records = [bench(MINI, "eager", 30.0, 300.0), bench(MPNET, "eager", 90.0, 900.0),
+               bench(MPNET, "eager", 5.0, 900.0, batch=1, seq_len=128, workload="single-stream")]
+    c = build_comparison(records, [MINI, MPNET], MINI)
+    latency = {cand.label: cand.latency_ms for cand in c.candidates}
+    assert latency == {f"{MINI} [eager]": pytest.approx(30.0), f"{MPNET} [eager]": pytest.approx(90.0)}
+    assert c.recommendation.best.label == f"{MINI} [eager]"

@@ -305,12 +305,11 @@ def _run(scenario, configure: Callable, run_batch: Callable, queries: int, min_d
 
 def single_stream_metrics(run: Run) -> dict[str, Metric]:
     """Latency quantiles with order-statistic intervals (queries run one at a time are independent samples), the
-    queries per second the run achieved (a point), LoadGen's own p90 and its early-stopping estimate beside them, and the verdict (1 VALID, 0 not)."""
+    queries per second the run achieved (a point), LoadGen's own p90 and its early-stopping estimate beside them,
+    and the verdict (1 VALID, 0 not)."""
     from tradeoff.bench.timing import latency_metrics
 
-    out = latency_metrics(run.latencies_s)
-    span = float(np.nanmax(run.scheduled_s + run.latencies_s))
-    out["throughput_per_s"] = Metric(value=len(run.latencies_s) / span, unit="queries/s")
+    out = latency_metrics(run.latencies_s) | {"throughput_per_s": _per_second(run, "queries/s")}
     for key, name in (("p90_ns", "loadgen_p90_ms"), ("early_stopping_p90_ns", "loadgen_early_stopping_p90_ms")):
         if run.loadgen.get(key) is not None:
             out[name] = Metric(value=run.loadgen[key] / 1e6, unit="ms")
@@ -320,12 +319,16 @@ def single_stream_metrics(run: Run) -> dict[str, Metric]:
 def offline_metrics(run: Run) -> dict[str, Metric]:
     """Samples per second (tradeoff's: samples over first issue to last completion; LoadGen's beside it), the
     mean batch and the verdict."""
-    span = float(np.nanmax(run.scheduled_s + run.latencies_s))
-    out = {"throughput_per_s": Metric(value=len(run.latencies_s) / span, unit="samples/s"),
+    out = {"throughput_per_s": _per_second(run, "samples/s"),
            "mean_batch": Metric(value=float(np.mean(run.batch_sizes or [0])), unit="samples")}
     if run.loadgen.get("samples_per_s") is not None:
         out["loadgen_samples_per_s"] = Metric(value=float(run.loadgen["samples_per_s"]), unit="samples/s")
     return out | _verdict_metrics(run)
+
+
+def _per_second(run: Run, unit: str) -> Metric:
+    """Queries over the span from the first scheduled to the last completion: a point (one run, one number)."""
+    return Metric(value=len(run.latencies_s) / float(np.nanmax(run.scheduled_s + run.latencies_s)), unit=unit)
 
 
 def _verdict_metrics(run: Run) -> dict[str, Metric]:

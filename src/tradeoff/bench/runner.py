@@ -123,7 +123,7 @@ class GroupRun:
         group = self.group
         self.native, self.support = hardware.dtype_support(self.backend.dtype, group.device)
         self.limits = Limits(group.device, self.backend.dtype, group.threads)
-        if self.limits.has_peak and any(c.get("workload") in ("fixed", "real", "generate") for c in group.cells):
+        if self.limits.has_peak and any(c.get("workload") not in ("server", *SCENARIOS) for c in group.cells):
             self.on_status(f"{group.backend}: measuring peak matmul FLOP/s")
             self.limits.peak()
         if any(c.get("workload") == "generate" for c in group.cells):

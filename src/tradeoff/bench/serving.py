@@ -450,11 +450,12 @@ def raise_lower_end(cap: Capacity, sure: float, point: float, need: int, resolut
     if point / sure <= resolution:
         return 0.0, f"bracketed within {resolution:.2f}x", None
     nxt = next(t for t in cap._sorted() if sure < t.rate <= point)  # the point itself at least
-    if confirm_queries(nxt, need) / nxt.rate > budget_left_s:
+    queries = confirm_queries(nxt, need)
+    if queries / nxt.rate > budget_left_s:
         return 0.0, (f"bracketed within {resolution:.2f}x; surely sustained up to {sure:.3g} queries/s (a trial long "
-                     f"enough at {nxt.rate:.3g} needs about {confirm_queries(nxt, need) / nxt.rate:.0f} s, over the budget "
-                     f"left; raise --serve-budget to narrow)"), None
-    return nxt.rate, None, confirm_queries(nxt, need)
+                     f"enough at {nxt.rate:.3g} needs about {queries / nxt.rate:.0f} s, over the budget left; raise "
+                     f"--serve-budget to narrow)"), None
+    return nxt.rate, None, queries
 
 
 CONFIRM_MARGIN = 1.25  # queries asked beyond the estimate of what gives enough busy periods
