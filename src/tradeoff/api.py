@@ -271,11 +271,11 @@ def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_b
                             env=env)
 
 
-def paper(name: str = "distilbert", *, plan: str = "cpu", tasks: str | list[str] | None = None, store: str | None = None,
-          executor: str = DEFAULT_EXECUTOR, progress=None):
+def paper(name: str = "distilbert", settings=None, *, store: str | None = None, progress=None, **options):
     """Run a paper's reproduction study (resumable) and build its table from the store: (summary, PaperTable).
 
-    `plan` is "cpu", "gpu" or a study file of the same shape (e.g. tiny models in tests)."""
+    `settings` is a tradeoff.paper.PaperSettings; `options` are its fields by name (plan, tasks, executor), over it.
+    A plan is "cpu", "gpu" or a study file of the same shape (e.g. tiny models in tests)."""
     from tradeoff.paper import run
 
-    return run(name, plan=plan, tasks=tasks, store=store, executor=executor, progress=progress)
+    return run(name, settings, store=store, progress=progress, **options)

@@ -20,9 +20,11 @@ from tradeoff.bench import backends as backend_names
 from tradeoff.bench import spec as bench_defaults
 from tradeoff.bench.spec import Settings as BENCH
 from tradeoff.decide import DecisionSettings
+from tradeoff.demo import DemoSettings
 from tradeoff.distill.settings import DistillSettings
 from tradeoff.evaluate.settings import EvalSettings
 from tradeoff.options import csv_list, with_settings
+from tradeoff.paper import PaperSettings
 from tradeoff.render import STDERR
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -445,40 +447,36 @@ def report(
 
 
 @app.command()
+@with_settings(DemoSettings)
 def demo(
-    quick: bool = typer.Option(False, "--quick", help="Smaller samples, no distillation, no ONNX backends: a fraction of the full run's time."),
-    out: str = typer.Option("tradeoff-demo", "--out", help="Folder for the store, the HTML/Markdown report and figures."),
-    store: Optional[str] = typer.Option(None, "--store", help="Results store (SQLite file); default OUT/results.db, which reruns reuse."),
+    settings: DemoSettings = None,
     full: bool = typer.Option(False, "--full", help="Also print the full matrix and every candidate's reasons."),
 ):
     """The offline demo: BERT-base vs DistilBERT vs Llama-2-7B, and real-weight quality on fine-food reviews."""
-    from pathlib import Path
+    from datetime import datetime, timezone
 
     from tradeoff import demo as demo_mod
 
-    from datetime import datetime, timezone
-
     since, started = datetime.now(timezone.utc).isoformat(timespec="seconds"), time.perf_counter()
     with progress("demo") as status:
-        comparison, paths, distillation = demo_mod.run(Path(out), quick=quick, store_path=store, on_status=status)
+        comparison, paths, distillation = demo_mod.run(settings, on_status=status)
     seconds = time.perf_counter() - started
     _show_comparison(comparison, "table", None, None, None, full=full, seed_models=tuple(demo_mod.ARCHITECTURES))
     if distillation:
         print(f"\n{distillation}")
     print(f"\nHTML report: {paths['html']}\nMarkdown: {paths['markdown']}\nFigures: {', '.join(map(str, paths['figures']))}\n"
           f"Every figure is a record in {comparison.store_path}")
-    work = demo_mod.work_line(demo_mod.QUICK if quick else demo_mod.FULL, comparison, since, seconds)
+    work = demo_mod.work_line(settings.plan, comparison, since, seconds)
     if work:
         print(work)
 
 
 @app.command("paper")
+@with_settings(PaperSettings)
 def paper_command(
     name: str = typer.Argument(..., help="The paper to reproduce: distilbert (its GLUE dev table, by proxy)."),
-    plan: str = typer.Option("cpu", "--plan", help="cpu (400 training rows per task, one epoch: studies/distilbert-cpu.toml) | gpu (full training sets) | a study file."),
-    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma list of GLUE tasks: cola,sst2,mrpc,stsb,rte (default: all)."),
+    settings: PaperSettings = None,
     store: Optional[str] = STORE,
-    executor: str = typer.Option(executors.DEFAULT, "--executor", help=executors.HELP),
     json_: bool = json_option("The table, macro and claims as JSON."),
     markdown: bool = MARKDOWN,
 ):
@@ -490,7 +488,7 @@ def paper_command(
     from tradeoff.render import emit, to_json
 
     fmt = output_format(json_, markdown, False)
-    summary, table = api.paper(name, plan=plan, tasks=tasks, store=store, executor=executor, progress=print_step)
+    summary, table = api.paper(name, settings, store=store, progress=print_step)
     for failure in summary.failures:
         err.print(f"[yellow]failed:[/] {escape(failure)}", highlight=False, soft_wrap=True)
     if fmt == "json":
@@ -498,7 +496,7 @@ def paper_command(
     else:
         rows = table.rows()
         columns = list(dict.fromkeys(c for r in rows for c in r))
-        emit(columns, rows, fmt, title=f"{name}: measured here beside the paper (plan {plan})")
+        emit(columns, rows, fmt, title=f"{name}: measured here beside the paper (plan {settings.plan})")
         if table.claims:
             emit(list(table.claims[0]), table.claims, fmt, title="claims")
         for note in table.notes + ([f"not in the store yet: {', '.join(table.missing)}"] if table.missing else []):

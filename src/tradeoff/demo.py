@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tradeoff.options import setting
+
 ARCHITECTURES = ["bert-base-uncased", "distilbert-base-uncased", "llama-2-7b"]
 QUALITY_BASELINE, SMALL, DECODER = "all-mpnet-base-v2", "all-MiniLM-L6-v2", "SmolLM2-135M"
 DATA = "fine-foods"
@@ -41,6 +43,20 @@ FULL = Plan(distill=True, encoder_mode="probe", train_limit=2000, test_limit=400
             backends=("eager", "onnx-int8"), bench_budget_s=6.0)
 
 
+@dataclass(frozen=True)
+class DemoSettings:
+    """What `tradeoff demo` runs and where it keeps it: each field is an option of the command, declared here once."""
+
+    quick: bool = setting(False, "Smaller samples, no distillation, no ONNX backends: a fraction of the full run's time.",
+                          flags=("--quick",))
+    out: str = setting("tradeoff-demo", "Folder for the store, the HTML/Markdown report and figures.")
+    store: str | None = setting(None, "Results store (SQLite file); default OUT/results.db, which reruns reuse.")
+
+    @property
+    def plan(self) -> Plan:
+        return QUICK if self.quick else FULL
+
+
 def training_precision() -> str:
     """bf16 mixed precision where this CPU multiplies bf16 in hardware (weights and optimiser stay fp32), fp32
     elsewhere: training is the demo's dearest stage, and emulated bf16 would be slower than fp32."""
@@ -49,7 +65,7 @@ def training_precision() -> str:
     return "bf16" if native_dtypes("cpu")["bf16"][0] else "no"
 
 
-def run(out: Path, quick: bool = False, store_path: str | None = None, on_status=lambda *_, **__: None):
+def run(settings: DemoSettings = DemoSettings(), on_status=lambda *_, **__: None):
     """Run (or resume) the demo; returns the Comparison and the paths of what was written."""
     from tradeoff.bench.spec import DEFAULT_SHAPE, Settings
     from tradeoff.compare_plan import default_backends, measured_comparison
@@ -58,7 +74,7 @@ def run(out: Path, quick: bool = False, store_path: str | None = None, on_status
     from tradeoff.report.plots import write_pngs
     from tradeoff.store import Store
 
-    plan = QUICK if quick else FULL
+    plan, out = settings.plan, Path(settings.out).expanduser()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:  # before any work: a folder it cannot write is the user's to fix
@@ -66,7 +82,7 @@ def run(out: Path, quick: bool = False, store_path: str | None = None, on_status
 
         raise BadInput(f"cannot create the demo's output folder {out}: {e.strerror}", "pass --out a folder you can write") from e
     distillation, retrained = None, ()
-    with Store.open(store_path or out / "results.db") as store:
+    with Store.open(settings.store or out / "results.db") as store:
         # The pretrained encoders and the decoder are scored once, through eager: what each backend does to accuracy is
         # asked of the candidates the decision is about (the fine-tuned teacher and its student), not of every probe.
         quality_refs = [QUALITY_BASELINE, SMALL]

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tradeoff import executors
 from tradeoff.errors import BadInput
 from tradeoff.evaluate import glue
-from tradeoff.executors import DEFAULT as DEFAULT_EXECUTOR
+from tradeoff.options import setting
 from tradeoff.record import Metric, Record
 
 PAPERS = ("distilbert",)
@@ -34,6 +35,18 @@ RECIPE = ("layer_map", "epochs", "max_steps", "lr", "batch_size", "train_limit",
           "mixed_precision", "grad_accum")
 # C13's decoder row, fixed before any score is seen: few-shot (how Llama 2 is evaluated), else zero-shot.
 DECODER_MODES = ("k-shot", "zero-shot")
+
+
+@dataclass(frozen=True)
+class PaperSettings:
+    """How `tradeoff paper` runs a reproduction: each field is an option of the command and a keyword of
+    `api.paper`, declared here once."""
+
+    plan: str = setting("cpu", "cpu (400 training rows per task, one epoch: studies/distilbert-cpu.toml) | gpu (full "
+                               "training sets) | a study file.")
+    tasks: list[str] | None = setting(None, f"Comma list of GLUE tasks: {','.join(glue.TASKS)} (default: all).",
+                                      parse="csv")
+    executor: str = setting(executors.DEFAULT, executors.HELP)
 
 
 def plan_path(plan: str | Path) -> Path:
@@ -552,19 +565,23 @@ def store_verdicts(store_path: str | Path | None) -> dict[str, dict]:
     return claim_verdicts(results, macro(learned) if learned else None, others)
 
 
-def run(paper: str = "distilbert", plan: str | Path = "cpu", tasks: str | list[str] | None = None,
-        store: str | Path | None = None, executor: str = DEFAULT_EXECUTOR, progress=None):
-    """Run the plan's cells the store lacks (resumable), then build the table from the store.
+def run(paper: str = "distilbert", settings: PaperSettings | None = None, *, store: str | Path | None = None,
+        progress=None, **options):
+    """Run the plan's cells the store lacks (resumable), then build the table from the store. `options` are
+    PaperSettings fields by name, over `settings`.
 
     Returns (the study summary, the PaperTable)."""
+    from tradeoff.options import check_names
     from tradeoff.store import Store
     from tradeoff.study import run_study
 
+    check_names(PaperSettings, options, "paper setting")
+    settings = dataclasses.replace(settings or PaperSettings(), **{k: v for k, v in options.items() if v is not None})
     if paper not in PAPERS:
         raise BadInput(f"unknown paper {paper!r}", f"use one of {', '.join(PAPERS)}")
-    study = load_plan(plan, tasks)
-    chosen = glue.tasks(tasks)
+    study = load_plan(settings.plan, settings.tasks)
+    chosen = glue.tasks(settings.tasks)
     with Store.open(store) as s:
-        summary = run_study(study, s, executor=executor, progress=progress)
+        summary = run_study(study, s, executor=settings.executor, progress=progress)
         records = [r for c in study.cells if (r := s.get(c.key)) is not None]
-    return summary, table_from(records, chosen, plan=str(plan))
+    return summary, table_from(records, chosen, plan=str(settings.plan))

@@ -53,7 +53,7 @@ def test_full_demo_compares_the_student_beside_its_teacher(tmp_path, monkeypatch
     for module, name in ((tradeoff.report, "write_html"), (tradeoff.report, "to_markdown"),
                          (tradeoff.report.html, "atomic_write_text"), (tradeoff.report.plots, "write_pngs")):
         monkeypatch.setattr(module, name, lambda *a: None)
-    demo.run(tmp_path, quick=False)
+    demo.run(demo.DemoSettings(out=str(tmp_path)))
     teacher = str(tmp_path / "students" / f"{demo.SMALL}-3L.teacher")
     assert seen["refs"][-3:] == [teacher, str(student), demo.DECODER]
     assert seen["eval_overrides"][teacher] == seen["eval_overrides"][str(student)] == {"mode": "checkpoint"}
