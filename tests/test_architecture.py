@@ -1,6 +1,6 @@
 """The package's shape, checked: no import cycle among its modules (lazy imports included), and each backend named
-in at most two source files (its registry line and at most one default that picks it); the reference backend,
-eager, is the exception by design."""
+in at most two source files (its registry line and at most one default that picks it; the reference backend,
+eager, is the exception by design), and the default shape written once."""
 from __future__ import annotations
 
 import ast
@@ -57,3 +57,12 @@ def test_each_backend_is_named_in_at_most_two_source_files():
         # as a string of its own or as an item of a comma list in one ("eager,onnx,onnx-int8")
         files = [f for f in ROOT.rglob("*.py") if re.search(rf"[\"',]{re.escape(name)}[\"',]", f.read_text())]
         assert len(files) <= 2, f"{name} is written in {[str(f.relative_to(ROOT)) for f in files]}"
+
+
+def test_the_default_shape_is_written_once():
+    """`1x128`, its batch and its sequence length are declared as DEFAULT_SHAPE only; every other default reads it."""
+    from tradeoff.bench.spec import DEFAULT_SHAPE
+
+    files = [f for f in ROOT.rglob("*.py") for node in ast.walk(ast.parse(f.read_text()))
+             if isinstance(node, ast.Constant) and node.value == DEFAULT_SHAPE]
+    assert [str(f.relative_to(ROOT)) for f in files] == ["bench/spec.py"]

@@ -255,6 +255,7 @@ def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_b
     from tradeoff.compare_plan import build_comparison
     from tradeoff.decide import decision_settings
     from tradeoff.errors import BadInput
+    from tradeoff.paper import store_verdicts
     from tradeoff.store import Store
 
     decision = decision_settings(decision, budgets)
@@ -263,12 +264,12 @@ def stored_comparison(refs: list[str], *, baseline: str | None = None, quality_b
     names = [parse_ref(r).name for r in refs]
     with Store.open(store) as s:
         records = [r for n in names for r in s.query(model=n)]
-        path = str(s.path)
+        path, verdicts = str(s.path), store_verdicts(s)
     if not any(r.kind in ("bench", "eval") for r in records):
         raise BadInput(f"the store {path} holds no speed or quality results for {', '.join(names)}",
                        "run `tradeoff compare` (or bench / eval) with the same --store first")
     return build_comparison(records, refs, baseline or refs[0], quality_baseline, decision=decision, store_path=path,
-                            env=env)
+                            env=env, verdicts=verdicts)
 
 
 def paper(name: str = "distilbert", settings=None, *, store: str | None = None, progress=None, **options):

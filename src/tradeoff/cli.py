@@ -6,6 +6,7 @@ unexpected exception becomes one line too, with TRADEOFF_DEBUG=1 to see the trac
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import time
@@ -36,9 +37,22 @@ STORE_HELP = "Results store (SQLite file); default $TRADEOFF_STORE, else results
 STORE = typer.Option(None, "--store", help=STORE_HELP)
 MARKDOWN = typer.Option(False, "--markdown", help="Print as Markdown.")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
-HTML_OUT = typer.Option(None, "--html", help="Write the self-contained HTML report (offline, interactive plots) here.")
-MARKDOWN_OUT = typer.Option(None, "--markdown-out", help="Write a Markdown report file (for a README or paper) here.")
-PNG_OUT = typer.Option(None, "--png", help="Write PNG figures into this folder.")
+
+
+def output_path(flag: str):
+    """An output path checked as it is parsed, so one the file system cannot take stops the command before its work."""
+    def check(value: Optional[str]) -> Optional[str]:
+        from tradeoff.paths import usable_path
+
+        return value and str(usable_path(value, flag, f"pass {flag} a shorter path"))
+    return check
+
+
+HTML_OUT = typer.Option(None, "--html", callback=output_path("--html"),
+                        help="Write the self-contained HTML report (offline, interactive plots) here.")
+MARKDOWN_OUT = typer.Option(None, "--markdown-out", callback=output_path("--markdown-out"),
+                            help="Write a Markdown report file (for a README or paper) here.")
+PNG_OUT = typer.Option(None, "--png", callback=output_path("--png"), help="Write PNG figures into this folder.")
 ENV = typer.Option(None, "--env", help="Compare speed and memory from this environment (its id, or a piece of its CPU name); "
                                        "default: the one with most results in the store. The notes list the others.")
 
@@ -580,6 +594,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # anything unexpected: still one line
         if os.environ.get("TRADEOFF_DEBUG"):
             raise
+        if isinstance(e, OSError) and e.errno == errno.ENAMETOOLONG:  # a path no check before the file system caught
+            shown = str(e.filename)[:60] + ("..." if len(str(e.filename)) > 60 else "")
+            err.print(f"[bold red]error:[/] a path is too long for the file system: {shown} (hint: pass a shorter path)",
+                      highlight=False, soft_wrap=True)
+            return BadInput.exit_code
         err.print(f"[bold red]internal error:[/] {first_line(e)} "
                   "(hint: rerun with TRADEOFF_DEBUG=1 for the traceback, and report it)", highlight=False, soft_wrap=True)
         return 1

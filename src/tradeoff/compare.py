@@ -22,7 +22,7 @@ import numpy as np
 
 from tradeoff import claims as claims_mod
 from tradeoff.anatomy import Anatomy
-from tradeoff.bench.spec import DEFAULT_SHAPE, SCENARIOS
+from tradeoff.bench.spec import DEFAULT_SHAPE, SCENARIOS, parse_shape
 from tradeoff.coverage import NOT_MEANINGFUL
 from tradeoff.decide import Candidate, DecisionSettings, Judgement, Recommendation, recommend
 from tradeoff.errors import BadInput
@@ -469,7 +469,7 @@ def claim_ratios(found: dict[tuple[str, str, str, str], Record]) -> dict[tuple[s
 
     def rank(r: Record) -> tuple:
         seq = int(r.cell.get("seq_len") or 0)
-        return shape_of(r) != DEFAULT_SHAPE, abs(seq - 128), seq, shape_of(r)
+        return shape_of(r) != DEFAULT_SHAPE, abs(seq - parse_shape(DEFAULT_SHAPE)[1]), seq, shape_of(r)
 
     return {pair: (min(filter(in_setting, rs), key=rank, default=None), rs) for pair, rs in by_pair.items()}
 

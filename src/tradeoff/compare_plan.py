@@ -36,17 +36,16 @@ def shown_name(ref: str, lineup: Lineup) -> str:
 
 def build_comparison(records: list[Record], refs: list[str], baseline: str, quality_baseline: str | None = None,
                      decision: DecisionSettings | None = None, title: str | None = None, store_path: str | None = None,
-                     notes: list[str] | None = None, env: str | None = None, lineup: Lineup | None = None) -> Comparison:
-    """The comparison of `refs` (as the user typed them) from `records`: the lineup read from disk here (unless the
-    caller that planned has it), the claim verdicts from the store's paper results, then `comparison_from`, which
-    reads neither."""
-    from tradeoff.paper import store_verdicts
-
+                     notes: list[str] | None = None, env: str | None = None, lineup: Lineup | None = None,
+                     verdicts: dict[str, dict] | None = None) -> Comparison:
+    """The comparison of `refs` (as the user typed them) from `records` and the claim `verdicts` of the store's paper
+    results (`paper.store_verdicts`, read by the caller that holds the store): the lineup read from disk here (unless
+    the caller that planned has it), then `comparison_from`, which reads neither."""
     decision = (decision or DecisionSettings()).check()  # impossible budgets are bad input before any model is read
     lineup = lineup or lineup_of(refs)
     return comparison_from(records, lineup, shown_name(baseline, lineup),
                            shown_name(quality_baseline, lineup) if quality_baseline else None, decision=decision,
-                           title=title, store_path=store_path, notes=notes, env=env, verdicts=store_verdicts(store_path))
+                           title=title, store_path=store_path, notes=notes, env=env, verdicts=verdicts or {})
 
 
 def teachers_of(models: list[str]) -> dict[str, str]:
@@ -137,6 +136,7 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
     from tradeoff.cells import Cell
     from tradeoff.evaluate.cell import max_length_for
     from tradeoff.evaluate.suite import plan_cells
+    from tradeoff.paper import store_verdicts
 
     if not refs:
         raise BadInput("no models given", "e.g. `tradeoff compare bert-base-uncased distilbert-base-uncased`")
@@ -201,7 +201,7 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
     records = [r for p in parsed for r in store.query(model=p.name)]
     return build_comparison(records, refs, baseline, quality_baseline or (eval_refs[0] if eval_refs else None),
                             decision=decision, title=title, store_path=str(store.path), notes=notes, env=env,
-                            lineup=lineup)
+                            lineup=lineup, verdicts=store_verdicts(store))
 
 
 def _timed_where_scored(groups: list, eval_overrides: dict[str, dict]) -> list:

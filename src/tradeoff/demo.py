@@ -74,7 +74,9 @@ def run(settings: DemoSettings = DemoSettings(), on_status=lambda *_, **__: None
     from tradeoff.report.plots import write_pngs
     from tradeoff.store import Store
 
-    plan, out = settings.plan, Path(settings.out).expanduser()
+    from tradeoff.paths import usable_path
+
+    plan, out = settings.plan, usable_path(settings.out, "--out", "pass --out a shorter folder path")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:  # before any work: a folder it cannot write is the user's to fix

@@ -22,6 +22,7 @@ from tradeoff import executors
 from tradeoff.errors import BadInput
 from tradeoff.evaluate import glue
 from tradeoff.options import setting
+from tradeoff.paths import usable_path
 from tradeoff.record import Metric, Record
 
 PAPERS = ("distilbert",)
@@ -57,7 +58,7 @@ def plan_path(plan: str | Path) -> Path:
         if not path.is_file():
             raise BadInput(f"the {text} plan's study file is missing ({path})", "run from a tradeoff checkout")
         return path
-    path = Path(text).expanduser()
+    path = usable_path(text, "--plan", f"use {' or '.join(PLANS)}, or a study file with a shorter path")
     if path.suffix.lower() in (".toml", ".yaml", ".yml") and path.is_file():
         return path
     raise BadInput(f"unknown plan {text!r}", f"use {' or '.join(PLANS)}, or a study file path")
@@ -547,15 +548,10 @@ def table_from(records: list[Record], tasks: list[glue.GlueTask], plan: str = ""
     return PaperTable(plan, results, m, claims, missing, notes)
 
 
-def store_verdicts(store_path: str | Path | None) -> dict[str, dict]:
-    """The claim verdicts a store's paper results support (empty when it has none), for `compare`; C8 from every
-    hard-label ablation in it (the paper plan's and any other distillation's, the demo's included)."""
-    from tradeoff.store import Store
-
-    if not store_path or not Path(store_path).is_file():
-        return {}
-    with Store.open(store_path) as s:
-        records = s.query(kind="distill") + s.query(kind="eval")
+def store_verdicts(store) -> dict[str, dict]:
+    """The claim verdicts an open store's paper results support (empty when it has none), for `compare`; C8 from
+    every hard-label ablation in it (the paper plan's and any other distillation's, the demo's included)."""
+    records = store.query(kind="distill") + store.query(kind="eval")
     results = results_from(records, list(glue.TASKS.values()))
     learned = [r for r in results if r.learned]
     used = {x.key for x in results}

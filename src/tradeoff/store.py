@@ -25,6 +25,7 @@ from typing import Any, Iterator
 
 from tradeoff.atomic import write_file
 from tradeoff.errors import BadInput, Failure, first_line
+from tradeoff.paths import usable_path
 from tradeoff.record import Record
 
 APPLICATION_ID = 0x7472_6466  # "trdf": marks the file as a tradeoff store
@@ -148,7 +149,7 @@ class Store:
     # ---- opening ----------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path | None = None) -> "Store":
-        path = Path(path).expanduser() if path else default_path()
+        path = usable_path(path, "results store path", "pass a shorter --store path") if path else default_path()
         if path.exists():
             _check_is_store(path)
         else:
@@ -247,7 +248,7 @@ class Store:
 
     def import_from(self, source: str | Path) -> dict[str, int]:
         """Merge another store (.db) or an export of one (.json, .csv, .parquet)."""
-        source = Path(source).expanduser()
+        source = usable_path(source, "file to import", "pass a results store (.db) or an export with a shorter path")
         if not source.is_file():
             raise BadInput(f"no such file: {source}", "pass a results store (.db) or an export (.json, .csv, .parquet)")
         if source.resolve() == self.path.resolve():
@@ -259,7 +260,7 @@ class Store:
 
     def export(self, out: str | Path, **filters: Any) -> int:
         """Write records to .csv, .json or .parquet (atomically); returns how many."""
-        out = Path(out).expanduser()
+        out = usable_path(out, "export file", "pass a shorter file name")
         if out.suffix not in EXPORT_FORMATS:
             raise BadInput(f"cannot export to {out.name}: unknown format", f"name the file with one of {', '.join(EXPORT_FORMATS)}")
         pairs = list(self.rows(**filters))

@@ -37,6 +37,7 @@ from typing import Any, Callable
 from tradeoff.cells import DEFAULT_WEIGHTS, RUNNERS, Cell, runner_module
 from tradeoff.errors import BadInput, TradeoffError
 from tradeoff.executors import DEFAULT as DEFAULT_EXECUTOR
+from tradeoff.paths import usable_path
 from tradeoff.record import Record
 
 WEIGHTS = ("random", "pretrained", "estimate")
@@ -113,7 +114,7 @@ def _yaml_lines(node, path: tuple = (), lines: dict | None = None) -> dict[tuple
 
 def load_study_file(path: str | Path) -> tuple[dict, _Locator]:
     """Read a study file into a dict, with a locator for its fields; syntax errors name the line."""
-    path = Path(path).expanduser()
+    path = usable_path(path, "study file path", "pass a .toml or .yaml file describing the grid")
     if not path.is_file():
         raise BadInput(f"no such study file: {path}", "pass a .toml or .yaml file describing the grid")
     try:
@@ -233,15 +234,15 @@ def _expand(kind: str, grid: Any, path: tuple, top_models: list[str] | None, whe
     return cells
 
 
-_SHAPE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
-
-
 def _shape(value: Any, path: tuple, where: _Locator) -> dict[str, int]:
     """`shape = "8x128"` is shorthand for batch 8 and seq_len 128 (as in `tradeoff bench --shape`)."""
-    m = _SHAPE.match(str(value))
-    if not m or not int(m.group(1)) or not int(m.group(2)):
-        raise where.error(path, f"malformed shape {value!r}", "write BATCHxSEQ with positive numbers, e.g. \"8x128\"")
-    return {"batch": int(m.group(1)), "seq_len": int(m.group(2))}
+    from tradeoff.bench.spec import parse_shape
+
+    try:
+        batch, seq_len = parse_shape(value)
+    except BadInput as e:
+        raise where.error(path, e.message, e.hint) from None
+    return {"batch": batch, "seq_len": seq_len}
 
 
 # ---- validation ---------------------------------------------------------------------------------

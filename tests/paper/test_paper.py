@@ -93,8 +93,11 @@ def test_run_resumes_and_the_table_sits_beside_the_paper(tiny_plan, tmp_path, ca
     # compare's claims check reads the same verdicts from the store
     from tradeoff.claims import Evidence, check_all
 
-    results = check_all(["distilbert-base-uncased", "bert-base-uncased", "llama-2-7b"],
-                        Evidence(verdicts=paper.store_verdicts(store)))
+    from tradeoff.store import Store
+
+    with Store.open(store) as s:
+        verdicts = paper.store_verdicts(s)
+    results = check_all(["distilbert-base-uncased", "bert-base-uncased", "llama-2-7b"], Evidence(verdicts=verdicts))
     by_id = {r.id: r for r in results}
     assert by_id["C7"].measured == claims["C7"]["measured here"] or "proxy" in by_id["C7"].measured
     for cid in ("C8", "C13", "C14"):

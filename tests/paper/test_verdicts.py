@@ -142,6 +142,7 @@ def test_c8_reads_any_hard_label_ablation_in_the_store(tmp_path):
     path = tmp_path / "results.db"
     with Store.open(path) as s:
         s.put(demo)
-    c8 = {r.id: r for r in check_all(["distilbert-base-uncased"], Evidence(verdicts=paper.store_verdicts(path)))}["C8"]
+        verdicts = paper.store_verdicts(s)
+    c8 = {r.id: r for r in check_all(["distilbert-base-uncased"], Evidence(verdicts=verdicts))}["C8"]
     assert c8.verdict == "held" and "fine-foods:train (all-MiniLM-L6-v2 -> 3 layers) 17.5 [" in c8.measured, c8
     assert demo.key[:8] in c8.context

@@ -59,6 +59,20 @@ CASES = {
     "compare bad budget": (["compare", "distilbert", "--max-latency-ms", "-5", "--store", "{empty_store}"], ""),
     "inspect garbled ref": (["inspect", "::::"], "not a model reference"),
 }
+# A path the file system cannot take is bad input in every command, caught before any work (not an OSError).
+LONG = "a" * 5000
+CASES.update({f"too long a path: {label}": (args, "too long") for label, args in {
+    "eval --data": ["eval", "all-MiniLM-L6-v2", "--data", LONG, "--mode", "probe"],
+    "results --store": ["results", "--store", LONG],
+    "run STUDY": ["run", LONG],
+    "import SOURCE": ["import", LONG, "--store", "{empty_store}"],
+    "export OUT": ["export", LONG + ".json", "--store", "{empty_store}"],
+    "compare --html": ["compare", "distilbert", "--html", f"/tmp/{LONG}/x.html", "--store", "{empty_store}"],
+    "report --png": ["report", "distilbert", "--png", LONG, "--store", "{empty_store}"],
+    "distill --corpus": ["distill", "all-MiniLM-L6-v2", "--corpus", LONG],
+    "demo --out": ["demo", "--out", LONG],
+    "paper --plan": ["paper", "distilbert", "--plan", LONG + ".toml"],
+}.items()})
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from tradeoff.bench import backends, decode_serving
+from tradeoff.bench import backends, decode_serving, serving
 from tradeoff.bench.timing import SMALL_SAMPLE
 from tradeoff.errors import BadInput
 from tradeoff.options import setting
@@ -51,7 +51,7 @@ def parse_shape(text: str) -> tuple[int, int]:
         raise BadInput(f"malformed shape {text!r}", "write BATCHxSEQ, e.g. 1x128 or 32x128")
     batch, seq = int(m.group(1)), int(m.group(2))
     if batch <= 0 or seq <= 0:
-        raise BadInput(f"shape {text!r} must have a positive batch and sequence length", "e.g. 1x128")
+        raise BadInput(f"malformed shape {text!r}: it needs a positive batch and sequence length", "e.g. 1x128")
     return batch, seq
 
 
@@ -89,9 +89,9 @@ class Settings:
     qps: float | None = setting(None, "server: one fixed arrival rate (queries/s) instead of searching for the most sustained.")
     max_batch: int = setting(8, "server, offline: the largest batch (the shape's SEQ truncates texts).")
     max_wait_ms: float = setting(5.0, "server: how long the oldest request may wait for a batch to fill.")
-    min_duration_s: float = setting(5.0, "server, single-stream, offline: seconds per LoadGen run at least (and "
+    min_duration_s: float = setting(serving.MIN_DURATION_S, "server, single-stream, offline: seconds per LoadGen run at least (and "
                                          "--min-queries queries; MLPerf: 600 s).", flags=("--min-duration",))
-    min_queries: int = setting(500, "server, single-stream, offline: queries per LoadGen run at least (400 is the fewest "
+    min_queries: int = setting(serving.MIN_QUERIES, "server, single-stream, offline: queries per LoadGen run at least (400 is the fewest "
                                     "that bound p99's interval; LoadGen's early stopping accepts none under about 460).")
     serve_budget_s: float = setting(120.0, "server: seconds of trials per model for the capacity search.",
                                     flags=("--serve-budget",))
@@ -118,9 +118,7 @@ class Settings:
             raise BadInput(f"--samples must be positive, got {self.samples}", "e.g. --samples 128")
         if self.padding not in PADDINGS:
             raise BadInput(f"unknown padding {self.padding!r}", f"use one of {', '.join(PADDINGS)}")
-        from tradeoff.bench.serving import check
-
-        check(self.p99_ms, self.max_batch, self.max_wait_ms, self.qps, self.min_queries, self.min_duration_s, self.serve_budget_s)
+        serving.check(self.p99_ms, self.max_batch, self.max_wait_ms, self.qps, self.min_queries, self.min_duration_s, self.serve_budget_s)
         decode_serving.check(self.ttft_ms, self.tpot_ms, self.output_tokens)
         return self
 
@@ -157,7 +155,8 @@ class Cell:
         backend = parse_list([d.get("backend", "eager")], BACKENDS, "backend")[0]
         device = parse_list([d.get("device", "cpu")], DEVICES, "device")[0]
         workload = parse_list([d.get("workload", "fixed")], WORKLOADS, "workload")[0]
-        batch, seq = parse_shape(f"{d.get('batch', 1)}x{d.get('seq_len', 128)}")
+        default_batch, default_seq = parse_shape(DEFAULT_SHAPE)
+        batch, seq = parse_shape(f"{d.get('batch', default_batch)}x{d.get('seq_len', default_seq)}")
         threads = d.get("threads")
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0):
             raise BadInput(f"threads must be a positive integer, got {threads!r}", "e.g. threads = 2")
@@ -165,22 +164,18 @@ class Cell:
                  if k in d and d[k] is not None}
         if workload == "generate":
             extra.setdefault("new_tokens", Settings.new_tokens)
+        if workload in TEXT_WORKLOADS:
+            extra.setdefault("dataset", Settings.dataset)
         if workload == "real":
-            extra.setdefault("dataset", "sst2")
             extra.setdefault("padding", Settings.padding)
             extra.setdefault("samples", Settings.samples)
-        if workload in SCENARIOS:
-            extra.setdefault("dataset", "sst2")
-            if workload == "single-stream" and batch != 1:
-                raise BadInput(f"a single-stream cell runs one query at a time, got batch {batch}",
-                               "use batch = 1, or the offline workload for batches")
+        if workload == "single-stream" and batch != 1:
+            raise BadInput(f"a single-stream cell runs one query at a time, got batch {batch}",
+                           "use batch = 1, or the offline workload for batches")
         if workload == "server":
-            from tradeoff.bench.serving import check
-
-            extra.setdefault("dataset", "sst2")
             extra.setdefault("p99_ms", Settings.p99_ms)
             extra.setdefault("max_wait_ms", Settings.max_wait_ms)
-            check(extra["p99_ms"], batch, extra["max_wait_ms"], extra.get("qps"))
+            serving.check(extra["p99_ms"], batch, extra["max_wait_ms"], extra.get("qps"))
             if any(k in extra for k in TOKEN_KEYS):  # a decoder's cell: its token bounds, defaults filled in
                 for k in TOKEN_KEYS:
                     extra.setdefault(k, getattr(Settings, k))

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tradeoff.bench import timing
-from tradeoff.bench.spec import SCENARIOS
+from tradeoff.bench.spec import SCENARIOS, Settings
 from tradeoff.errors import BadData, BadInput
 from tradeoff.paths import shared_data
 from tradeoff.record import Metric
@@ -165,8 +165,9 @@ def real(loaded, source, cell: dict, seed: int = 0) -> Workload:
     import torch
 
     batch, max_len = cell["batch"], cell["seq_len"]
-    lengths, path, tokenizer_name = text_lengths(source, cell.get("dataset", "sst2"), int(cell.get("samples", 128)), max_len)
-    pad_to_max = cell.get("padding", "longest") == "max_length"
+    samples = int(cell.get("samples", Settings.samples))
+    lengths, path, tokenizer_name = text_lengths(source, cell.get("dataset", Settings.dataset), samples, max_len)
+    pad_to_max = cell.get("padding", Settings.padding) == "max_length"
     batches, flops, padded = [], 0.0, 0
     vocab = source.config.vocab_size
     g = torch.Generator().manual_seed(seed)
@@ -243,7 +244,7 @@ def server(loaded, source, cell: dict, seed: int = 0, device: str = "cpu") -> Se
     import torch
 
     max_batch, max_len = cell["batch"], cell["seq_len"]
-    lengths, path, tokenizer_name = text_lengths(source, cell.get("dataset", "sst2"), SERVER_TEXTS, max_len)
+    lengths, path, tokenizer_name = text_lengths(source, cell.get("dataset", Settings.dataset), SERVER_TEXTS, max_len)
     order = np.random.default_rng(seed).permutation(len(lengths))  # requests meet the texts in a seeded order
     lengths = np.asarray(lengths)[order]
     ids = random_tokens(source.config, max_batch, max_len, seed)["input_ids"]
@@ -266,7 +267,7 @@ def token_server(loaded, source, cell: dict, seed: int = 0) -> Server:
     """A decoder's server: prompts of the texts' token counts, each generating exactly `output_tokens` in static
     batches with the KV cache (`decode_serving.decoder_batch`)."""
     max_len, output_tokens = cell["seq_len"], int(cell["output_tokens"])
-    lengths, path, tokenizer_name = text_lengths(source, cell.get("dataset", "sst2"), SERVER_TEXTS, max_len)
+    lengths, path, tokenizer_name = text_lengths(source, cell.get("dataset", Settings.dataset), SERVER_TEXTS, max_len)
     lengths = np.asarray(lengths)[np.random.default_rng(seed).permutation(len(lengths))]
     run_batch = loaded.token_batches(lengths, output_tokens, seed)
     return Server(run_batch, lengths, {"data": path, "texts": len(lengths), "mean_length": float(lengths.mean()),

@@ -16,6 +16,7 @@ from tradeoff.evaluate.metrics import PRIMARY, metric_names, task_metrics
 from tradeoff.evaluate.settings import DEFAULTS, MAX_LENGTH, HyperParams, check_names
 from tradeoff.models.refs import ModelRef, context_length, parse_ref
 from tradeoff.models.weights import availability, install_hint, weights_revision
+from tradeoff.paths import usable_path
 from tradeoff.record import Record
 
 TASKS = ("classification", "regression", "ner", "perplexity")
@@ -31,6 +32,9 @@ def settings(cell: dict) -> dict:
             s[name] = [x.strip() for x in s[name].split(",") if x.strip()]
     if not s["data"]:
         raise BadInput("no evaluation data given", "pass --data PATH (JSONL/CSV/Parquet, a folder of splits, a .txt, or fine-foods)")
+    for name in ("data", "train"):
+        if s[name]:
+            usable_path(s[name], f"--{name}", "pass a shorter path to the data")
     for name in ("limit", "train_limit", "max_tokens", "max_length"):
         if s[name] is not None and int(s[name]) < 1:
             raise BadInput(f"{name} must be at least 1, got {s[name]}", "drop it to use all the data")

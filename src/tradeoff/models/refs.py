@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 from tradeoff.errors import BadConfig, BadInput, UnknownModel, UnsupportedArchitecture, first_line
 from tradeoff.models import catalog
+from tradeoff.paths import usable_path
 
 RefKind = Literal["catalog", "hub", "folder", "gguf"]
 Role = Literal["encoder", "decoder"]
@@ -36,7 +37,6 @@ _REQUIRED = ["hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_s
 _SIZE_FIELDS = ["hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size",
                 "intermediate_size", "max_position_embeddings", "num_key_value_heads",
                 "dim", "n_layers", "n_heads", "hidden_dim", "head_dim"]
-_NAME_MAX, _PATH_MAX = 255, 4096  # the longest file name and path Linux takes, in bytes
 _FOLDER_NAME = re.compile(r"(.+)@[0-9a-f]{8}")  # a folder model's name: basename@hash of its files
 _WHAT = "name a catalog model (see `tradeoff models`), a hub id, a folder or a .gguf file"
 
@@ -75,7 +75,7 @@ def parse_ref(text: str) -> ModelRef:
     if text is None or not str(text).strip():
         raise BadInput("empty model reference", _WHAT)
     text = str(text).strip()
-    path = Path(_possible(text))
+    path = usable_path(text, "model reference", _WHAT)
     if path.exists():
         if path.is_file() and path.suffix == ".gguf":
             return ModelRef(text, "gguf", path.stem, str(path.resolve()))
@@ -98,21 +98,6 @@ def parse_ref(text: str) -> ModelRef:
     if _HUB_ID.match(text):
         return ModelRef(text, "hub", text, text)
     raise UnknownModel(f"not a model reference: {text!r}", "use a catalog name (see `tradeoff models`), a hub id like org/name, a folder or a .gguf file")
-
-
-def _possible(text: str) -> str:
-    """The reference with `~` expanded, once it is something a name or path can be: the file system answers an
-    over-long name with an OSError, not with "no such file"."""
-    try:
-        expanded = os.fsencode(os.path.expanduser(text))
-    except UnicodeError:
-        raise BadInput("model reference is not valid text", _WHAT) from None
-    if any(c < 32 or c == 127 for c in expanded):
-        raise BadInput("model reference holds control characters", _WHAT)
-    if len(expanded) > _PATH_MAX or max(len(part) for part in expanded.split(b"/")) > _NAME_MAX:
-        raise BadInput(f"model reference of {len(text):,} characters is too long for a name or a path "
-                       f"(at most {_NAME_MAX} bytes a name, {_PATH_MAX} a path)", _WHAT)
-    return os.fsdecode(expanded)
 
 
 def folder_digest(folder: Path) -> str:
