@@ -5,7 +5,6 @@ tests/distill/test_distill_settings_fields.py and tests/report/test_decision_set
 from __future__ import annotations
 
 import dataclasses
-import inspect
 
 import pytest
 import typer
@@ -62,12 +61,3 @@ def test_cli_option_defaults_are_the_settings_defaults(command):
 
 def test_distill_settings_are_the_modes_settings():
     assert _defaults(DistillSettings) == _distill_defaults()
-
-
-def test_distill_modes_take_their_defaults_from_the_settings():
-    from tradeoff.distill.run import distill_corpus, distill_task
-
-    for fn, cls in ((distill_corpus, Corpus), (distill_task, Task)):
-        keywords = {name: p.default for name, p in inspect.signature(fn).parameters.items()
-                    if p.default is not inspect.Parameter.empty and name != "progress"}
-        assert keywords == _defaults(cls), fn.__name__

@@ -35,7 +35,7 @@ def test_an_added_field_is_a_cli_option_and_in_the_cli_reference(extended):
 def test_an_added_field_reaches_the_mode_through_the_api(extended, tiny_teacher_dir, monkeypatch):
     seen = []
 
-    def distill_corpus(teacher, corpus, **settings):
+    def distill_corpus(teacher, corpus, settings, progress):  # what the mode is given, without running it
         seen.append(settings)
         raise BadInput("ran", "")
 
@@ -44,7 +44,7 @@ def test_an_added_field_reaches_the_mode_through_the_api(extended, tiny_teacher_
     for call in ({"knob_turns": 9}, {"settings": extended(knob_turns=9)}):
         with pytest.raises(BadInput, match="ran"):
             api.distill(str(tiny_teacher_dir), corpus=AUSTEN, **call)
-    assert [s["knob_turns"] for s in seen] == [9, 9]
+    assert [s.knob_turns for s in seen] == [9, 9]
     with pytest.raises(BadInput, match=r"unknown distillation option 'knob_turn' \(did you mean knob_turns"):
         api.distill(str(tiny_teacher_dir), corpus=AUSTEN, knob_turn=9)
 

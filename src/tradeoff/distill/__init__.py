@@ -5,7 +5,6 @@ distillation as a cell through tradeoff.planner.
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from tradeoff.errors import BadInput
@@ -28,7 +27,9 @@ def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> tuple[
 
     Returns (mode, the data, the settings that mode runs with)."""
     from tradeoff.distill.run import checked_ref
+    from tradeoff.datasets import FINE_FOODS
     from tradeoff.distill.settings import resolve
+    from tradeoff.paths import usable_path
     from tradeoff.evaluate.cell import check_weights
 
     if weights != "pretrained":
@@ -42,6 +43,10 @@ def validate_cell(model: str, cell: dict, weights: str = "pretrained") -> tuple[
         raise BadInput("distill cell needs `data` (a text corpus or a labelled set)", "add data to the cell")
     source = options.pop("data")
     settings = resolve(mode, options)
+    for flag, path in (("--corpus" if mode == "corpus" else "--data", source), ("--test", getattr(settings, "test", None)),
+                       ("--out", settings.out)):
+        if path is not None and not str(path).startswith(FINE_FOODS):
+            usable_path(path, flag, f"pass {flag} a shorter path")
     ref, _, _ = checked_ref(model, task=mode == "task")
     check_weights(ref, weights)
     return mode, source, settings
@@ -56,6 +61,6 @@ def run_cell(model: str, cell: dict, weights: str = "pretrained", *, progress: b
     (tradeoff.executors.run_here), like every unit's.
     """
     mode, source, settings = validate_cell(model, cell, weights)
-    result = _modes()[mode](model, source, **dataclasses.asdict(settings), progress=progress)
+    result = _modes()[mode](model, source, settings, progress=progress)
     first, *rest = result.records  # keyed by the cell as given; the settings it resolved to kept in details
     return [first.model_copy(update={"cell": cell, "details": {**first.details, "settings": first.cell}}), *rest]

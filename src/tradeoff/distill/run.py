@@ -236,21 +236,12 @@ def _clear(path: Path) -> None:
 # ---------------------------------------------------------------- task-agnostic
 
 
-def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = Corpus.out, *,
-                   layer_map: str = Corpus.layer_map, layers: int | None = Corpus.layers,
-                   block_size: int = Corpus.block_size, batch_size: int = Corpus.batch_size,
-                   max_blocks: int | None = Corpus.max_blocks, eval_blocks: int = Corpus.eval_blocks,
-                   epochs: int = Corpus.epochs, max_steps: int | None = Corpus.max_steps, lr: float = Corpus.lr,
-                   temperature: float = Corpus.temperature, loss: str | dict | None = Corpus.loss, seed: int = Corpus.seed,
-                   grad_accum: int = Corpus.grad_accum, mixed_precision: str = Corpus.mixed_precision,
-                   checkpoint_every: int = Corpus.checkpoint_every, checkpoint_dir: str | Path | None = Corpus.checkpoint_dir,
-                   resume: bool = Corpus.resume, bench_budget_s: float = Corpus.bench_budget_s, progress: bool = True,
-                   student: str | None = Corpus.student) -> DistillResult:
+def distill_corpus(teacher: str, corpus: str | Path, settings: Corpus = Corpus(), progress: bool = True) -> DistillResult:
     """Task-agnostic distillation on a plain text corpus, then the student measured against the teacher.
 
     The teacher's own LM head gives the soft targets; a teacher without a trained LM head (a sentence
-    encoder) is distilled on its hidden states alone (cosine term), and the record says so. `student`
-    names a model to train instead of cutting one from the teacher by `layer_map`.
+    encoder) is distilled on its hidden states alone (cosine term), and the record says so. `settings.student`
+    names a model to train instead of cutting one from the teacher by `settings.layer_map`.
     """
     from tradeoff.distill.corpus import corpus_loader, text_blocks
     from tradeoff.distill.losses import TripleLoss
@@ -259,22 +250,23 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = Co
     from tradeoff.train import fit
 
     ref, config, role = checked_ref(teacher)
-    spec = layer_map
-    if student is not None and (layers is not None or layer_map != "alternate"):
+    spec = settings.layer_map
+    if settings.student is not None and (settings.layers is not None or settings.layer_map != "alternate"):
         raise BadInput("--student and --layer-map/--layers both choose the student", "give one of them")
-    kept = None if student else make_map(spec, config.num_hidden_layers, layers)
-    weights = parse_weights(loss, CORPUS_WEIGHTS)
-    TripleLoss(None, temperature, **weights)  # reject bad weights before any work
-    if batch_size < 1 or eval_blocks < 1:
+    kept = None if settings.student else make_map(spec, config.num_hidden_layers, settings.layers)
+    weights = parse_weights(settings.loss, CORPUS_WEIGHTS)
+    TripleLoss(None, settings.temperature, **weights)  # reject bad weights before any work
+    if settings.batch_size < 1 or settings.eval_blocks < 1:
         raise BadInput("--batch-size and the held-out block count must be at least 1", "pass positive values")
     tokenizer = load_tokenizer(ref)
-    blocks = text_blocks(corpus, tokenizer, block_size, max_blocks=max_blocks + eval_blocks if max_blocks else None,
-                         min_blocks=batch_size + eval_blocks)
-    train_blocks, held_out = blocks[:-eval_blocks], blocks[-eval_blocks:]
+    blocks = text_blocks(corpus, tokenizer, settings.block_size,
+                         max_blocks=settings.max_blocks + settings.eval_blocks if settings.max_blocks else None,
+                         min_blocks=settings.batch_size + settings.eval_blocks)
+    train_blocks, held_out = blocks[:-settings.eval_blocks], blocks[-settings.eval_blocks:]
 
     lm_task = "causal-lm" if role == "decoder" else "masked-lm"
-    if student is not None:
-        student_ref, student_model = given_student(student, role, config, tokenizer, lm_task, seed)
+    if settings.student is not None:
+        student_ref, student_model = given_student(settings.student, role, config, tokenizer, lm_task, settings.seed)
         if weights["cos"] > 0 and student_model.config.hidden_size != config.hidden_size:
             raise BadInput(f"the cosine loss needs equal hidden sizes ({student_ref.name} {student_model.config.hidden_size}, "
                            f"{ref.name} {config.hidden_size})", "pass --loss cos=0")
@@ -287,22 +279,25 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = Co
         teacher_model = load_pretrained(ref, "base")
         weights = {**weights, "kl": 0.0, "lm": 0.0}
     _freeze(teacher_model)
-    if student is None:
+    if settings.student is None:
         student_model = make_student(teacher_model, kept)
     elif headless:
         raise BadInput(f"{ref.name} has no trained LM head to teach a separate student",
                        "cut the student from the teacher with --layer-map instead")
-    out = Path(out) if out else _default_out(ref.name, "corpus", student_ref.name if student else _layers_label(kept))
-    ckpt = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".checkpoints")
-    loader = corpus_loader(train_blocks, tokenizer, role, batch_size)
-    result = fit(student_model, loader, TripleLoss(teacher_model, temperature, **weights), epochs=epochs, max_steps=max_steps,
-                 lr=lr, seed=seed, grad_accum=grad_accum, mixed_precision=mixed_precision,
-                 checkpoint_dir=ckpt if checkpoint_every else None, checkpoint_every=checkpoint_every, resume=resume,
-                 progress=progress, label=f"distill {ref.name} -> {student_model.config.num_hidden_layers} layers")
+    student_label = student_ref.name if settings.student else _layers_label(kept)
+    out = Path(settings.out) if settings.out else _default_out(ref.name, "corpus", student_label)
+    ckpt = Path(settings.checkpoint_dir) if settings.checkpoint_dir else out.with_name(out.name + ".checkpoints")
+    loader = corpus_loader(train_blocks, tokenizer, role, settings.batch_size)
+    result = fit(student_model, loader, TripleLoss(teacher_model, settings.temperature, **weights),
+                 epochs=settings.epochs, max_steps=settings.max_steps, lr=settings.lr, seed=settings.seed,
+                 grad_accum=settings.grad_accum, mixed_precision=settings.mixed_precision,
+                 checkpoint_dir=ckpt if settings.checkpoint_every else None, checkpoint_every=settings.checkpoint_every,
+                 resume=settings.resume, progress=progress,
+                 label=f"distill {ref.name} -> {student_model.config.num_hidden_layers} layers")
     student_model = student_model.cpu().eval()
     teacher_model = teacher_model.cpu()
-    provenance = {"teacher": ref.text, "mode": "corpus", "layers": kept, "student": student, "loss": weights,
-                  "temperature": temperature, "corpus": str(corpus), "steps": result.steps, "seed": seed}
+    provenance = {"teacher": ref.text, "mode": "corpus", "layers": kept, "student": settings.student, "loss": weights,
+                  "temperature": settings.temperature, "corpus": str(corpus), "steps": result.steps, "seed": settings.seed}
     save_model(student_model, tokenizer, out, provenance)
     _clear(ckpt)
 
@@ -310,19 +305,20 @@ def distill_corpus(teacher: str, corpus: str | Path, out: str | Path | None = Co
         scores, name = _cosine_scores(student_model, teacher_model, held_out), "hidden-state cosine to the teacher"
         metrics = {"quality": stats.metric(np.mean, scores)}
     else:
-        s, t = _token_accuracy(student_model, teacher_model, held_out, tokenizer, role, seed)
+        s, t = _token_accuracy(student_model, teacher_model, held_out, tokenizer, role, settings.seed)
         metrics, name = block_retained(s, t), ("masked-token" if role == "encoder" else "next-token") + " accuracy"
-    timing, noise = paired_speedup(teacher_model, student_model, {"input_ids": held_out[:1]}, bench_budget_s)
+    timing, noise = paired_speedup(teacher_model, student_model, {"input_ids": held_out[:1]}, settings.bench_budget_s)
     metrics = {**size_metrics(teacher_model, student_model), **timing, **metrics, **_fit_metrics(result)}
     cell = {"mode": "corpus", "data": str(corpus), "layer_map": spec if isinstance(spec, str) else ",".join(map(str, spec)),
-            "layers": kept, **({"student": student} if student else {}), "block_size": block_size,
-            "batch_size": batch_size, "max_blocks": max_blocks, "epochs": epochs, "max_steps": max_steps, "lr": lr, "loss": weights_text(weights),
-            "temperature": temperature, "seed": seed, "mixed_precision": mixed_precision}
-    details = {"student_dir": str(out), "quality_name": name, "held_out_blocks": eval_blocks,
+            "layers": kept, **({"student": settings.student} if settings.student else {}), "block_size": settings.block_size,
+            "batch_size": settings.batch_size, "max_blocks": settings.max_blocks, "epochs": settings.epochs,
+            "max_steps": settings.max_steps, "lr": settings.lr, "loss": weights_text(weights),
+            "temperature": settings.temperature, "seed": settings.seed, "mixed_precision": settings.mixed_precision}
+    details = {"student_dir": str(out), "quality_name": name, "held_out_blocks": settings.eval_blocks,
                "teacher_has_lm_head": not headless, "resumed_from_step": result.resumed_from_step,
                "first_loss": result.losses[0] if result.losses else None,
                "last_loss": result.losses[-1] if result.losses else None, "timing": noise,
-               "bench_shape": [1, block_size], "teacher_layers": config.num_hidden_layers,
+               "bench_shape": [1, settings.block_size], "teacher_layers": config.num_hidden_layers,
                "student_layers": student_model.config.num_hidden_layers}
     return DistillResult([_record(ref.name, cell, metrics, details)], out)
 
@@ -364,19 +360,9 @@ def _token_accuracy(student, teacher, blocks: torch.Tensor, tokenizer, role: str
 # ---------------------------------------------------------------- task-specific
 
 
-def distill_task(teacher: str, data: str, test: str | None = Task.test, out: str | Path | None = Task.out, *,
-                 layer_map: str = Task.layer_map, layers: int | None = Task.layers, text_column: str = Task.text_column,
-                 label_column: str = Task.label_column, train_limit: int | None = Task.train_limit,
-                 test_limit: int | None = Task.test_limit, test_fraction: float = Task.test_fraction,
-                 max_length: int = Task.max_length, batch_size: int = Task.batch_size, epochs: int = Task.epochs,
-                 max_steps: int | None = Task.max_steps, lr: float = Task.lr, temperature: float = Task.temperature,
-                 loss: str | dict | None = Task.loss, ablation: bool = Task.ablation, seed: int = Task.seed,
-                 grad_accum: int = Task.grad_accum, mixed_precision: str = Task.mixed_precision,
-                 checkpoint_every: int = Task.checkpoint_every, checkpoint_dir: str | Path | None = Task.checkpoint_dir,
-                 resume: bool = Task.resume, bench_budget_s: float = Task.bench_budget_s,
-                 progress: bool = True) -> DistillResult:
+def distill_task(teacher: str, data: str, settings: Task = Task(), progress: bool = True) -> DistillResult:
     """Task-specific distillation from a fine-tuned teacher, then teacher, distilled student and (with
-    `ablation`) the same student trained on hard labels only, scored on the same test examples.
+    `settings.ablation`) the same student trained on hard labels only, scored on the same test examples.
 
     A teacher without a trained classification head is fine-tuned first by tradeoff.evaluate (cached).
     Students train with the teacher's recipe: a seeded dev split held out for early stopping.
@@ -393,46 +379,48 @@ def distill_task(teacher: str, data: str, test: str | None = Task.test, out: str
     from tradeoff.models.weights import weights_revision
 
     ref, config, role = checked_ref(teacher, task=True)
-    spec = layer_map
-    kept = make_map(spec, config.num_hidden_layers, layers)
-    weights = parse_weights(loss, TASK_WEIGHTS)
-    TaskLoss(None, temperature, **weights)  # reject bad weights before any work
+    spec = settings.layer_map
+    kept = make_map(spec, config.num_hidden_layers, settings.layers)
+    weights = parse_weights(settings.loss, TASK_WEIGHTS)
+    TaskLoss(None, settings.temperature, **weights)  # reject bad weights before any work
 
-    regression = detect_task(test or data, label_column=label_column) == "regression"  # STS-B-style scores
+    regression = detect_task(settings.test or data, label_column=settings.label_column) == "regression"  # STS-B-style scores
 
     def load(source, split, names):
-        return load_classification(source, split, text_column, label_column, names, regression=regression)
+        return load_classification(source, split, settings.text_column, settings.label_column, names, regression=regression)
 
     # With --test the two are used as given; without it a folder's splits, or a held-out part of one file.
-    rows = train_test_split(load, test or data, data if test else None, needs_train=True, test_fraction=test_fraction,
-                            limit=test_limit, train_limit=train_limit)
+    rows = train_test_split(load, settings.test or data, data if settings.test else None, needs_train=True,
+                            test_fraction=settings.test_fraction, limit=settings.test_limit,
+                            train_limit=settings.train_limit)
     train, scored = rows.train, rows.test
     clf.check_labels_match(train, scored)
-    hp = HyperParams(epochs=epochs, batch_size=batch_size, max_length=max_length, mixed_precision=mixed_precision)
+    hp = HyperParams(epochs=settings.epochs, batch_size=settings.batch_size, max_length=settings.max_length,
+                     mixed_precision=settings.mixed_precision)
 
-    out = Path(out) if out else _default_out(ref.name, "task", _layers_label(kept))
+    out = Path(settings.out) if settings.out else _default_out(ref.name, "task", _layers_label(kept))
     if any(a.endswith("ForSequenceClassification") for a in (config.architectures or [])):
         scored = clf.in_checkpoint_labels(ref, scored)
         train = clf.in_checkpoint_labels(ref, train)
-        teacher_pred, teacher_info = clf.evaluate_checkpoint(ref, scored, batch_size, max_length)
+        teacher_pred, teacher_info = clf.evaluate_checkpoint(ref, scored, settings.batch_size, settings.max_length)
         teacher_ref = ref
     else:
         teacher_dir = out.with_name(out.name + ".teacher")
-        teacher_pred, teacher_info = clf.finetune_and_predict(ref, train, scored, seed=seed, hp=hp, progress=progress,
+        teacher_pred, teacher_info = clf.finetune_and_predict(ref, train, scored, seed=settings.seed, hp=hp, progress=progress,
                                                               save_dir=teacher_dir)
         teacher_ref = parse_ref(str(teacher_dir))
     teacher_model = _freeze(load_pretrained(teacher_ref, task="sequence-classification"))
     tokenizer = load_tokenizer(teacher_ref)
     initial = make_student(teacher_model, kept)
 
-    fit_idx, dev_idx = train_dev_split(len(train), seed=seed)
+    fit_idx, dev_idx = train_dev_split(len(train), seed=settings.seed)
     fit_part, dev = train.subset(fit_idx), train.subset(dev_idx)
-    encodings = inference.encode(tokenizer, fit_part.inputs, max_length)
+    encodings = inference.encode(tokenizer, fit_part.inputs, settings.max_length)
     for enc, label in zip(encodings, fit_part.labels):
         enc["labels"] = label
 
     def dev_accuracy(model) -> float:
-        return clf.dev_score(model, tokenizer, dev, batch_size, max_length)
+        return clf.dev_score(model, tokenizer, dev, settings.batch_size, settings.max_length)
 
     def train_student(task_loss, label: str, ckpt: Path | None):
         import copy
@@ -442,21 +430,22 @@ def distill_task(teacher: str, data: str, test: str | None = Task.test, out: str
         from tradeoff.train import fit
 
         student = copy.deepcopy(initial)
-        loader = torch.utils.data.DataLoader(encodings, batch_size=batch_size, shuffle=True,
+        loader = torch.utils.data.DataLoader(encodings, batch_size=settings.batch_size, shuffle=True,
                                              collate_fn=DataCollatorWithPadding(tokenizer))
-        result = fit(student, loader, task_loss, epochs=epochs, max_steps=max_steps, lr=lr, seed=seed,
-                     grad_accum=grad_accum, mixed_precision=mixed_precision, checkpoint_dir=ckpt if checkpoint_every else None,
-                     checkpoint_every=checkpoint_every, resume=resume, progress=progress, label=label,
+        result = fit(student, loader, task_loss, epochs=settings.epochs, max_steps=settings.max_steps, lr=settings.lr,
+                     seed=settings.seed, grad_accum=settings.grad_accum, mixed_precision=settings.mixed_precision,
+                     checkpoint_dir=ckpt if settings.checkpoint_every else None,
+                     checkpoint_every=settings.checkpoint_every, resume=settings.resume, progress=progress, label=label,
                      eval_fn=dev_accuracy,
                      evals_per_epoch=hp.evals_per_epoch, patience=hp.patience)
         student = student.cpu().eval()
-        return student, result, clf.predict(student, tokenizer, scored.inputs, batch_size, max_length)
+        return student, result, clf.predict(student, tokenizer, scored.inputs, settings.batch_size, settings.max_length)
 
-    ckpt = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".checkpoints")
-    student, result, student_pred = train_student(TaskLoss(teacher_model, temperature, layers=kept, **weights),
+    ckpt = Path(settings.checkpoint_dir) if settings.checkpoint_dir else out.with_name(out.name + ".checkpoints")
+    student, result, student_pred = train_student(TaskLoss(teacher_model, settings.temperature, layers=kept, **weights),
                                                   f"distill {ref.name} -> {len(kept)} layers", ckpt / "distilled")
     provenance = {"teacher": str(teacher_ref.location), "mode": "task", "layers": kept, "loss": weights,
-                  "temperature": temperature, "data": train.source, "steps": result.steps, "seed": seed}
+                  "temperature": settings.temperature, "data": train.source, "steps": result.steps, "seed": settings.seed}
     save_model(student, tokenizer, out, provenance)
 
     # GLUE's metric for the task: Pearson correlation for a regression head (STS-B), accuracy for classes.
@@ -464,17 +453,20 @@ def distill_task(teacher: str, data: str, test: str | None = Task.test, out: str
     y_true = np.asarray(scored.labels)
     scores = {truth: y_true, guess: np.asarray(student_pred)}
     base = {truth: y_true, guess: np.asarray(teacher_pred)}
-    bench_inputs = dict(tokenizer(" ".join(scored.texts[:64]), truncation=True, max_length=max_length, return_tensors="pt"))
-    timing, noise = paired_speedup(teacher_model, student, bench_inputs, bench_budget_s)
-    quality = {"quality": compute(metric, scores, seed), "teacher_quality": compute(metric, base, seed),
-               "retained": retained_metric(metric, scores, base, seed)}
+    bench_inputs = dict(tokenizer(" ".join(scored.texts[:64]), truncation=True, max_length=settings.max_length,
+                                  return_tensors="pt"))
+    timing, noise = paired_speedup(teacher_model, student, bench_inputs, settings.bench_budget_s)
+    quality = {"quality": compute(metric, scores, settings.seed), "teacher_quality": compute(metric, base, settings.seed),
+               "retained": retained_metric(metric, scores, base, settings.seed)}
     metrics = {**size_metrics(teacher_model, student), **timing, **quality, **_fit_metrics(result)}
-    cell = {"mode": "task", "data": train.source, "test": scored.source, "train_limit": train_limit,
-            "test_limit": test_limit, "test_fraction": test_fraction, "data_sha256": source_sha256(data, test),
+    cell = {"mode": "task", "data": train.source, "test": scored.source, "train_limit": settings.train_limit,
+            "test_limit": settings.test_limit, "test_fraction": settings.test_fraction,
+            "data_sha256": source_sha256(data, settings.test),
             "layer_map": spec if isinstance(spec, str) else ",".join(map(str, spec)),
-            "layers": kept, "max_length": max_length, "batch_size": batch_size, "epochs": epochs, "max_steps": max_steps,
-            "lr": lr, "loss": weights_text(weights), "temperature": temperature, "seed": seed,
-            "mixed_precision": mixed_precision}
+            "layers": kept, "max_length": settings.max_length, "batch_size": settings.batch_size, "epochs": settings.epochs,
+            "max_steps": settings.max_steps,
+            "lr": settings.lr, "loss": weights_text(weights), "temperature": settings.temperature, "seed": settings.seed,
+            "mixed_precision": settings.mixed_precision}
     details = {"student_dir": str(out), "teacher_dir": str(teacher_ref.location),
                "quality_name": metric + (" (%)" if metric == "accuracy" else ""),
                "model_revision": weights_revision(ref),
@@ -486,15 +478,16 @@ def distill_task(teacher: str, data: str, test: str | None = Task.test, out: str
                "student_layers": len(kept),
                "scores": {truth: y_true.tolist(), guess: scores[guess].tolist(), f"teacher_{guess}": base[guess].tolist()}}
     records = []
-    if ablation:
+    if settings.ablation:
         hard, hard_result, hard_pred = train_student(TaskLoss(None, kl=0.0, ce=1.0), f"ablation: {len(kept)} layers, hard labels",
                                                      ckpt / "hard-labels")
         hard_scores = {truth: y_true, guess: np.asarray(hard_pred)}
-        metrics["ablation_quality"] = compute(metric, hard_scores, seed)
-        metrics["distill_gain"] = paired_difference(metric, scores, hard_scores, seed)
+        metrics["ablation_quality"] = compute(metric, hard_scores, settings.seed)
+        metrics["distill_gain"] = paired_difference(metric, scores, hard_scores, settings.seed)
         hard_metrics = {**size_metrics(teacher_model, hard), "speedup": timing["speedup"], "latency_p50": timing["latency_p50"],
                         "teacher_latency_p50": timing["teacher_latency_p50"], "quality": metrics["ablation_quality"],
-                        "teacher_quality": quality["teacher_quality"], "retained": retained_metric(metric, hard_scores, base, seed),
+                        "teacher_quality": quality["teacher_quality"],
+                        "retained": retained_metric(metric, hard_scores, base, settings.seed),
                         **_fit_metrics(hard_result)}
         hard_details = {**{k: v for k, v in details.items() if k != "scores"}, "student_dir": None,
                         "best_dev_accuracy": hard_result.best_metric, "resumed_from_step": hard_result.resumed_from_step,

@@ -1,8 +1,8 @@
 """Every setting of `tradeoff distill`, declared once: `Corpus` and `Task` hold what each kind of distillation runs
-with (`distill_corpus` and `distill_task` take their keyword defaults from them), and `DistillSettings` is what a
-distill command or cell asks for, each field with its help text; `tradeoff distill`'s options are generated from
-it (tradeoff.options), the Python API takes it, study cells are checked against its fields, and `resolve` turns it
-into the mode's settings. Nothing heavy is imported, so the CLI can read these at start-up."""
+with (`distill_corpus` takes a Corpus, `distill_task` a Task), and `DistillSettings` is what a distill command or
+cell asks for, each field with its help text; `tradeoff distill`'s options are generated from it (tradeoff.options),
+the Python API takes it, study cells are checked against its fields, and `resolve` turns it into the mode's
+settings. Nothing heavy is imported, so the CLI can read these at start-up."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
