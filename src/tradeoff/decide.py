@@ -10,7 +10,8 @@ the frontier and the use cases (one `Decider` makes every pairwise judgement onc
 - a pair is *equivalent* when its difference's 95% interval lies within the tie margin (quality: `tie_margin`
   in the metric's unit, default DEFAULT_MARGIN; latency: LATENCY_MARGIN); *better* / *worse* when the
   corrected test says so and the difference is not within the margin; otherwise *inconclusive*, with about
-  how many more test rows would settle it.
+  how many more test rows would settle it; *unmeasured* when either one lacks the measurement (the measured one
+  still ranks ahead: only it can be shown to win).
 - a candidate leaves on a criterion when anyone still in the running beats it; the next criterion
   (quality, latency, memory; `prefer` puts one first) chooses among those left, and the output says
   whether they were equivalent or only not shown worse.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from typing import Any, Callable
 
 from tradeoff.bench.spec import Settings as BENCH
@@ -86,9 +88,10 @@ class Candidate:
 @dataclass
 class Judgement:
     """a against b on one criterion, as data: the decision, the difference with its interval and how it was made;
-    `text` and `head` render it ("+0.7 pp [-3.2, 4.6], McNemar p = 0.78"; "18.4x faster")."""
+    `text` and `head` render it ("+0.7 pp [-3.2, 4.6], McNemar p = 0.78; equivalent within ±1 pp"; "18.4x faster"),
+    `numbers` is that text without the decision's wording, for renderers that word the decision themselves."""
 
-    better: int  # +1 a is better, -1 b is better, 0 neither shown
+    better: int  # +1 a ranks ahead (shown better, or measured where b is not), -1 b does, 0 neither
     text: str
     head: str = ""
     decision: str = INCONCLUSIVE  # better / worse / equivalent / inconclusive / unmeasured, from a's side
@@ -107,12 +110,16 @@ class Judgement:
     sign: int = 1  # +1 when a larger difference favours a (quality of a higher-is-better metric), else -1
     subject: str = ""  # a's label
     versus: str = ""  # b's label
+    numbers: str = ""  # the evidence as text, before the Decider words its decision into `text` (default: `text`)
+
+    def __post_init__(self):
+        self.numbers = self.numbers or self.text
 
     def full(self) -> str:
         return f"{self.head} ({self.text})" if self.head else self.text
 
     def as_json(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in ("better", "head", "sign")}
+        return {k: v for k, v in asdict(self).items() if k not in ("better", "head", "sign", "numbers")}
 
 
 # (a, b) -> a's quality against b's on the same rows: a Judgement with difference, low, high, p_value, rows, unit,
@@ -268,13 +275,20 @@ def _identical(a: Candidate, b: Candidate) -> Judgement:
                      low=0.0, high=0.0, method="identical predictions")
 
 
+def _unmeasured(va: float | None, vb: float | None, criterion: str, done: str) -> Judgement | None:
+    """Unmeasured when a or b lacks the value (None when both have it); the one measured still ranks ahead
+    (`better`), since only it can be shown to fit and to win."""
+    if va is not None and vb is not None:
+        return None
+    if va is None and vb is None:
+        return Judgement(0, f"neither was {done}", decision=UNMEASURED, criterion=criterion)
+    return Judgement(1 if vb is None else -1, f"only one was {done}", decision=UNMEASURED, criterion=criterion)
+
+
 def _raw_quality(a: Candidate, b: Candidate, paired: Paired | None) -> Judgement:
     """The evidence on quality before correction and margin: paired when possible, else from the two intervals."""
-    if a.quality is None or b.quality is None:
-        if a.quality is None and b.quality is None:
-            return Judgement(0, "neither was scored", decision=UNMEASURED, criterion="quality")
-        one = 1 if b.quality is None else -1
-        return Judgement(one, "only one was scored", decision=BETTER if one > 0 else WORSE, criterion="quality")
+    if (missing := _unmeasured(a.quality, b.quality, "quality", "scored")) is not None:
+        return missing
     if a.predictions and a.predictions == b.predictions:
         return _identical(a, b)
     j = paired(a, b) if paired is not None else None
@@ -298,11 +312,8 @@ def _raw_quality(a: Candidate, b: Candidate, paired: Paired | None) -> Judgement
 def _raw_latency(a: Candidate, b: Candidate) -> Judgement:
     """Latency a / b: a ratio interval on log time from the two intervals; an estimate's bound only shows it slower."""
     va, vb = a.latency_ms, b.latency_ms
-    if va is None or vb is None:
-        if va is None and vb is None:
-            return Judgement(0, "neither was measured", decision=UNMEASURED, criterion="latency")
-        one = 1 if vb is None else -1
-        return Judgement(one, "only one was measured", decision=BETTER if one > 0 else WORSE, criterion="latency")
+    if (missing := _unmeasured(va, vb, "latency", "measured")) is not None:
+        return missing
     text = f"{_value(a, 'latency_ms')} vs {_value(b, 'latency_ms')} ms"
     if a.estimated or b.estimated:
         if a.estimated and not b.estimated and va > _high(b):
@@ -322,11 +333,8 @@ def _raw_latency(a: Candidate, b: Candidate) -> Judgement:
 def _judge_memory(a: Candidate, b: Candidate) -> Judgement:
     """Lower is better; values within MEMORY_TOLERANCE are equivalent (one sample each: no test to correct)."""
     va, vb = a.memory_mb, b.memory_mb
-    if va is None or vb is None:
-        if va is None and vb is None:
-            return Judgement(0, "neither was measured", decision=UNMEASURED, criterion="memory")
-        one = 1 if vb is None else -1
-        return Judgement(one, "only one was measured", decision=BETTER if one > 0 else WORSE, criterion="memory")
+    if (missing := _unmeasured(va, vb, "memory", "measured")) is not None:
+        return missing
     text = f"{_value(a, 'memory_mb')} vs {_value(b, 'memory_mb')} MB"
     if a.estimated or b.estimated:
         if a.estimated and not b.estimated and va > vb:
@@ -368,10 +376,11 @@ def _active(candidates: list[Candidate]) -> list[tuple[str, str, str]]:
 
 
 def dominates(a: Candidate, b: Candidate, objectives, decider: Decider) -> bool:
-    """a is shown better than b on one objective and at least as good on every other: better or equivalent (or
-    neither measured). An inconclusive comparison shows nothing, so it never makes one candidate dominate another."""
-    decisions = [decider.judge(a, b, label).decision for _, _, label in objectives]
-    return BETTER in decisions and all(d in (BETTER, EQUIVALENT, UNMEASURED) for d in decisions)
+    """a ranks ahead of b on one objective (shown better, or measured where b is not) and is at least as good on every
+    other: ahead or equivalent (or neither measured). An inconclusive comparison shows nothing, so it never makes one
+    candidate dominate another."""
+    js = [decider.judge(a, b, label) for _, _, label in objectives]
+    return any(j.better > 0 for j in js) and all(j.better >= 0 and j.decision != INCONCLUSIVE for j in js)
 
 
 def pareto(candidates: list[Candidate], paired: Paired | None = None, decider: Decider | None = None,
@@ -385,6 +394,23 @@ def pareto(candidates: list[Candidate], paired: Paired | None = None, decider: D
 
 # -- budgets and the recommendation --------------------------------------------------------------
 
+@dataclass(frozen=True)
+class BudgetCheck:
+    """One budget against one candidate, as data, so that a program can read what missed and by how much; `text`
+    renders it: the reason it does not fit, else a note on how surely it fits ("" when there is nothing to add)."""
+
+    criterion: str  # latency / memory / qps / retained
+    value: float | None  # p50 ms, peak MB, capacity in queries/s, retained fraction; None: not measured for this budget
+    low: float | None  # the value's 95% interval, where it has one
+    high: float | None
+    unit: str  # ms / MB / queries/s / fraction
+    budget: float  # the limit in `unit`: a maximum for latency and memory, a minimum for qps and retained
+    estimated: bool  # value is an estimate's lower bound (latency and memory of a model too heavy to run here)
+    fits: bool
+    sure: bool | None  # True: its interval (or an estimate's bound) settles `fits`; False: it does not; None: no interval
+    text: str
+
+
 @dataclass
 class Verdict:
     candidate: Candidate
@@ -393,12 +419,13 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
     decision: str = ""  # chosen / one of the equals / loses / does not fit
     against: list[Judgement] = field(default_factory=list)  # the comparisons its reasons rest on
+    checks: list[BudgetCheck] = field(default_factory=list)  # the budgets its feasibility rests on
 
     def as_json(self) -> dict:
         c = self.candidate
         return {"candidate": c.label, "model": c.model, "backend": c.backend, "variant": c.variant,
                 "feasible": self.feasible, "decision": self.decision, "reasons": self.reasons, "notes": self.notes,
-                "comparisons": [j.as_json() for j in self.against]}
+                "checks": [asdict(b) for b in self.checks], "comparisons": [j.as_json() for j in self.against]}
 
 
 @dataclass
@@ -499,39 +526,46 @@ def order(prefer: str) -> tuple[str, ...]:
     return (prefer, *[c for c in CRITERIA if c != prefer])
 
 
-def _budget(c: Candidate, criterion: str, budget: float) -> tuple[str | None, str | None]:
-    """(why `c` fails the budget, or None; a note on how surely it fits). An estimate fits only if its bound would show it."""
+def _budget(c: Candidate, criterion: str, budget: float) -> BudgetCheck:
+    """The latency or memory budget against `c`, and how surely it fits. An estimate fits only if its bound would show it."""
     value = getattr(c, ATTR[criterion])
-    what, unit = ("latency", "ms") if criterion == "latency" else ("memory", "MB")
+    unit = "ms" if criterion == "latency" else "MB"
+    timed = criterion == "latency" and value is not None and c.latency_interval
+    low, high = c.latency_interval if timed else (None, None)
+    check = partial(BudgetCheck, criterion=criterion, value=value, low=low, high=high, unit=unit, budget=budget,
+                    estimated=c.estimated)
     if value is None:
-        return f"{what} not measured", None
+        return check(fits=False, sure=None, text=f"{criterion} not measured")
     shown = number(value) if criterion == "latency" else f"{value:.4g}"
+    too = f"too {'slow' if criterion == 'latency' else 'large'}"
     if c.estimated:
         if value > budget:
-            return f"too {'slow' if criterion == 'latency' else 'large'}: ≥ {shown} {unit} (estimate, a lower bound) > {budget:g} {unit} budget", None
-        return f"cannot tell whether it fits: ≥ {shown} {unit} is an estimate's lower bound, under the {budget:g} {unit} budget", None
+            return check(fits=False, sure=True,
+                         text=f"{too}: ≥ {shown} {unit} (estimate, a lower bound) > {budget:g} {unit} budget")
+        return check(fits=False, sure=False, text=f"cannot tell whether it fits: ≥ {shown} {unit} is an estimate's lower "
+                                                  f"bound, under the {budget:g} {unit} budget")
+    span = f"{shown} [{number(low)}, {number(high)}] ms" if low is not None else ""
     if value > budget:
-        low = c.latency_interval[0] if criterion == "latency" and c.latency_interval else None
         if low is not None and low <= budget:  # over it at the point estimate, not surely: said so, with the interval
-            return (f"too slow at the point estimate only: {shown} [{number(low)}, {number(c.latency_interval[1])}] ms "
-                    f"> {budget:g} ms budget (its interval reaches under it)"), None
-        return f"too {'slow' if criterion == 'latency' else 'large'}: {shown} {unit} > {budget:g} {unit} budget", None
-    if criterion == "latency" and c.latency_interval:
-        low, high = c.latency_interval
-        span = f"{shown} [{number(low)}, {number(high)}] ms"
-        if high <= budget:
-            return None, f"fits the {budget:g} ms latency budget with confidence ({span})"
-        return None, f"fits the {budget:g} ms latency budget only at the point estimate ({span})"
+            return check(fits=False, sure=False, text=f"too slow at the point estimate only: {span} > {budget:g} ms "
+                                                      "budget (its interval reaches under it)")
+        return check(fits=False, sure=True if low is not None else None,
+                     text=f"{too}: {shown} {unit} > {budget:g} {unit} budget")
+    if low is not None:
+        sure = high <= budget
+        return check(fits=True, sure=sure, text=f"fits the {budget:g} ms latency budget "
+                                                f"{'with confidence' if sure else 'only at the point estimate'} ({span})")
     if criterion == "latency":
-        return None, f"fits the {budget:g} ms latency budget at the point estimate ({shown} ms, no interval)"
-    return None, None
+        return check(fits=True, sure=None,
+                     text=f"fits the {budget:g} ms latency budget at the point estimate ({shown} ms, no interval)")
+    return check(fits=True, sure=None, text="")
 
 
-def _serving(c: Candidate, qps: float, p99_ms: float, tokens: tuple[float, float, int]) -> tuple[str | None, str | None]:
-    """(why `c` cannot be said to serve `qps` within its bounds, or None; how surely it can): an encoder's p99 within
-    `p99_ms`, a decoder's TTFT and TPOT p99 within `tokens` (TTFT ms, TPOT ms, output tokens per request). The search
-    brackets the capacity: the rate surely sustained (low) and the lowest rate that surely failed (high); between
-    them it is not settled."""
+def _serving(c: Candidate, qps: float, p99_ms: float, tokens: tuple[float, float, int]) -> BudgetCheck:
+    """Whether `c` can be said to serve `qps` within its bounds, and how surely: an encoder's p99 within `p99_ms`, a
+    decoder's TTFT and TPOT p99 within `tokens` (TTFT ms, TPOT ms, output tokens per request). The search brackets
+    the capacity: the rate surely sustained (low) and the lowest rate that surely failed (high); between them it is
+    not settled. A capacity measured at other bounds is not measured for these."""
     if c.decoder:
         ttft, tpot, out = tokens
         at, bounds = (f"TTFT p99 <= {ttft:g} ms and TPOT p99 <= {tpot:g} ms ({out} output tokens)",
@@ -542,24 +576,30 @@ def _serving(c: Candidate, qps: float, p99_ms: float, tokens: tuple[float, float
         at, bounds = f"p99 <= {p99_ms:g} ms", f"p99 {p99_ms:g} ms"
         measured = c.max_qps is not None and c.qps_tokens is None and c.qps_bound_ms == p99_ms
         command = f"--workload server --p99-ms {p99_ms:g}"
+    low, high = (c.max_qps_interval or (None, None)) if measured else (None, None)
+    check = partial(BudgetCheck, criterion="qps", value=c.max_qps if measured else None, low=low, high=high,
+                    unit="queries/s", budget=qps, estimated=False)
     if not measured:
-        return (f"serving capacity at {at} not measured (run `tradeoff bench {c.model} --backend {c.backend} "
-                f"{command}`)"), None
-    low, high = c.max_qps_interval or (None, None)
+        return check(fits=False, sure=None, text=f"serving capacity at {at} not measured (run `tradeoff bench {c.model} "
+                                                 f"--backend {c.backend} {command}`)")
     span = f"{number(c.max_qps)} [{number(low) if low is not None else '?'}, {number(high) if high is not None else '?'}]"
     within = f"{qps:g} queries/s within {bounds}"
     if low is not None and low >= qps:
-        return None, f"serves {within} with confidence: up to {span} queries/s, {c.max_qps / qps:.2f}x headroom"
+        return check(fits=True, sure=True,
+                     text=f"serves {within} with confidence: up to {span} queries/s, {c.max_qps / qps:.2f}x headroom")
     if high is not None and high <= qps and c.qps_high_sure:  # a rate at or under qps surely failed
         top = "even its interval's top is below" if high < qps else "its interval's top, a rate that surely failed"
-        return f"cannot serve {within}: its capacity is {span} queries/s ({top})", None
-    top = f"{number(high)}" if high is not None else "an untried higher rate"
+        return check(fits=False, sure=True, text=f"cannot serve {within}: its capacity is {span} queries/s ({top})")
+    least = number(low) if low is not None else 0
     if high is not None and not c.qps_high_sure:  # its top failed at the point estimate only: not a bound
-        return (f"not settled whether it serves {within}: capacity at least {number(low) if low is not None else 0} "
-                f"queries/s; {number(high)} failed only at the p99's point estimate, so it bounds nothing (point "
-                f"{number(c.max_qps)}; run with a larger --serve-budget)"), None
-    return (f"not settled whether it serves {within}: capacity between {number(low) if low is not None else 0} and {top} "
-            f"queries/s (point {number(c.max_qps)}; run with a larger --serve-budget)"), None
+        return check(fits=False, sure=False, text=(
+            f"not settled whether it serves {within}: capacity at least {least} queries/s; {number(high)} failed only "
+            f"at the p99's point estimate, so it bounds nothing (point {number(c.max_qps)}; run with a larger "
+            "--serve-budget)"))
+    top = f"{number(high)}" if high is not None else "an untried higher rate"
+    return check(fits=False, sure=False, text=(
+        f"not settled whether it serves {within}: capacity between {least} and {top} queries/s (point "
+        f"{number(c.max_qps)}; run with a larger --serve-budget)"))
 
 
 def _retained_text(c: Candidate) -> str:
@@ -567,26 +607,35 @@ def _retained_text(c: Candidate) -> str:
     return f"{c.retained:.1%}{lo_hi}" + (f" of {c.retained_vs}" if c.retained_vs else "")
 
 
-def _retained_check(c: Candidate, floor: float) -> tuple[str | None, str | None]:
+def _retained_check(c: Candidate, floor: float) -> BudgetCheck:
+    """The retained floor against `c`: measured only against a baseline scored the same way on the same rows."""
+    value = c.retained if c.quality is not None else None
+    low, high = (c.retained_interval or (None, None)) if value is not None else (None, None)
+    check = partial(BudgetCheck, criterion="retained", value=value, low=low, high=high, unit="fraction", budget=floor,
+                    estimated=False)
     if c.quality is None:
-        return (f"quality not measured ({_unscored(c)})" if c.notes else "quality not measured with real weights"), None
+        return check(fits=False, sure=None, text=f"quality not measured ({_unscored(c)})" if c.notes
+                     else "quality not measured with real weights")
     if c.retained is None and c.retained_why:
-        return f"retained % not measurable: {c.retained_why}", None
+        return check(fits=False, sure=None, text=f"retained % not measurable: {c.retained_why}")
     if c.retained is None and not c.retained_vs:
-        return "no quality baseline to measure it against, so its retained % is not measured", None
+        return check(fits=False, sure=None,
+                     text="no quality baseline to measure it against, so its retained % is not measured")
     if c.retained is None:
-        return (f"no like-for-like baseline: {c.retained_vs} was not scored the same way "
-                f"({c.variant or 'this mode'}, eager) on the same rows, so its retained % is not measured"), None
+        return check(fits=False, sure=None, text=f"no like-for-like baseline: {c.retained_vs} was not scored the same "
+                                                 f"way ({c.variant or 'this mode'}, eager) on the same rows, so its "
+                                                 "retained % is not measured")
     if c.retained < floor:
-        unsure = c.retained_interval is not None and c.retained_interval[1] >= floor
-        return f"keeps too little: {_retained_text(c)} < {floor:.0%} floor" + (
-            " at the point estimate only (its interval reaches the floor)" if unsure else ""), None
-    if c.retained_interval is None:  # 1.0 exactly: the quality baseline itself
-        return None, (f"meets the {floor:.0%} retained floor at {_retained_text(c)}"
-                      + (" (it is the quality baseline)" if c.retained == 1.0 else " (no interval)"))
-    if c.retained_interval[0] < floor:
-        return None, f"meets the {floor:.0%} retained floor only at the point estimate ({_retained_text(c)})"
-    return None, f"meets the {floor:.0%} retained floor with confidence ({_retained_text(c)})"
+        sure = None if high is None else high < floor
+        return check(fits=False, sure=sure, text=f"keeps too little: {_retained_text(c)} < {floor:.0%} floor" + (
+            " at the point estimate only (its interval reaches the floor)" if sure is False else ""))
+    if low is None:  # 1.0 exactly: the quality baseline itself
+        return check(fits=True, sure=None, text=f"meets the {floor:.0%} retained floor at {_retained_text(c)}"
+                                                + (" (it is the quality baseline)" if c.retained == 1.0 else " (no interval)"))
+    if low < floor:
+        return check(fits=True, sure=False,
+                     text=f"meets the {floor:.0%} retained floor only at the point estimate ({_retained_text(c)})")
+    return check(fits=True, sure=True, text=f"meets the {floor:.0%} retained floor with confidence ({_retained_text(c)})")
 
 
 def recommend(candidates: list[Candidate], settings: DecisionSettings | None = None, *, paired: Paired | None = None,
@@ -615,9 +664,10 @@ def recommend(candidates: list[Candidate], settings: DecisionSettings | None = N
             checks.append(_serving(c, qps, p99_ms, tokens))
         if min_retained is not None:
             checks.append(_retained_check(c, min_retained))
-        reasons = [why for why, _ in checks if why]
-        verdicts.append(Verdict(c, not reasons, reasons, [note for _, note in checks if note],
-                                decision="" if not reasons else "does not fit"))
+        fits = all(b.fits for b in checks)
+        notes = [b.text for b in checks if b.fits and b.text]
+        verdicts.append(Verdict(c, fits, [b.text for b in checks if not b.fits], notes,
+                                decision="" if fits else "does not fit", checks=checks))
     feasible = [v.candidate for v in verdicts if v.feasible]
     bounded = any(b is not None for b in (max_latency_ms, max_memory_mb, min_retained, qps))
     # Chosen criterion by criterion among all that fit; should that choice be dominated by another that fits (tests

@@ -436,3 +436,42 @@ def test_one_default_margin_for_every_pair_of_a_decision():
 
     rec = recommend([a, b, c], paired=paired)
     assert {rec.decider.judge(x, y, "quality").margin for x, y in ((a, b), (a, c), (b, c))} == {0.4}
+
+
+# -- decisions as data: unmeasured comparisons and budget checks --------------------------------------
+
+def test_only_one_side_measured_is_unmeasured_yet_the_measured_one_still_ranks_ahead():
+    """The JSON says unmeasured, not better or worse; the verdicts stay as before: the unmeasured one leaves."""
+    from tradeoff.decide import OBJECTIVES, dominates, judge
+
+    bare = Candidate("bare", "eager", latency_ms=None, memory_mb=None)
+    for criterion in ("quality", "latency", "memory"):
+        ahead, behind = judge(A, bare, criterion), judge(bare, A, criterion)
+        assert (ahead.decision, ahead.better) == ("unmeasured", 1) and (behind.decision, behind.better) == ("unmeasured", -1)
+    assert judge(bare, bare, "quality").decision == "equivalent"
+    assert judge(bare, Candidate("other", "eager"), "latency").better == 0  # neither measured: neither ahead
+    rec = recommend([bare, B])
+    assert rec.best is B and dominates(B, bare, OBJECTIVES, rec.decider) and not dominates(bare, B, OBJECTIVES, rec.decider)
+    lost = next(v for v in rec.verdicts if v.candidate is bare)
+    assert lost.decision == "loses" and lost.against[0].decision == "unmeasured" and lost.against[0].criterion == "quality"
+
+
+def test_each_budget_is_a_check_with_its_numbers():
+    from tradeoff.decide import BudgetCheck
+
+    [check] = recommend([_served("m", 20, 20, 40)], qps=30, p99_ms=100).verdicts[0].checks
+    assert check == BudgetCheck("qps", 20, 20, 40, "queries/s", 30, False, False, False, check.text)
+    assert check.text.startswith("not settled whether it serves 30 queries/s")
+    [other_bound] = recommend([_served("m", 500, 450, 550, bound=50.0)], qps=30, p99_ms=100).verdicts[0].checks
+    assert other_bound.value is other_bound.low is None and not other_bound.fits  # a capacity at another bound is not one
+    short = cand("short", 30.0, 300.0, 80.0, (78.0, 82.0), retained=0.93, retained_interval=(0.90, 0.96), retained_vs="base")
+    [retained] = recommend([short], min_retained=0.95).verdicts[0].checks
+    assert (retained.criterion, retained.value, retained.low, retained.high, retained.unit, retained.budget) == (
+        "retained", 0.93, 0.90, 0.96, "fraction", 0.95)
+    assert retained.fits is False and retained.sure is False  # under the floor at the point estimate only
+    est = Candidate("huge", "estimate", latency_ms=5.0, memory_mb=100.0, weights="estimate")
+    latency, memory = recommend([est], max_latency_ms=50, max_memory_mb=50).verdicts[0].checks
+    assert (latency.estimated, latency.fits, latency.sure) == (True, False, False)  # a bound under the budget shows nothing
+    assert (memory.estimated, memory.fits, memory.sure) == (True, False, True)  # a bound over it does
+    v = recommend([est], max_latency_ms=50, max_memory_mb=50).verdicts[0]
+    assert v.reasons == [latency.text, memory.text] and not v.feasible

@@ -58,3 +58,24 @@ def test_the_tie_margin_is_in_the_metrics_unit_and_holm_is_named_only_over_sever
 
     head = decision_block(recommend([cand("a", 0.42), cand("b", 0.40)], paired=paired), "1x128")[0]
     assert "tie margin ±0.01)" in head and " pp" not in head and "Holm over" not in head, head
+
+
+def test_the_block_and_the_table_read_each_comparison_s_fields_not_its_words():
+    """The numbers quoted are the judgement's evidence whole (a ';' in it is no decision), and 'not measured' comes
+    from the unmeasured decision, not from words in the text."""
+    from tradeoff.decide import Candidate, Judgement, recommend
+
+    def cand(model, q):
+        return Candidate(model, "eager", latency_ms=50.0, memory_mb=300.0, quality=q, latency_interval=(48.0, 52.0),
+                         quality_interval=None if q is None else (q - 3, q + 3), quality_unit="%")
+
+    def paired(x, y):
+        d = x.quality - y.quality
+        return Judgement(0, f"{d:+.1f} pp [{d - 1:+.1f}, {d + 1:+.1f}]; only one seed", difference=d, low=d - 1,
+                         high=d + 1, unit="pp", p_value=1e-6, rows=400)
+
+    rec = recommend([cand("a", 84.0), cand("b", 80.0), cand("c", None)], paired=paired)
+    assert "  quality: beats b [eager] (+4.0 pp [+3.0, +5.0]; only one seed)" in decision_block(rec, "1x128")
+    verdicts = {row["candidate"]: row["verdict"] for row in candidates_table(rec)[1]}
+    assert verdicts["b [eager]"] == "loses: lower quality than a [eager] (-4.0 pp [-5.0, -3.0]; only one seed)"
+    assert verdicts["c [eager]"] == "loses: quality not measured"

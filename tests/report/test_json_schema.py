@@ -11,7 +11,7 @@ from tradeoff.compare_plan import build_comparison
 from tradeoff.report.json_output import compare_output, schema
 from tradeoff.store import Store
 
-MPNET, MINI = "all-mpnet-base-v2", "all-MiniLM-L6-v2"
+MPNET, MINI, BERT = "all-mpnet-base-v2", "all-MiniLM-L6-v2", "bert-base-uncased"
 
 
 @pytest.fixture
@@ -24,9 +24,9 @@ def store(tmp_path):
     return str(path)
 
 
-def recommend_json(capsys, store: str, *budgets: str) -> dict:
+def recommend_json(capsys, store: str, *budgets: str, models=(MPNET, MINI)) -> dict:
     capsys.readouterr()
-    assert main(["recommend", MPNET, MINI, "--store", store, "--tie-margin", "2", *budgets, "--json"]) == 0
+    assert main(["recommend", *models, "--store", store, "--tie-margin", "2", *budgets, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     jsonschema.validate(data, schema())
     return data
@@ -68,6 +68,38 @@ def test_a_candidate_over_a_budget_does_not_fit_and_the_rest_decide(capsys, stor
     over = next(v for v in scope["verdicts"] if v["model"] == MPNET)
     assert over["decision"] == "does not fit" and over["feasible"] is False
     assert over["reasons"] == ["too large: 950 MB > 800 MB budget"]
+
+
+def test_each_budget_is_a_check_field_by_field(capsys, store):
+    """A miss is read from fields, not from its sentence: what was measured, the budget, whether it fits and whether
+    the interval settles that; the reasons and notes are the checks' text."""
+    assert all(v["checks"] == [] for v in recommend_json(capsys, store)["scopes"][0]["verdicts"])  # no budget asked
+    scope = recommend_json(capsys, store, "--max-latency-ms", "239", "--max-memory-mb", "800")["scopes"][0]
+    over = next(v for v in scope["verdicts"] if v["model"] == MPNET)
+    latency, memory = over["checks"]
+    assert (latency["criterion"], latency["value"], latency["budget"], latency["fits"]) == ("latency", 240.0, 239.0, False)
+    assert latency["unit"] == "ms" and latency["low"] <= 239.0 < latency["high"] and latency["sure"] is False  # over at the point only
+    assert latency["estimated"] is False
+    assert (memory["criterion"], memory["value"], memory["budget"], memory["fits"]) == ("memory", 950.0, 800.0, False)
+    assert memory["unit"] == "MB" and memory["low"] is memory["high"] is memory["sure"] is None
+    assert over["feasible"] is False and over["reasons"] == [latency["text"], memory["text"]]
+    assert memory["text"] == "too large: 950 MB > 800 MB budget"
+    chosen = next(v for v in scope["verdicts"] if v["model"] == MINI)
+    assert [(b["criterion"], b["value"], b["fits"], b["sure"]) for b in chosen["checks"]] == [
+        ("latency", 30.0, True, True), ("memory", 300.0, True, None)]
+    assert chosen["notes"] == [chosen["checks"][0]["text"]] and chosen["checks"][1]["text"] == ""
+
+
+def test_a_comparison_with_one_side_unmeasured_is_unmeasured_and_the_unmeasured_one_still_loses(capsys, store):
+    with Store.open(store) as s:
+        s.put(bench(BERT, "eager", 20.0, 400.0))  # timed, never scored
+    scope = recommend_json(capsys, store, models=(MPNET, MINI, BERT))["scopes"][0]
+    assert scope["best"] == f"{MPNET} [eager]" and all(j["decision"] != "unmeasured" for j in scope["rests_on"])
+    unscored = next(v for v in scope["verdicts"] if v["model"] == BERT)
+    assert unscored["decision"] == "loses" and unscored["feasible"]
+    [quality] = unscored["comparisons"]
+    assert (quality["criterion"], quality["decision"], quality["subject"]) == ("quality", "unmeasured", f"{BERT} [eager]")
+    assert quality["versus"] == f"{MPNET} [eager]" and quality["difference"] is None
 
 
 def test_compare_json_keeps_to_the_schema(records):

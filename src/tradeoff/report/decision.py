@@ -2,7 +2,7 @@
 data (its verdicts and the judgements they rest on), so the terminal, the Markdown and the HTML say the same."""
 from __future__ import annotations
 
-from tradeoff.decide import EQUIVALENT, INCONCLUSIVE, Candidate, Judgement, Recommendation
+from tradeoff.decide import EQUIVALENT, INCONCLUSIVE, UNMEASURED, Candidate, Judgement, Recommendation
 from tradeoff.record import number
 
 RUNNERS_UP = 2
@@ -32,13 +32,12 @@ def _memory(c: Candidate) -> str:
 
 def _short(j: Judgement, other: Candidate) -> str:
     """'equivalent to X (+0.2 pp [-0.6, +0.9])', 'not shown worse than X (-3.0 pp [-7.6, +0.1]; ~1,200 more rows)'."""
-    nums = j.text.split(";")[0]
     if j.decision == EQUIVALENT:
-        return f"equivalent to {other.label} ({nums})"
+        return f"equivalent to {other.label} ({j.numbers})"
     if j.decision == INCONCLUSIVE:
         more = f"; about {j.more_rows:,} more test rows would decide" if j.more_rows else ""
-        return f"not shown worse than {other.label} ({nums}{more})"
-    return f"{j.head + ' than' if j.head else 'beats'} {other.label} ({nums})"
+        return f"not shown worse than {other.label} ({j.numbers}{more})"
+    return f"{j.head + ' than' if j.head else 'beats'} {other.label} ({j.numbers})"
 
 
 def _against(rec: Recommendation, best: Candidate) -> dict[str, list[str]]:
@@ -97,11 +96,10 @@ def verdict_word(v) -> str:
     j = next((j for j in v.against if j.better < 0), None)
     if j is None:
         return v.decision
-    nums = j.text.split(";")[0]
-    if "only one" in j.text:
+    if j.decision == UNMEASURED:
         return f"loses: {j.criterion} not measured"
     what = "lower quality" if j.criterion == "quality" else j.head or f"{j.criterion} worse"
-    return f"loses: {what} than {j.versus} ({nums})"
+    return f"loses: {what} than {j.versus} ({j.numbers})"
 
 
 def candidates_table(rec: Recommendation | None) -> tuple[list[str], list[dict]]:
