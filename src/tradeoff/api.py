@@ -5,7 +5,7 @@ import contextlib
 from dataclasses import dataclass
 
 from tradeoff.anatomy import Anatomy, inspect_ref
-from tradeoff.bench.spec import DEFAULT_BACKENDS, DEFAULT_SHAPE
+from tradeoff.bench.spec import DEFAULT_SHAPE
 from tradeoff.errors import BadInput
 from tradeoff.executors import DEFAULT as DEFAULT_EXECUTOR
 from tradeoff.models import catalog, parse_ref
@@ -204,24 +204,28 @@ def evaluate(models: list[str], data: str | None = None, *, settings=None, modes
     return EvalResult.of(summary.records, base_label)
 
 
-def bench(models: list[str], *, backends=DEFAULT_BACKENDS, devices="cpu", shapes=DEFAULT_SHAPE, workloads=None,
-          baseline: str | None = None, weights: str = "random", isolate: bool = True, store: str | None = None,
-          on_plan=None, on_record=None, on_status=None, settings=None, **options):
+def bench(models: list[str], grid=None, *, baseline: str | None = None, store: str | None = None, on_plan=None,
+          on_record=None, on_status=None, settings=None, **options):
     """Latency, throughput and memory per model x backend x device x shape, with paired speed-ups vs
-    `baseline` (default: the first model). `settings`: a tradeoff.bench.spec.Settings, or its fields as keywords
-    (budget_s, target, threads, p99_ms, output_tokens, ...). Returns a BenchResult (records, table(), speedup_table())."""
-    from dataclasses import replace
+    `baseline` (default: the first model). `grid`: a tradeoff.bench.spec.Grid, what to measure (backend, device,
+    shape, workload, pretrained, isolate); `settings`: a tradeoff.bench.spec.Settings, how hard (budget_s, target,
+    threads, p99_ms, output_tokens, ...); `options`: either's fields by name, over them. Returns a BenchResult
+    (records, table(), speedup_table())."""
+    from dataclasses import fields, replace
 
-    from tradeoff.bench.spec import Settings
+    from tradeoff.bench.spec import Grid, Settings
     from tradeoff.bench.suite import BenchResult, GroupWork, plan
     from tradeoff.options import check_names
 
-    check_names(Settings, options, "bench setting")
-    checked = replace(settings or Settings(), **{k: v for k, v in options.items() if v is not None})
-    the_plan = plan(models, backends, devices, shapes, workloads, baseline, checked, weights)
+    check_names((Grid, Settings), options, "bench setting")
+    given = {k: v for k, v in options.items() if v is not None}
+    on_grid = {f.name for f in fields(Grid)}
+    grid = replace(grid or Grid(), **{k: v for k, v in given.items() if k in on_grid})
+    checked = replace(settings or Settings(), **{k: v for k, v in given.items() if k not in on_grid})
+    the_plan = plan(models, grid, baseline, checked)
     if on_plan:
         on_plan(the_plan)
-    summary = _measure_now([GroupWork(g, isolate, on_status) for g in the_plan.groups], store, "bench", on_record)
+    summary = _measure_now([GroupWork(g, grid.isolate, on_status) for g in the_plan.groups], store, "bench", on_record)
     return BenchResult(summary.records, the_plan.baseline)
 
 

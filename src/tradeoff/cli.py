@@ -18,8 +18,7 @@ from tradeoff import __version__
 from tradeoff import executors
 from tradeoff.errors import BadInput, TradeoffError, first_line
 from tradeoff.bench import backends as backend_names
-from tradeoff.bench import spec as bench_defaults
-from tradeoff.bench.spec import Settings as BENCH
+from tradeoff.bench.spec import Grid, Settings as BENCH
 from tradeoff.decide import DecisionSettings
 from tradeoff.demo import DemoSettings
 from tradeoff.distill.settings import DistillSettings
@@ -271,16 +270,12 @@ def eval_command(
 
 @app.command()
 @with_settings(BENCH)
+@with_settings(Grid, into="grid")
 def bench(
     refs: list[str] = typer.Argument(..., help="Models: catalog names, hub ids, folders or .gguf files (random weights from the exact config)."),
-    backend: str = typer.Option(",".join(bench_defaults.DEFAULT_BACKENDS), "--backend", help=f"Comma list: {', '.join(backend_names.NAMES)}."),
-    device: str = typer.Option("cpu", "--device", help="Comma list: cpu, cuda."),
-    shape: str = typer.Option(bench_defaults.DEFAULT_SHAPE, "--shape", help="Comma list of BATCHxSEQ, e.g. 1x128,32x128."),
-    workload: Optional[str] = typer.Option(None, "--workload", help=f"{' | '.join(bench_defaults.WORKLOADS)} (default: fixed for encoders, generate for decoders)."),
+    grid: Grid = None,
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed-ups against this model (default: the first)."),
     settings: BENCH = None,
-    pretrained: bool = typer.Option(False, "--pretrained", help="Load real weights instead of random ones (must be available offline)."),
-    isolate: bool = typer.Option(True, "--isolate/--no-isolate", help="Run each backend group in its own child process."),
     store: Optional[str] = STORE,
     quiet: bool = QUIET,
     json_: bool = json_option("The records as JSON."),
@@ -299,14 +294,12 @@ def bench(
             if "baseline" not in record.cell:  # a cell's own record, not its pairing with the baseline
                 status(advance=1)
 
-        result = api.bench(refs, backends=backend, devices=device, shapes=shape, workloads=workload, baseline=baseline,
-                           weights="pretrained" if pretrained else "random", isolate=isolate, store=store,
-                           on_plan=lambda plan: status(total=plan.cells), on_record=on_record, on_status=status,
-                           settings=settings)
+        result = api.bench(refs, grid, baseline=baseline, store=store, on_plan=lambda plan: status(total=plan.cells),
+                           on_record=on_record, on_status=status, settings=settings)
     if fmt == "json":
         print(to_json(result.as_json()))
         return
-    weights = "pretrained" if pretrained else "random, so speed and memory only"
+    weights = "pretrained" if grid.pretrained else "random, so speed and memory only"
     columns, rows = result.table()
     if rows or not result.cells:
         emit(columns, rows, fmt, title=f"Latency, throughput and memory (weights: {weights})")
@@ -382,12 +375,14 @@ def _show_comparison(comparison, fmt: str, html: Optional[str], markdown_out: Op
 @app.command()
 @with_settings(DecisionSettings, into="decision", only=COMPARE_BUDGETS)
 @with_settings(EvalSettings, into="quality", only=COMPARE_EVAL, require=False)
+@with_settings(Grid, into="grid", only=("shape",))
+@with_settings(BENCH, into="timing", only=("budget_s",))
 def compare(
     refs: list[str] = typer.Argument(..., help="Models to put side by side (catalog names, hub ids, folders, .gguf files)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", "-b", help="Speed and size ratios against this model (default: the first)."),
     backend: Optional[str] = typer.Option(None, "--backend", help=f"Comma list of bench backends ({', '.join(backend_names.NAMES)}); default eager, plus eager-bf16 where bf16 is native."),
-    shape: str = typer.Option(bench_defaults.DEFAULT_SHAPE, "--shape", help="Comma list of BATCHxSEQ."),
-    budget: Optional[float] = typer.Option(None, "--budget", help="Seconds of timing per bench cell at most."),
+    grid: Grid = None,
+    timing: BENCH = None,
     quality: EvalSettings = None,
     quality_models: Optional[str] = typer.Option(None, "--quality-models", help="Comma list of the models to score (default: those with real weights here)."),
     quality_baseline: Optional[str] = typer.Option(None, "--quality-baseline", help="Performance retained against this model (default: the first scored)."),
@@ -403,10 +398,10 @@ def compare(
     fmt = output_format(json_, markdown, False)
     eval_cell = {k: v for k in COMPARE_EVAL if (v := getattr(quality, k)) is not None} if quality.data else None
     with progress("comparing") as status:
-        comparison = api.compare(refs, baseline=baseline, backends=backend, shapes=shape, eval_cell=eval_cell,
+        comparison = api.compare(refs, baseline=baseline, backends=backend, shapes=grid.shape, eval_cell=eval_cell,
                                  eval_refs=csv_list(quality_models), quality_baseline=quality_baseline,
                                  decision=decision.as_fraction(),
-                                 store=store, budget_s=budget, env=env, on_status=status)
+                                 store=store, budget_s=timing.budget_s, env=env, on_status=status)
     _show_comparison(comparison, fmt, html, markdown_out, png, full=full)
 
 

@@ -131,7 +131,7 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
     import psutil
 
     from tradeoff import planner
-    from tradeoff.bench.spec import parse_shape
+    from tradeoff.bench.spec import Grid, parse_shape
     from tradeoff.bench.suite import GroupWork, plan as bench_plan
     from tradeoff.cells import Cell
     from tradeoff.evaluate.cell import max_length_for
@@ -156,7 +156,8 @@ def measured_comparison(refs: list[str], *, store, baseline: str | None = None, 
     todo = [Cell("inspect", p.text, p.name, "random", {}) for p in parsed]
     if runnable:
         base_runs = any(parse_ref(baseline).name == parse_ref(r).name for r in runnable)
-        groups = bench_plan(runnable, backends, ("cpu",), shapes, None, baseline if base_runs else runnable[0], settings, "random").groups
+        grid = Grid(backend=",".join(backends), shape=",".join(shapes))  # on this CPU, random weights: speed and memory
+        groups = bench_plan(runnable, grid, baseline if base_runs else runnable[0], settings).groups
         todo += [GroupWork(g, on_status=on_status) for g in _timed_where_scored(groups, eval_overrides or {})]
     if eval_cell:
         scored = eval_refs or [p.text for p in parsed if lineup.shown[p.name] not in lineup.without_weights]

@@ -24,8 +24,9 @@ def setting(default, help: str | None = None, *, flags: tuple[str, ...] = (), pa
 
 
 def check_names(cls, names, what: str) -> None:
-    """An unknown setting is one line naming it and its close matches, not a silently ignored typo."""
-    known = [f.name for f in dataclasses.fields(cls)]
+    """An unknown setting is one line naming it and its close matches, not a silently ignored typo; `cls` may be a
+    tuple of settings classes that together take the names."""
+    known = [f.name for c in (cls if isinstance(cls, tuple) else (cls,)) for f in dataclasses.fields(c)]
     for name in sorted(set(names) - set(known)):
         close = difflib.get_close_matches(name, known, n=3)
         raise BadInput(f"unknown {what} {name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""),

@@ -22,7 +22,7 @@ def test_an_added_field_is_a_cli_option_and_in_the_cli_reference(knob):
 def test_an_added_field_reaches_the_plan_through_the_api(knob, monkeypatch):
     seen = []
 
-    def plan(models, backends, devices, shapes, workloads, baseline, settings, weights):
+    def plan(models, grid, baseline, settings):
         seen.append(settings)
         raise BadInput("planned", "")
 

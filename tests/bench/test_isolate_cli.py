@@ -77,13 +77,13 @@ def test_real_architectures_end_to_end(tmp_path):
     from tradeoff.models.weights import local_weights
 
     minilm = local_weights(parse_ref("all-MiniLM-L6-v2"))
-    result = api.bench([str(minilm), "distilbert-base-uncased"], backends="eager", shapes="1x32", budget_s=3, threads=1)
+    result = api.bench([str(minilm), "distilbert-base-uncased"], backend="eager", shape="1x32", budget_s=3, threads=1)
     cells = {(r.model, r.cell["backend"]): r for r in result.cells}
     assert all(r.status == "ok" for r in result.records), [r.error for r in result.records if r.status != "ok"]
     minilm_name = parse_ref(str(minilm)).name  # a folder model is named basename@hash of its files
     assert cells[(minilm_name, "eager")].metrics["weights_disk_mb"].value > 80  # real weights: their on-disk size
     (pair,) = result.speedups
     assert pair.model == "distilbert-base-uncased" and pair.metrics["speedup"].value < 1  # DistilBERT is the bigger one
-    smol = api.bench(["SmolLM2-135M"], backends="eager", shapes="1x16", new_tokens=4, budget_s=3, threads=1)
+    smol = api.bench(["SmolLM2-135M"], backend="eager", shape="1x16", new_tokens=4, budget_s=3, threads=1)
     (r,) = smol.cells
     assert r.status == "ok" and r.cell["workload"] == "generate" and r.metrics["decode_tokens_per_s"].value > 0

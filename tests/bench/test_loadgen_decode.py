@@ -116,7 +116,7 @@ def test_a_decoder_server_cell_through_the_runner_gives_ttft_tpot_and_capacity(t
 
 
 def test_decoder_serving_settings_are_checked_before_any_work(tiny):
-    from tradeoff.bench.spec import Cell, Settings
+    from tradeoff.bench.spec import Cell, Grid, Settings
     from tradeoff.bench.suite import plan
 
     for bad, message in (({"ttft_ms": 0}, "--ttft-ms"), ({"tpot_ms": -1}, "--tpot-ms"), ({"output_tokens": 0}, "--output-tokens")):
@@ -125,9 +125,9 @@ def test_decoder_serving_settings_are_checked_before_any_work(tiny):
         with pytest.raises(BadInput, match=message):
             Cell.from_dict({"workload": "server", "batch": 4, "seq_len": 16, **bad})
     with pytest.raises(BadInput, match="exceeds"):  # prompt + output tokens past the decoder's 64 positions
-        plan([tiny["tiny-llama"]], "eager", "cpu", "1x48", "server", None, Settings(output_tokens=32).check(), "random")
-    groups = plan([tiny["tiny-bert"], tiny["tiny-llama"]], "eager", "cpu", "1x16", "server", None,
-                  Settings(output_tokens=4).check(), "random").groups
+        plan([tiny["tiny-llama"]], Grid(backend="eager", shape="1x48", workload="server"), None, Settings(output_tokens=32).check())
+    groups = plan([tiny["tiny-bert"], tiny["tiny-llama"]], Grid(backend="eager", shape="1x16", workload="server"), None,
+                  Settings(output_tokens=4).check()).groups
     by_models = {tuple(g.models): g.cells[0] for g in groups}
     assert by_models[(tiny["tiny-bert"],)].get("p99_ms") and "ttft_ms" not in by_models[(tiny["tiny-bert"],)]
     assert by_models[(tiny["tiny-llama"],)]["output_tokens"] == 4 and "p99_ms" not in by_models[(tiny["tiny-llama"],)]

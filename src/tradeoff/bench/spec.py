@@ -64,6 +64,25 @@ def parse_shapes(text: str | list[str]) -> list[tuple[int, int]]:
 
 
 @dataclass(frozen=True)
+class Grid:
+    """What a bench measures (backends x devices x shapes x workloads, on which weights), declared once: each field is
+    an option of `tradeoff bench` and a keyword of `api.bench`; a comma list is parsed by the plan, which checks it."""
+
+    backend: str = setting(",".join(DEFAULT_BACKENDS), f"Comma list: {', '.join(backends.NAMES)}.")
+    device: str = setting(DEVICES[0], f"Comma list: {', '.join(DEVICES)}.")
+    shape: str = setting(DEFAULT_SHAPE, "Comma list of BATCHxSEQ, e.g. 1x128,32x128.")
+    workload: str | None = setting(None, f"{' | '.join(WORKLOADS)}, or a comma list (default: fixed for encoders, "
+                                         "generate for decoders).")
+    pretrained: bool = setting(False, "Load real weights instead of random ones (must be available offline).",
+                               flags=("--pretrained",))
+    isolate: bool = setting(True, "Run each backend group in its own child process.", flags=("--isolate/--no-isolate",))
+
+    @property
+    def weights(self) -> str:
+        return "pretrained" if self.pretrained else "random"
+
+
+@dataclass(frozen=True)
 class Settings:
     """How hard to measure, declared once (`tradeoff bench`'s options are generated from these fields): stop when
     the median's 95% interval is within ±target, or at budget_s, never before min_rounds (a cell whose rounds cost

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, ClassVar, Iterable
+from typing import Callable, ClassVar
 
 from tradeoff.bench import spec, timing
 from tradeoff.bench.runner import run_group
@@ -91,20 +91,18 @@ class GroupWork:
         return stand_ins(self.group, status, message, env)
 
 
-def plan(models: list[str], backends: str | Iterable[str] = spec.DEFAULT_BACKENDS, devices: str | Iterable[str] = ("cpu",),
-         shapes: str | Iterable[str] = (spec.DEFAULT_SHAPE,), workloads: str | Iterable[str] | None = None, baseline: str | None = None,
-         settings: spec.Settings | None = None, weights: str = "random") -> Plan:
+def plan(models: list[str], grid: spec.Grid = spec.Grid(), baseline: str | None = None,
+         settings: spec.Settings | None = None) -> Plan:
     """Check everything the user asked for and lay out the groups; no model is loaded."""
     settings = (settings or spec.Settings()).check()
     if not models:
         raise BadInput("no models given", "name at least one model, e.g. `tradeoff bench bert-base-uncased distilbert`")
-    if weights not in ("random", "pretrained"):
-        raise BadInput(f"unknown weights {weights!r}", "use random (speed and memory only) or pretrained")
-    backends = spec.parse_list(backends, spec.BACKENDS, "backend")
-    devices = spec.parse_list(devices, spec.DEVICES, "device")
+    weights = grid.weights
+    backends = spec.parse_list(grid.backend, spec.BACKENDS, "backend")
+    devices = spec.parse_list(grid.device, spec.DEVICES, "device")
     check_runnable(backends, devices)
-    shapes = spec.parse_shapes(shapes)
-    chosen = spec.parse_list(workloads, spec.WORKLOADS, "workload") if workloads else None
+    shapes = spec.parse_shapes(grid.shape)
+    chosen = spec.parse_list(grid.workload, spec.WORKLOADS, "workload") if grid.workload else None
     sources: dict[str, Source] = {}
     for ref in [*models, *([baseline] if baseline else [])]:
         source = Source(ref, weights, settings.seed)
