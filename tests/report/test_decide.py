@@ -475,3 +475,7 @@ def test_each_budget_is_a_check_with_its_numbers():
     assert (memory.estimated, memory.fits, memory.sure) == (True, False, True)  # a bound over it does
     v = recommend([est], max_latency_ms=50, max_memory_mb=50).verdicts[0]
     assert v.reasons == [latency.text, memory.text] and not v.feasible
+    # a top that failed only at the p99's point estimate bounds nothing, so the check gives no upper end
+    [loose] = recommend([_served("m", 30, 20, 40, qps_high_sure=False)], qps=50, p99_ms=100).verdicts[0].checks
+    assert (loose.value, loose.low, loose.high, loose.fits, loose.sure) == (30, 20, None, False, False)
+    assert "40 failed only at the p99's point estimate" in loose.text

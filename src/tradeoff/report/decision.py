@@ -37,6 +37,8 @@ def _short(j: Judgement, other: Candidate) -> str:
     if j.decision == INCONCLUSIVE:
         more = f"; about {j.more_rows:,} more test rows would decide" if j.more_rows else ""
         return f"not shown worse than {other.label} ({j.numbers}{more})"
+    if j.decision == UNMEASURED:
+        return f"measured where {other.label} was not ({j.numbers})"
     return f"{j.head + ' than' if j.head else 'beats'} {other.label} ({j.numbers})"
 
 
