@@ -3,6 +3,7 @@ and app rebuilt from it, must reach the command's help and the CLI reference wit
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import importlib.util
 from pathlib import Path
 
@@ -15,6 +16,23 @@ from tradeoff.options import setting, with_settings
 ROOT = Path(__file__).resolve().parents[1]
 HELP = "How hard the knob is turned."
 KNOB = [("knob_turns", int, setting(7, HELP))]
+
+
+# Every command whose options come from a settings class: its module, the class and the CLI function.
+COMMANDS = {
+    "bench": ("tradeoff.bench.spec", "Settings", "bench"),
+    "eval": ("tradeoff.evaluate.settings", "EvalSettings", "eval_command"),
+    "distill": ("tradeoff.distill.settings", "DistillSettings", "distill"),
+    "recommend": ("tradeoff.decide", "DecisionSettings", "recommend"),
+    "paper": ("tradeoff.paper", "PaperSettings", "paper_command"),
+    "demo": ("tradeoff.demo", "DemoSettings", "demo"),
+}
+
+
+def extended_command(monkeypatch, command: str):
+    """`extended` for one of COMMANDS: its settings class with `knob_turns`, and the command rebuilt from it."""
+    module, name, fn = COMMANDS[command]
+    return extended(monkeypatch, importlib.import_module(module), name, command, getattr(cli, fn))
 
 
 def extended(monkeypatch, module, name: str, command: str, fn):

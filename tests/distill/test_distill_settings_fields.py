@@ -1,6 +1,7 @@
 """A distill setting is declared once, on DistillSettings (with what the mode runs with on Corpus or Task): one
 field added there reaches `tradeoff distill --help`, the CLI reference, the Python API and study files' distill
-cells, with nothing else edited."""
+cells, with nothing else edited. The help and the reference are checked
+for every such command in tests/test_settings_reach_help.py."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,7 @@ import dataclasses
 import pytest
 import settings_fields
 
-from tradeoff import api, cli
+from tradeoff import api
 from tradeoff.distill import run as distill_run
 from tradeoff.distill import settings as distill_settings
 from tradeoff.distill.settings import Corpus
@@ -22,14 +23,10 @@ AUSTEN = str(shared_data() / "austen/validation.txt")
 @pytest.fixture
 def extended(monkeypatch):
     """DistillSettings and Corpus with one more field, and the distill command and app rebuilt from them."""
-    cls = settings_fields.extended(monkeypatch, distill_settings, "DistillSettings", "distill", cli.distill)
+    cls = settings_fields.extended_command(monkeypatch, "distill")
     corpus = dataclasses.make_dataclass("Corpus", settings_fields.KNOB, bases=(Corpus,), frozen=True)
     monkeypatch.setitem(distill_settings.MODES, "corpus", corpus)
     return cls
-
-
-def test_an_added_field_is_a_cli_option_and_in_the_cli_reference(extended):
-    settings_fields.assert_in_help_and_reference("distill")
 
 
 def test_an_added_field_reaches_the_mode_through_the_api(extended, tiny_teacher_dir, monkeypatch):

@@ -1,13 +1,13 @@
 """An eval setting is declared once, on EvalSettings: one field added there reaches `tradeoff eval --help`, the
-Python API, study files' eval cells and the CLI reference, with nothing else edited."""
+Python API, study files' eval cells and the CLI reference, with nothing else edited. The help and the reference are
+checked for every such command in tests/test_settings_reach_help.py."""
 from __future__ import annotations
 
 import pytest
 import settings_fields
 
-from tradeoff import api, cli
+from tradeoff import api
 from tradeoff.errors import BadInput
-from tradeoff.evaluate import settings as eval_settings
 from tradeoff.evaluate import suite
 from tradeoff.study import prepare
 
@@ -15,11 +15,7 @@ from tradeoff.study import prepare
 @pytest.fixture
 def extended(monkeypatch):
     """EvalSettings with one more field, and the eval command and app rebuilt from it."""
-    return settings_fields.extended(monkeypatch, eval_settings, "EvalSettings", "eval", cli.eval_command)
-
-
-def test_an_added_field_is_a_cli_option_and_in_the_cli_reference(extended):
-    settings_fields.assert_in_help_and_reference("eval")
+    return settings_fields.extended_command(monkeypatch, "eval")
 
 
 def test_an_added_field_reaches_the_cell_through_the_api(extended, monkeypatch):

@@ -1,5 +1,6 @@
 """A paper setting is declared once, on PaperSettings: one field added there reaches `tradeoff paper --help`, the
-CLI reference, the Python API and the stage, with nothing else edited."""
+CLI reference, the Python API and the stage, with nothing else edited. The help and the reference are checked
+for every such command in tests/test_settings_reach_help.py."""
 from __future__ import annotations
 
 import pytest
@@ -12,11 +13,7 @@ from tradeoff.errors import BadInput
 @pytest.fixture
 def extended(monkeypatch):
     """PaperSettings with one more field, and the paper command and app rebuilt from it."""
-    return settings_fields.extended(monkeypatch, paper, "PaperSettings", "paper", cli.paper_command)
-
-
-def test_an_added_field_is_a_cli_option_and_in_the_cli_reference(extended):
-    settings_fields.assert_in_help_and_reference("paper")
+    return settings_fields.extended_command(monkeypatch, "paper")
 
 
 def test_an_added_field_reaches_the_stage_from_the_cli_and_the_api(extended, monkeypatch, tmp_path):

@@ -1,23 +1,20 @@
 """A decision setting (a budget or preference of the recommendation) is declared once, on DecisionSettings: one
 field added there reaches `tradeoff recommend --help`, the CLI reference and the Python API, with nothing else
-edited."""
+edited. The help and the reference are checked
+for every such command in tests/test_settings_reach_help.py."""
 from __future__ import annotations
 
 import pytest
 import settings_fields
 
-from tradeoff import api, cli, compare_plan, decide
+from tradeoff import api, compare_plan, decide
 from tradeoff.errors import BadInput
 
 
 @pytest.fixture
 def extended(monkeypatch):
     """DecisionSettings with one more field, and the recommend command and app rebuilt from it."""
-    return settings_fields.extended(monkeypatch, decide, "DecisionSettings", "recommend", cli.recommend)
-
-
-def test_an_added_field_is_a_cli_option_and_in_the_cli_reference(extended):
-    settings_fields.assert_in_help_and_reference("recommend")
+    return settings_fields.extended_command(monkeypatch, "recommend")
 
 
 def test_an_added_field_reaches_the_comparison_through_the_api(extended, monkeypatch, tmp_path):
