@@ -565,6 +565,12 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def main_error(e: TradeoffError) -> int:
+    """A tradeoff error as its one line on stderr; returns its exit code."""
+    err.print(f"[bold red]error:[/] {e.one_line()}", highlight=False, soft_wrap=True)
+    return e.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
     try:
@@ -573,8 +579,7 @@ def main(argv: list[str] | None = None) -> int:
             err.print("interrupted; finished results were kept")
         return code if isinstance(code, int) else 0
     except TradeoffError as e:
-        err.print(f"[bold red]error:[/] {e.one_line()}", highlight=False, soft_wrap=True)
-        return e.exit_code
+        return main_error(e)
     except KeyboardInterrupt:
         err.print("interrupted; finished results were kept")
         return 130
@@ -591,9 +596,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         if isinstance(e, OSError) and e.errno == errno.ENAMETOOLONG:  # a path no check before the file system caught
             shown = str(e.filename)[:60] + ("..." if len(str(e.filename)) > 60 else "")
-            err.print(f"[bold red]error:[/] a path is too long for the file system: {shown} (hint: pass a shorter path)",
-                      highlight=False, soft_wrap=True)
-            return BadInput.exit_code
+            return main_error(BadInput(f"a path is too long for the file system: {shown}", "pass a shorter path"))
         err.print(f"[bold red]internal error:[/] {first_line(e)} "
                   "(hint: rerun with TRADEOFF_DEBUG=1 for the traceback, and report it)", highlight=False, soft_wrap=True)
         return 1
