@@ -63,6 +63,7 @@ CASES = {
 LONG = "a" * 5000
 CASES.update({f"too long a path: {label}": (args, "too long") for label, args in {
     "eval --data": ["eval", "all-MiniLM-L6-v2", "--data", LONG, "--mode", "probe"],
+    "eval --save": ["eval", "all-MiniLM-L6-v2", "--data", "{good}", "--mode", "finetune", "--save", LONG],
     "results --store": ["results", "--store", LONG],
     "run STUDY": ["run", LONG],
     "import SOURCE": ["import", LONG, "--store", "{empty_store}"],

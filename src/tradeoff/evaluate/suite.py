@@ -10,6 +10,7 @@ from tradeoff.errors import BadInput
 from tradeoff.evaluate.cell import DECODER_MODES, ENCODER_MODES, check_weights, identified, max_length_for, resolve_mode, settings
 from tradeoff.evaluate.metrics import mcnemar, primary_of, retained
 from tradeoff.models.refs import display_names, parse_ref
+from tradeoff.paths import usable_path
 from tradeoff.record import Record
 
 
@@ -120,6 +121,8 @@ def plan_cells(models: list[str], cell: dict, modes: list[str] | None = None, ba
     finetunes = [c for c in cells if c[1]["mode"] == "finetune"]
     if save_dir is not None and len(finetunes) != 1:
         raise BadInput("--save needs exactly one fine-tuned model in the run", "run the model to keep on its own")
+    if save_dir is not None:
+        save_dir = str(usable_path(save_dir, "--save", "pass --save a shorter folder path"))
     base_label = _baseline_label(baseline, cells) if baseline else None
     return [Cell("eval", model, parse_ref(model).name, "pretrained", c,
                  options={"save_dir": save_dir if c["mode"] == "finetune" else None, "progress": progress})
